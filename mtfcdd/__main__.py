@@ -1,0 +1,5 @@
+import sys
+
+from mtfcdd.cli import main
+
+sys.exit(main())

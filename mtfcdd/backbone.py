@@ -1,0 +1,93 @@
+"""The frozen feature extractor: InceptionResNetV2 cut after its block35 stage.
+
+Paper 4.3.1 and paper-notes 1: the stem, ``mixed_5b`` and the ten block35
+repeats of ``keras.applications.InceptionResNetV2``, ending at the layer
+``block35_10_ac`` (35x35x320 for a 299x299 input, 1,676,000 parameters), all
+frozen.
+"""
+
+import os
+
+import keras
+
+CUT_LAYER = "block35_10_ac"
+
+
+def build_backbone(input_shape=(299, 299, 3), weights="imagenet"):
+    """Builds the frozen backbone as a Functional ``keras.Model``.
+
+    Args:
+        input_shape: ``(height, width, 3)``, both sides >= 75.
+        weights: ``"imagenet"`` (Keras downloads and caches the notop file),
+            ``None`` (random initialisation), a path to a local
+            ``inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5``
+            (the whole notop network, for offline use), a path to a
+            ``.weights.h5`` file of this cut backbone alone.
+
+    Returns:
+        A non-trainable model mapping pre-processed images (values in
+        [-1, 1]) to block35 features.
+    """
+    height, width, channels = input_shape
+    if channels != 3 or min(height, width) < 75:
+        raise ValueError(
+            "input_shape must be (height, width, 3) with height and width >= "
+            f"75 (InceptionResNetV2's smallest input); got {input_shape}."
+        )
+    full_network_weights, cut_weights = _resolve_weights(weights)
+    try:
+        full_network = keras.applications.InceptionResNetV2(
+            include_top=False,
+            weights=full_network_weights,
+            input_shape=tuple(input_shape),
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"Could not load backbone weights from {weights!r}: expected "
+            "Keras' InceptionResNetV2 notop weights (include_top=False) in "
+            f"HDF5 format. Keras said: {error}"
+        ) from error
+    backbone = keras.Model(
+        full_network.input,
+        full_network.get_layer(CUT_LAYER).output,
+        name="inception_resnet_v2_block35",
+    )
+    if cut_weights is not None:
+        _load_cut_weights(backbone, cut_weights)
+    # trainable=False also keeps every BatchNormalization in inference mode
+    # during fit() (Keras 3 semantics), so the moving statistics stay frozen.
+    backbone.trainable = False
+    return backbone
+
+
+def _resolve_weights(weights):
+    """Splits ``weights`` into (weights for the full network, cut-file path)."""
+    if weights is None or weights == "imagenet":
+        return weights, None
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Backbone weights file not found: {path!r}. Expected 'imagenet', "
+            "None, or the path of an InceptionResNetV2 notop "
+            ".h5 file (see docs/model.md, 'ImageNet weights offline')."
+        )
+    if path.endswith(".weights.h5"):
+        return None, path
+    if path.endswith(".h5"):
+        return path, None
+    raise ValueError(
+        f"Backbone weights file {path!r} must end in '.h5' (Keras' "
+        "InceptionResNetV2 notop file) or '.weights.h5' (a saved cut "
+        "backbone)."
+    )
+
+
+def _load_cut_weights(backbone, path):
+    try:
+        backbone.load_weights(path)
+    except ValueError as error:
+        raise ValueError(
+            f"Could not load backbone weights from {path!r}: expected the "
+            f"weights of InceptionResNetV2 cut at {CUT_LAYER!r}, as saved by "
+            f"backbone.save_weights(). Keras said: {error}"
+        ) from error

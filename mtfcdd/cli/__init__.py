@@ -1,0 +1,46 @@
+"""The ``mtfcdd`` command line: a thin layer over the public API.
+
+Each verb lives in a module of this package with a ``register(subparsers)``
+function that adds its parser and sets ``handler`` to the function that runs
+it. ``main`` turns the package's input errors (``ValueError``,
+``FileNotFoundError``) into a one-line message and exit status 1; argparse
+reports usage errors with exit status 2.
+"""
+
+import argparse
+import sys
+
+from mtfcdd import __version__
+
+# Modules that define verbs, in the order `mtfcdd --help` lists them.
+COMMAND_MODULES = ()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="mtfcdd",
+        description=(
+            "MultiTypeFCDD: explainable multi-type anomaly detection "
+            "(one heatmap per defect type)."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"mtfcdd {__version__}"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return arguments.handler(arguments) or 0
+    except (ValueError, FileNotFoundError) as error:
+        print(f"mtfcdd {arguments.command}: error: {error}", file=sys.stderr)
+        return 1

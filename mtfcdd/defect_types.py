@@ -1,0 +1,44 @@
+"""The defect types of Real-IAD and their fixed channel order.
+
+Every per-type tensor in the package (labels, heatmap channels, scores,
+thresholds) uses the order of ``DEFECT_CODES``; channel ``k`` of a model's
+output is the heatmap of ``DEFECT_CODES[k]`` (paper Table 1).
+"""
+
+DEFECT_CODES = ("AK", "BX", "CH", "HS", "PS", "QS", "YW", "ZW")
+
+DEFECT_NAMES = {
+    "AK": "Pit",
+    "BX": "Deformation",
+    "CH": "Abrasion",
+    "HS": "Scratch",
+    "PS": "Damage",
+    "QS": "Missing Parts",
+    "YW": "Foreign Objects",
+    "ZW": "Contamination",
+}
+
+NORMAL_CLASS = "OK"
+
+# The multi-class setting (paper 5.2) has one channel: "any defect".
+ANY_DEFECT_CODE = "ANY"
+
+
+def type_codes_for(num_types):
+    """The type code of each output channel for a model with ``num_types``.
+
+    Args:
+        num_types: 8 for the multi-type setting, 1 for the multi-class one.
+
+    Returns:
+        A tuple of ``num_types`` codes.
+    """
+    if num_types == len(DEFECT_CODES):
+        return DEFECT_CODES
+    if num_types == 1:
+        return (ANY_DEFECT_CODE,)
+    raise ValueError(
+        f"num_types must be {len(DEFECT_CODES)} (one channel per Real-IAD "
+        f"defect type) or 1 (any defect), or type_codes must be given; "
+        f"got num_types={num_types}."
+    )

@@ -1,0 +1,121 @@
+"""The MultiTypeFCDD network (paper 3.1 and 4.3.1)."""
+
+import keras
+
+from mtfcdd.backbone import build_backbone
+from mtfcdd.defect_types import type_codes_for
+from mtfcdd.pseudo_huber import PseudoHuber
+
+HEAD_FILTERS = 512
+
+
+@keras.saving.register_keras_serializable(package="mtfcdd")
+class MultiTypeFCDD(keras.Model):
+    """Frozen InceptionResNetV2 features, a small head, one heatmap per type.
+
+    A Functional model: raw RGB images (N, H, W, 3) with values in 0..255 in,
+    heatmaps (N, u, v, K) out, where ``u, v`` is the block35 grid (35x35 for a
+    299x299 input) and channel ``k`` belongs to ``type_codes[k]``.
+
+        x / 127.5 - 1                         InceptionResNetV2 pre-processing
+        backbone (frozen)                     backbone.build_backbone
+        2 x [Conv2D 512 3x3 -> BN -> ReLU]    the trainable head
+        Conv2D K 1x1 (with bias)              phi(X; W); its bias plays the
+                                              role of FCDD's hypersphere centre
+        PseudoHuber                           A_k(X), paper Eq. 1
+
+    Pre-processing lives inside the model so that a saved or converted model
+    takes plain images.
+
+    Args:
+        num_types: K, the number of heatmaps: 8 for Real-IAD's defect types
+            (paper Tables 3, 4), 1 for "any defect" (paper Table 5).
+        image_shape: ``(height, width, 3)``, sides >= 75.
+        backbone_weights: see ``mtfcdd.backbone.build_backbone``. Used only
+            when the model is first built; a saved model carries its weights.
+        type_codes: the code of each channel; defaults to Real-IAD's codes
+            for K = 8 and ``("ANY",)`` for K = 1.
+        weights_source: a record of the weights the backbone started from;
+            defaults to ``str(backbone_weights)``. Saved with the model so
+            that every result can say which weights produced it.
+    """
+
+    def __init__(
+        self,
+        num_types=8,
+        image_shape=(299, 299, 3),
+        backbone_weights="imagenet",
+        type_codes=None,
+        weights_source=None,
+        **kwargs,
+    ):
+        if num_types < 1:
+            raise ValueError(f"num_types must be >= 1; got {num_types}.")
+        type_codes = tuple(type_codes or type_codes_for(num_types))
+        if len(type_codes) != num_types:
+            raise ValueError(
+                f"type_codes has {len(type_codes)} codes for {num_types} "
+                "types; give one code per type."
+            )
+        image_shape = tuple(int(side) for side in image_shape)
+
+        # === Functional model ===
+        images = keras.Input(shape=image_shape, name="images")
+        x = keras.layers.Rescaling(
+            scale=1.0 / 127.5, offset=-1.0, name="preprocessing"
+        )(images)
+        backbone = build_backbone(image_shape, weights=backbone_weights)
+        # training=False pins the frozen BatchNorm layers to inference mode
+        # even when the whole model is called with training=True.
+        x = backbone(x, training=False)
+        for index in (1, 2):
+            x = keras.layers.Conv2D(
+                HEAD_FILTERS, 3, padding="same", name=f"head_conv{index}"
+            )(x)
+            x = keras.layers.BatchNormalization(name=f"head_bn{index}")(x)
+            x = keras.layers.ReLU(name=f"head_relu{index}")(x)
+        x = keras.layers.Conv2D(num_types, 1, name="type_projection")(x)
+        heatmaps = PseudoHuber(name="heatmaps")(x)
+        super().__init__(inputs=images, outputs=heatmaps, **kwargs)
+
+        # === Config ===
+        self.num_types = num_types
+        self.image_shape = image_shape
+        self.type_codes = type_codes
+        self.weights_source = (
+            weights_source if weights_source is not None else str(backbone_weights)
+        )
+        self.backbone = backbone
+
+    def get_config(self):
+        # A saved model carries its own weights, so from_config builds the
+        # architecture without fetching any (like keras-hub's backbones).
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_types": self.num_types,
+            "image_shape": self.image_shape,
+            "backbone_weights": None,
+            "type_codes": self.type_codes,
+            "weights_source": self.weights_source,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_model(num_types=8, input_shape=(299, 299, 3), backbone_weights="imagenet"):
+    """Builds MultiTypeFCDD (paper 3.1), see ``MultiTypeFCDD``.
+
+    Returns:
+        A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
+        heatmaps (N, u, v, num_types). ``num_types=8`` at 299x299 has
+        5,519,080 parameters, 1,676,000 of them in the frozen backbone.
+    """
+    return MultiTypeFCDD(
+        num_types=num_types,
+        image_shape=input_shape,
+        backbone_weights=backbone_weights,
+        name="multi_type_fcdd",
+    )
