@@ -17,24 +17,38 @@ Model (paper 3.1, Eq. 1-3):
     DEFECT_CODES, DEFECT_NAMES                 the channel order (Table 1)
 
 Everything above uses ``keras.ops`` only and runs on any Keras backend.
+
+Names are imported on first use, so that ``mtfcdd.deploy`` runs on a board
+with only ai-edge-litert, NumPy and OpenCV installed (no Keras).
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from mtfcdd.anomaly_map import anomaly_scores, upsample_heatmaps
-from mtfcdd.defect_types import DEFECT_CODES, DEFECT_NAMES, NORMAL_CLASS
-from mtfcdd.model import MultiTypeFCDD, build_model
-from mtfcdd.multi_type_loss import MultiTypeFCDDLoss
-from mtfcdd.pseudo_huber import PseudoHuber
+# Public name -> module that defines it.
+_PUBLIC_API = {
+    "DEFECT_CODES": "mtfcdd.defect_types",
+    "DEFECT_NAMES": "mtfcdd.defect_types",
+    "NORMAL_CLASS": "mtfcdd.defect_types",
+    "MultiTypeFCDD": "mtfcdd.model",
+    "build_model": "mtfcdd.model",
+    "MultiTypeFCDDLoss": "mtfcdd.multi_type_loss",
+    "PseudoHuber": "mtfcdd.pseudo_huber",
+    "anomaly_scores": "mtfcdd.anomaly_map",
+    "upsample_heatmaps": "mtfcdd.anomaly_map",
+}
 
-__all__ = [
-    "DEFECT_CODES",
-    "DEFECT_NAMES",
-    "NORMAL_CLASS",
-    "MultiTypeFCDD",
-    "MultiTypeFCDDLoss",
-    "PseudoHuber",
-    "anomaly_scores",
-    "build_model",
-    "upsample_heatmaps",
-]
+__all__ = sorted(_PUBLIC_API)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC_API:
+        raise AttributeError(f"module 'mtfcdd' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC_API[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -60,6 +60,20 @@ def build_backbone(input_shape=(299, 299, 3), weights="imagenet"):
     return backbone
 
 
+def feature_map_size(image_size):
+    """Side of the backbone's output grid (u or v) for an input side.
+
+    The stem's valid 3x3 convolutions and 3x3 stride-2 poolings shrink the
+    image; everything after ``mixed_5b`` keeps the size: 299 -> 35,
+    128 -> 13, 75 -> 7.
+    """
+    size = (image_size - 3) // 2 + 1  # conv2d_1, 3x3 stride 2
+    size -= 2  # conv2d_2, 3x3
+    size = (size - 3) // 2 + 1  # max_pooling2d_1, 3x3 stride 2
+    size -= 2  # conv2d_5, 3x3
+    return (size - 3) // 2 + 1  # max_pooling2d_2, 3x3 stride 2
+
+
 def _resolve_weights(weights):
     """Splits ``weights`` into (weights for the full network, cut-file path)."""
     if weights is None or weights == "imagenet":

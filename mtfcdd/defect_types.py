@@ -28,7 +28,8 @@ def type_codes_for(num_types):
     """The type code of each output channel for a model with ``num_types``.
 
     Args:
-        num_types: 8 for the multi-type setting, 1 for the multi-class one.
+        num_types: 8 for the multi-type setting, 1 for the multi-class one;
+            any other count (a custom data set) gets ``TYPE1``, ``TYPE2``...
 
     Returns:
         A tuple of ``num_types`` codes.
@@ -37,8 +38,4 @@ def type_codes_for(num_types):
         return DEFECT_CODES
     if num_types == 1:
         return (ANY_DEFECT_CODE,)
-    raise ValueError(
-        f"num_types must be {len(DEFECT_CODES)} (one channel per Real-IAD "
-        f"defect type) or 1 (any defect), or type_codes must be given; "
-        f"got num_types={num_types}."
-    )
+    return tuple(f"TYPE{index}" for index in range(1, num_types + 1))

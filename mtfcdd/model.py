@@ -2,6 +2,7 @@
 
 import keras
 
+from mtfcdd.anomaly_map import SCORE_REDUCTIONS
 from mtfcdd.backbone import build_backbone
 from mtfcdd.defect_types import type_codes_for
 from mtfcdd.pseudo_huber import PseudoHuber
@@ -38,6 +39,11 @@ class MultiTypeFCDD(keras.Model):
         weights_source: a record of the weights the backbone started from;
             defaults to ``str(backbone_weights)``. Saved with the model so
             that every result can say which weights produced it.
+        score_reduction: ``"mean"`` (paper Eq. 2) or ``"max"``: how image
+            scores are read from the heatmaps at prediction time.
+        thresholds: per-type decision thresholds on the image scores (one
+            float per type) or ``None``; set after training and saved with
+            the model so that prediction uses them.
     """
 
     def __init__(
@@ -47,6 +53,8 @@ class MultiTypeFCDD(keras.Model):
         backbone_weights="imagenet",
         type_codes=None,
         weights_source=None,
+        score_reduction="mean",
+        thresholds=None,
         **kwargs,
     ):
         if num_types < 1:
@@ -58,6 +66,18 @@ class MultiTypeFCDD(keras.Model):
                 "types; give one code per type."
             )
         image_shape = tuple(int(side) for side in image_shape)
+        if score_reduction not in SCORE_REDUCTIONS:
+            raise ValueError(
+                f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
+                f"{score_reduction!r}."
+            )
+        if thresholds is not None:
+            thresholds = tuple(float(value) for value in thresholds)
+            if len(thresholds) != num_types:
+                raise ValueError(
+                    f"thresholds has {len(thresholds)} values for {num_types} "
+                    "types; give one per type, or None."
+                )
 
         # === Functional model ===
         images = keras.Input(shape=image_shape, name="images")
@@ -85,6 +105,8 @@ class MultiTypeFCDD(keras.Model):
         self.weights_source = (
             weights_source if weights_source is not None else str(backbone_weights)
         )
+        self.score_reduction = score_reduction
+        self.thresholds = thresholds
         self.backbone = backbone
 
     def get_config(self):
@@ -98,6 +120,8 @@ class MultiTypeFCDD(keras.Model):
             "backbone_weights": None,
             "type_codes": self.type_codes,
             "weights_source": self.weights_source,
+            "score_reduction": self.score_reduction,
+            "thresholds": self.thresholds,
         }
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Data: the Real-IAD reader, the synthetic Real-IAD generator and tf.data."""
