@@ -1,0 +1,96 @@
+"""`mtfcdd balanced-epochs`: iterations per balanced epoch (paper Table 2)."""
+
+import argparse
+import json
+
+from mtfcdd.balanced_epoch import METHODS, balanced_epoch_summary, class_counts
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "balanced-epochs",
+        help="expected iterations of a balanced epoch (paper Eq. 4, 5, Table 2)",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--counts", type=_parse_counts,
+        help="images per class, comma-separated, e.g. 54066,472,471",
+    )
+    source.add_argument(
+        "--data", metavar="ROOT",
+        help="Real-IAD-format data set root: count its training split's classes",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=0.1,
+        help="FUIAD split of --data, fraction of defective images (default: 0.1)",
+    )
+    parser.add_argument(
+        "--resolution",
+        help="image folder of --data when it holds several, e.g. realiad_256",
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="default: 32")
+    parser.add_argument(
+        "--method", choices=METHODS, default="exact", help="default: exact"
+    )
+    parser.add_argument(
+        "--trials", type=int, default=10000,
+        help="simulated epochs for monte_carlo (default: 10000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="monte_carlo seed (default: 0)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=_run)
+
+
+def _run(arguments):
+    counts = arguments.counts
+    if counts is None:
+        # Imported here: reading a data set pulls in the image stack, which
+        # the plain --counts computation does not need.
+        from mtfcdd.data.realiad import load_realiad
+
+        split = load_realiad(
+            arguments.data, alpha=arguments.alpha, resolution=arguments.resolution
+        )
+        counts = class_counts(split.train)
+    summary = balanced_epoch_summary(
+        counts, batch_size=arguments.batch_size, method=arguments.method,
+        trials=arguments.trials, seed=arguments.seed,
+    )
+    if arguments.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(_table(summary))
+
+
+def _parse_counts(text):
+    try:
+        return tuple(int(field) for field in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, e.g. 54066,472,471; "
+            f"got {text!r}."
+        ) from None
+
+
+def _table(summary):
+    estimate = summary.draws
+    draws = f"{estimate.expected_draws:,.2f}"
+    if estimate.standard_error is not None:
+        draws += f" +- {estimate.standard_error:,.2f} ({estimate.trials} trials)"
+    rows = (
+        ("classes", f"{len(summary.counts)}"),
+        ("images per class", ",".join(str(count) for count in summary.counts)),
+        ("method", summary.draws.method),
+        ("expected draws", draws),
+        ("batch size", f"{summary.batch_size}"),
+        ("balanced iterations", f"{summary.balanced_iterations:,.2f}"),
+        ("standard iterations", f"{summary.standard_iterations:,.2f}"),
+        (
+            "standard epochs per balanced",
+            f"{summary.standard_epochs_per_balanced_epoch:.2f}",
+        ),
+    )
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
