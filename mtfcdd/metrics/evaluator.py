@@ -1,0 +1,241 @@
+"""The per-type evaluation protocol of Tables 3-5 (paper 4.4), streamed.
+
+For each type ``k`` (channel ``k`` of the model):
+
+- image level: label = "the image has type k", score = ``s_k``; the
+  negatives are the normal images and the images of the other types.
+  I-AUROC, AP and F1-max are exact (one float per image is kept).
+- pixel level: only the normal images and the type-k images take part;
+  ground truth = the masks of the type-k images, map = channel ``k``.
+  P-AUROC and AUPRO come from fixed-memory histograms
+  (``mtfcdd.metrics.streaming``), with a bound on their error.
+- the "Mean" row averages the types.
+
+With one channel (the multi-class setting, Table 5) the same code gives the
+metrics with "any defect" as positive. With several channels the result
+also holds the type classification of the defective images (argmax of the
+type scores): confusion matrix and macro-F1.
+"""
+
+import numpy as np
+
+from mtfcdd.metrics.aupro import DEFAULT_FPR_LIMIT
+from mtfcdd.metrics.image_metrics import auroc, average_precision, f1_max
+from mtfcdd.metrics.streaming import DEFAULT_MANTISSA_BITS, BinnedPixelScores
+from mtfcdd.metrics.type_classification import macro_f1, type_confusion_matrix
+
+IMAGE_METRICS = {"I-AUROC": auroc, "AP": average_precision, "F1-max": f1_max}
+PIXEL_METRICS = ("P-AUROC", "AUPRO")
+METRIC_NAMES = (*IMAGE_METRICS, *PIXEL_METRICS)
+MEAN_ROW = "Mean"
+
+
+class MultiTypeEvaluator:
+    """Accumulates test batches and computes the per-type metrics.
+
+    Memory: the image scores and labels (2 x N x K floats) plus, per type,
+    one ``BinnedPixelScores`` (12 MiB at the default ``mantissa_bits``).
+
+    Args:
+        type_codes: the code of each channel, e.g. ``DEFECT_CODES`` or
+            ``type_codes_for(1)``.
+        fpr_limit: upper false positive rate of AUPRO (0.3 in the paper).
+        mantissa_bits: resolution of the pixel-score bins (see
+            ``mtfcdd.metrics.streaming``).
+    """
+
+    def __init__(
+        self,
+        type_codes,
+        fpr_limit=DEFAULT_FPR_LIMIT,
+        mantissa_bits=DEFAULT_MANTISSA_BITS,
+    ):
+        self.type_codes = tuple(type_codes)
+        if not self.type_codes or len(set(self.type_codes)) != len(
+            self.type_codes
+        ):
+            raise ValueError(
+                "type_codes must be a non-empty sequence of distinct codes; "
+                f"got {type_codes!r}."
+            )
+        if MEAN_ROW in self.type_codes:
+            raise ValueError(f"{MEAN_ROW!r} is reserved for the mean row.")
+        if not 0 < fpr_limit <= 1:
+            raise ValueError(
+                f"fpr_limit must be in (0, 1]; got {fpr_limit!r}."
+            )
+        self.fpr_limit = fpr_limit
+        self.mantissa_bits = mantissa_bits
+        self._pixel_scores = [
+            BinnedPixelScores(mantissa_bits) for _ in self.type_codes
+        ]
+        self._image_scores = []
+        self._image_labels = []
+
+    def update(self, scores, maps, labels, masks):
+        """Add a batch of N test images.
+
+        Args:
+            scores: (N, K) image scores ``s_k`` (paper Eq. 2).
+            maps: (N, H, W, K) non-negative heatmaps at the masks' size.
+            labels: (N, K) binary; row ``i`` has a 1 at the type of image
+                ``i`` and is all 0 for a normal image (at most one type).
+            masks: (N, H, W) defect masks (any value > 0 is defect), all zero
+                for normal images.
+        """
+        scores, maps, labels, masks = self._validate_batch(
+            scores, maps, labels, masks
+        )
+        normal = ~labels.any(axis=1)
+        for channel, pixel_scores in enumerate(self._pixel_scores):
+            # Images of the other types would add their defects as normal
+            # pixels of type k: the protocol leaves them out.
+            taking_part = normal | labels[:, channel]
+            if taking_part.any():
+                pixel_scores.update(
+                    maps[taking_part, ..., channel], masks[taking_part]
+                )
+        self._image_scores.append(scores)
+        self._image_labels.append(labels)
+
+    def _validate_batch(self, scores, maps, labels, masks):
+        num_types = len(self.type_codes)
+        scores = np.asarray(scores, dtype=np.float64)
+        maps = np.asarray(maps)
+        labels = np.asarray(labels)
+        masks = np.asarray(masks) > 0
+        if scores.ndim != 2 or scores.shape[1] != num_types:
+            raise ValueError(
+                f"scores must have shape (N, {num_types}); got {scores.shape}."
+            )
+        if labels.shape != scores.shape:
+            raise ValueError(
+                f"labels must have the shape of scores {scores.shape}; got "
+                f"{labels.shape}."
+            )
+        if maps.shape != (*masks.shape, num_types) or masks.ndim != 3:
+            raise ValueError(
+                f"maps must have shape (N, H, W, {num_types}) and masks "
+                f"(N, H, W); got maps {maps.shape} and masks {masks.shape}."
+            )
+        if len(masks) != len(scores):
+            raise ValueError(
+                f"maps and masks have {len(masks)} images but scores have "
+                f"{len(scores)}."
+            )
+        if not np.isfinite(scores).all():
+            raise ValueError("scores must be finite; got NaN or infinity.")
+        if not np.isin(labels, (0, 1)).all():
+            raise ValueError("labels must be binary (0 or 1).")
+        labels = labels.astype(bool)
+        several = np.flatnonzero(labels.sum(axis=1) > 1)
+        if len(several):
+            raise ValueError(
+                f"each image must have at most one defect type; image "
+                f"{several[0]} of the batch has {labels[several[0]].sum()}."
+            )
+        masked_normal = np.flatnonzero(
+            ~labels.any(axis=1) & masks.any(axis=(1, 2))
+        )
+        if len(masked_normal):
+            raise ValueError(
+                f"normal images must have empty masks; image "
+                f"{masked_normal[0]} of the batch has no type label but "
+                "defect pixels in its mask."
+            )
+        return scores, maps, labels, masks
+
+    def result(self):
+        """The metrics so far, as a JSON-serialisable dict.
+
+        Returns:
+            ``{"type_codes": [...], "fpr_limit", "mantissa_bits",
+            "metrics": {code or "Mean": {metric name: value or None}},
+            "types_in_mean": {metric name: [codes]},
+            "error_bounds": {code: {"P-AUROC": bound, "AUPRO": bound}},
+            "counts": {code: {...}}}`` plus, with several types,
+            ``"type_classification": {"confusion_matrix", "macro_f1"}``.
+            A metric that is undefined for a type (no positive or no negative
+            image, no defect pixel) is None and left out of the mean.
+        """
+        if not self._image_scores:
+            raise ValueError("no batch was given: call update() first.")
+        scores = np.concatenate(self._image_scores)
+        labels = np.concatenate(self._image_labels)
+        metrics, error_bounds, counts = {}, {}, {}
+        for channel, code in enumerate(self.type_codes):
+            pixel_metrics, error_bounds[code] = self._pixel_results(
+                self._pixel_scores[channel]
+            )
+            metrics[code] = {
+                **self._image_metrics(labels[:, channel], scores[:, channel]),
+                **pixel_metrics,
+            }
+            counts[code] = self._counts(
+                labels[:, channel], self._pixel_scores[channel]
+            )
+        metrics[MEAN_ROW], types_in_mean = self._mean_row(metrics)
+        result = {
+            "type_codes": list(self.type_codes),
+            "fpr_limit": self.fpr_limit,
+            "mantissa_bits": self.mantissa_bits,
+            "metrics": metrics,
+            "types_in_mean": types_in_mean,
+            "error_bounds": error_bounds,
+            "counts": counts,
+        }
+        if len(self.type_codes) > 1 and labels.any():
+            confusion = type_confusion_matrix(labels, scores)
+            result["type_classification"] = {
+                "confusion_matrix": confusion.tolist(),
+                "macro_f1": macro_f1(confusion),
+            }
+        return result
+
+    @staticmethod
+    def _image_metrics(labels, scores):
+        both_classes = 0 < labels.sum() < len(labels)
+        return {
+            name: metric(labels, scores) if both_classes else None
+            for name, metric in IMAGE_METRICS.items()
+        }
+
+    def _pixel_results(self, pixel_scores):
+        """(metrics, error bounds) of one channel; None where undefined."""
+        if not (pixel_scores.normal_counts.any() and pixel_scores.num_regions):
+            return dict.fromkeys(PIXEL_METRICS), dict.fromkeys(PIXEL_METRICS)
+        metrics = {
+            "P-AUROC": pixel_scores.pixel_auroc(),
+            "AUPRO": pixel_scores.aupro(self.fpr_limit),
+        }
+        error_bounds = {
+            "P-AUROC": pixel_scores.pixel_auroc_error_bound(),
+            "AUPRO": pixel_scores.aupro_error_bound(self.fpr_limit),
+        }
+        return metrics, error_bounds
+
+    @staticmethod
+    def _counts(labels, pixel_scores):
+        return {
+            "positive_images": int(labels.sum()),
+            "negative_images": int(len(labels) - labels.sum()),
+            "defect_pixels": int(pixel_scores.defect_counts.sum()),
+            "normal_pixels": int(pixel_scores.normal_counts.sum()),
+            "regions": int(pixel_scores.num_regions),
+        }
+
+    def _mean_row(self, metrics):
+        mean, types_in_mean = {}, {}
+        for name in METRIC_NAMES:
+            defined = [
+                code
+                for code in self.type_codes
+                if metrics[code][name] is not None
+            ]
+            types_in_mean[name] = defined
+            mean[name] = (
+                float(np.mean([metrics[code][name] for code in defined]))
+                if defined
+                else None
+            )
+        return mean, types_in_mean

@@ -1,0 +1,84 @@
+"""Image-level detection metrics: I-AUROC, AP and F1-max (paper 4.4).
+
+Each function scores one binary problem: ``labels[i]`` is 1 when image ``i``
+is a positive (for the per-type tables, "image has type k") and
+``scores[i]`` is its anomaly score (``s_k``, paper Eq. 2). Ties in the scores
+are handled as scikit-learn does: tied images share one threshold.
+"""
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+)
+
+
+def validate_binary_problem(labels, scores):
+    """Check ``labels`` and ``scores`` and return them as 1-D NumPy arrays.
+
+    Raises:
+        ValueError: when the arrays are not 1-D, differ in length, hold labels
+            other than 0/1, hold non-finite scores, or when one of the two
+            classes is missing (the metrics are undefined then).
+    """
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.ndim != 1 or scores.ndim != 1:
+        raise ValueError(
+            "labels and scores must be 1-D (one value per image); got shapes "
+            f"labels {labels.shape} and scores {scores.shape}."
+        )
+    if len(labels) != len(scores):
+        raise ValueError(
+            "labels and scores must have the same length; got "
+            f"{len(labels)} labels and {len(scores)} scores."
+        )
+    if not np.isin(labels, (0, 1)).all():
+        unexpected = np.setdiff1d(np.unique(labels), (0, 1))
+        raise ValueError(
+            "labels must be binary (0 = negative, 1 = positive); got the "
+            f"values {unexpected[:5].tolist()}."
+        )
+    if not np.isfinite(scores).all():
+        raise ValueError("scores must be finite; got NaN or infinity.")
+    positives = int(np.count_nonzero(labels))
+    if positives in (0, len(labels)):
+        missing = "positive (1)" if positives == 0 else "negative (0)"
+        raise ValueError(
+            f"labels must contain both classes; no {missing} label among "
+            f"{len(labels)} images, so the metric is undefined."
+        )
+    return labels.astype(np.int64), scores
+
+
+def auroc(labels, scores):
+    """Area under the ROC curve (I-AUROC; tied scores count one half)."""
+    labels, scores = validate_binary_problem(labels, scores)
+    return float(roc_auc_score(labels, scores))
+
+
+def average_precision(labels, scores):
+    """Average precision: sum over thresholds of precision times recall gain.
+
+    This is scikit-learn's step-wise definition (no interpolation), the one
+    the Real-IAD benchmark code uses.
+    """
+    labels, scores = validate_binary_problem(labels, scores)
+    return float(average_precision_score(labels, scores))
+
+
+def f1_max(labels, scores):
+    """The best F1 score over all thresholds of the precision-recall curve."""
+    labels, scores = validate_binary_problem(labels, scores)
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    denominator = precision + recall
+    # The curve's last point (precision 1, recall 0) and thresholds with no
+    # true positive have precision + recall = 0: their F1 is 0, not NaN.
+    f1 = np.divide(
+        2 * precision * recall,
+        denominator,
+        out=np.zeros_like(denominator),
+        where=denominator > 0,
+    )
+    return float(f1.max())
