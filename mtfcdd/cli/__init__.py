@@ -11,9 +11,10 @@ import argparse
 import sys
 
 from mtfcdd import __version__
+from mtfcdd.cli import balanced_epochs, data
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
-COMMAND_MODULES = ()
+COMMAND_MODULES = (data, balanced_epochs)
 
 
 def build_parser():
