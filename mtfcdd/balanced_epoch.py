@@ -28,7 +28,6 @@ from typing import Optional, Tuple
 import numpy as np
 from scipy import integrate, special
 
-from mtfcdd.defect_types import DEFECT_CODES, NORMAL_CLASS
 
 METHODS = ("exact", "monte_carlo")
 
@@ -146,28 +145,6 @@ def balanced_epoch_summary(counts, batch_size=32, method="exact", trials=10000, 
     batch_size = _validated_integer(batch_size, "batch_size", minimum=1)
     draws = expected_draws(quotas, method=method, trials=trials, seed=seed)
     return BalancedEpochSummary(quotas, batch_size, draws)
-
-
-def class_counts(samples):
-    """Images per balanced-sampling class of a training split.
-
-    Args:
-        samples: ``mtfcdd.data.sample.Sample`` objects (a split's ``train``).
-
-    Returns:
-        Tuple of counts: normal images first, then each defect type present,
-        in ``DEFECT_CODES`` order (absent types have no class to sample).
-    """
-    classes = (NORMAL_CLASS,) + DEFECT_CODES
-    tally = dict.fromkeys(classes, 0)
-    for sample in samples:
-        if sample.anomaly_class not in tally:
-            raise ValueError(
-                f"anomaly_class of {sample.image_path} must be {NORMAL_CLASS!r} "
-                f"or one of {DEFECT_CODES}; got {sample.anomaly_class!r}."
-            )
-        tally[sample.anomaly_class] += 1
-    return tuple(tally[name] for name in classes if tally[name] > 0)
 
 
 def simulate_draws(counts, trials, seed=0):

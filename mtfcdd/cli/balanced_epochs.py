@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from mtfcdd.balanced_epoch import METHODS, balanced_epoch_summary, class_counts
+from mtfcdd.balanced_epoch import METHODS, balanced_epoch_summary
 
 
 def register(subparsers):
@@ -48,12 +48,13 @@ def _run(arguments):
     if counts is None:
         # Imported here: reading a data set pulls in the image stack, which
         # the plain --counts computation does not need.
+        from mtfcdd.data.balanced_sampler import class_counts
         from mtfcdd.data.realiad import load_realiad
 
         split = load_realiad(
             arguments.data, alpha=arguments.alpha, resolution=arguments.resolution
         )
-        counts = class_counts(split.train)
+        counts = tuple(class_counts(split.train).values())
     summary = balanced_epoch_summary(
         counts, batch_size=arguments.batch_size, method=arguments.method,
         trials=arguments.trials, seed=arguments.seed,

@@ -1,0 +1,158 @@
+"""Balanced sampling of the training images (paper 4.2, paper-notes 4).
+
+The class of an image is ``"OK"`` (normal) or its defect code. Each draw
+picks one of the m classes present uniformly at random, then the next image
+of that class's stream. A class's stream is its images shuffled, reshuffled
+at every pass and repeated, so small classes are reused and, once a class has
+been drawn n_i times (its number of images), every one of its images has been
+drawn: a balanced epoch (Eq. 4, ``mtfcdd.balanced_epoch``) sees every image.
+
+The streams carry sample indices only (decoding comes later), and every random
+number is a stateless function of the seed and a counter: each iterator of a
+stream yields the same sequence, and skipping draws to resume is cheap.
+"""
+
+import tensorflow as tf
+
+from mtfcdd.defect_types import DEFECT_CODES, NORMAL_CLASS
+
+IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
+
+# Keys folded into the seed so that one seed gives independent random
+# streams; mtfcdd.data.augmentation uses another key.
+_CHOICE_STREAM = 1
+_SHUFFLE_STREAM = 2
+
+# Draws generated at once in the index streams: see reshuffled_stream and
+# _class_choices.
+_BLOCK_DRAWS = 1024
+
+
+def image_class(sample):
+    """The class of ``sample`` for balanced sampling: "OK" or its defect code."""
+    if sample.anomaly_class not in IMAGE_CLASSES:
+        raise ValueError(
+            f"Sample {sample.image_path} has anomaly_class "
+            f"{sample.anomaly_class!r}; expected one of {IMAGE_CLASSES}."
+        )
+    return sample.anomaly_class
+
+
+def class_indices(samples):
+    """The indices into ``samples`` of each class present.
+
+    Returns:
+        A dict from class to a list of indices, normal first, then the defect
+        types in ``DEFECT_CODES`` order; absent classes are left out.
+    """
+    if not samples:
+        raise ValueError("samples is empty; balanced sampling needs images.")
+    indices = {image_class_: [] for image_class_ in IMAGE_CLASSES}
+    for index, sample in enumerate(samples):
+        indices[image_class(sample)].append(index)
+    return {name: members for name, members in indices.items() if members}
+
+
+def class_counts(samples):
+    """The number of images n_i of each class present (normal first, then
+    ``DEFECT_CODES`` order), as ``mtfcdd.balanced_epoch`` expects them."""
+    return {name: len(members) for name, members in class_indices(samples).items()}
+
+
+def balanced_index_stream(samples, seed=0, skip=0):
+    """The infinite stream of balanced draws, as indices into ``samples``.
+
+    Args:
+        samples: the training ``Sample``s.
+        seed: integer seed; the stream is a fixed function of it.
+        skip: number of draws to leave out at the start, to resume a run
+            (``skip`` = batches done x batch size).
+
+    Returns:
+        A ``tf.data.Dataset`` of int64 scalars.
+    """
+    indices_by_class = class_indices(samples)
+    class_streams = [
+        reshuffled_stream(members, _class_seed(seed, name))
+        for name, members in indices_by_class.items()
+    ]
+    choices = _class_choices(len(class_streams), seed)
+    draws = tf.data.Dataset.choose_from_datasets(class_streams, choices)
+    return draws.skip(_check_skip(skip))
+
+
+def shuffled_index_stream(num_samples, seed=0, skip=0):
+    """The standard (unbalanced) stream: all images reshuffled at every pass.
+
+    Same arguments and result as ``balanced_index_stream``, for a data set of
+    ``num_samples`` images.
+    """
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1; got {num_samples}.")
+    stream = reshuffled_stream(range(num_samples), _stream_seed(seed, _SHUFFLE_STREAM))
+    return stream.skip(_check_skip(skip))
+
+
+def reshuffled_stream(indices, seed):
+    """``indices`` in a new random order at every pass, repeated forever.
+
+    Args:
+        indices: the integers to stream.
+        seed: stateless seed, shape (2,).
+
+    Passes come in blocks of at least ``_BLOCK_DRAWS`` draws (building each
+    inner dataset of ``flat_map`` costs ~100 us, which would make skipping a
+    small class's draws slow); block b's passes are shuffled at once, each by
+    sorting its own random 64-bit keys drawn with the seed folded with b.
+    """
+    indices = tf.constant(list(indices), tf.int64)
+    passes_per_block = -(-_BLOCK_DRAWS // len(indices))
+
+    def pass_block(block_number):
+        block_seed = tf.random.experimental.stateless_fold_in(seed, block_number)
+        keys = tf.random.stateless_uniform(
+            [passes_per_block, len(indices)], block_seed, dtype=tf.int64,
+            minval=None, maxval=None,
+        )
+        orders = tf.gather(indices, tf.argsort(keys, axis=1))
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(orders, [-1]))
+
+    return tf.data.Dataset.counter().flat_map(pass_block)
+
+
+def _class_choices(num_classes, seed):
+    """Each draw's class, uniform over ``num_classes``.
+
+    The choices come in blocks of ``_BLOCK_DRAWS`` drawn at once with the
+    seed folded with the block number: a per-draw ``map`` costs ~100 times
+    more, which would make skipping a long run's draws slow.
+    """
+    choice_seed = _stream_seed(seed, _CHOICE_STREAM)
+
+    def choice_block(block_number):
+        block_seed = tf.random.experimental.stateless_fold_in(choice_seed, block_number)
+        choices = tf.random.stateless_uniform(
+            [_BLOCK_DRAWS], block_seed, minval=0, maxval=num_classes, dtype=tf.int64
+        )
+        return tf.data.Dataset.from_tensor_slices(choices)
+
+    return tf.data.Dataset.counter().flat_map(choice_block)
+
+
+def _class_seed(seed, name):
+    # Keyed by the class's fixed position, so a class's stream does not
+    # change when another class is absent.
+    shuffle_seed = _stream_seed(seed, _SHUFFLE_STREAM)
+    return tf.random.experimental.stateless_fold_in(
+        shuffle_seed, IMAGE_CLASSES.index(name)
+    )
+
+
+def _stream_seed(seed, stream):
+    return tf.constant([seed, stream], tf.int64)
+
+
+def _check_skip(skip):
+    if skip < 0:
+        raise ValueError(f"skip must be >= 0 draws; got {skip}.")
+    return skip
