@@ -3,7 +3,7 @@
 Each verb lives in a module of this package with a ``register(subparsers)``
 function that adds its parser and sets ``handler`` to the function that runs
 it. ``main`` turns the package's input errors (``ValueError``,
-``FileNotFoundError``) into a one-line message and exit status 1; argparse
+``FileNotFoundError``) and a diverged training (``FloatingPointError``) into a one-line message and exit status 1; argparse
 reports usage errors with exit status 2.
 """
 
@@ -11,10 +11,11 @@ import argparse
 import sys
 
 from mtfcdd import __version__
-from mtfcdd.cli import balanced_epochs, data
+from mtfcdd.cli import balanced_epochs, data, evaluate, train, predict
+from mtfcdd.cli import benchmark, export
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
-COMMAND_MODULES = (data, balanced_epochs)
+COMMAND_MODULES = (data, balanced_epochs, train, evaluate, predict, export, benchmark)
 
 
 def build_parser():
@@ -42,6 +43,6 @@ def main(argv=None):
         return 0
     try:
         return arguments.handler(arguments) or 0
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
         print(f"mtfcdd {arguments.command}: error: {error}", file=sys.stderr)
         return 1

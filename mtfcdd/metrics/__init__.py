@@ -2,6 +2,7 @@
 
 Exact metrics on arrays held in memory:
     auroc, average_precision, f1_max     image level (I-AUROC, AP, F1-max)
+    f1_optimal_threshold                 the threshold that reaches F1-max
     aupro, pro_curve                     pixel level, MVTec AD AUPRO
 Streaming, fixed memory (the full test split does not fit in memory):
     BinnedPixelScores                    P-AUROC and AUPRO of one channel
@@ -12,7 +13,12 @@ Beyond the paper:
 
 from mtfcdd.metrics.aupro import aupro, pro_curve
 from mtfcdd.metrics.evaluator import METRIC_NAMES, MultiTypeEvaluator
-from mtfcdd.metrics.image_metrics import auroc, average_precision, f1_max
+from mtfcdd.metrics.image_metrics import (
+    auroc,
+    average_precision,
+    f1_max,
+    f1_optimal_threshold,
+)
 from mtfcdd.metrics.streaming import BinnedPixelScores
 from mtfcdd.metrics.type_classification import macro_f1, type_confusion_matrix
 
@@ -24,6 +30,7 @@ __all__ = [
     "auroc",
     "average_precision",
     "f1_max",
+    "f1_optimal_threshold",
     "macro_f1",
     "pro_curve",
     "type_confusion_matrix",

@@ -70,8 +70,19 @@ def average_precision(labels, scores):
 
 def f1_max(labels, scores):
     """The best F1 score over all thresholds of the precision-recall curve."""
+    return f1_optimal_threshold(labels, scores)[0]
+
+
+def f1_optimal_threshold(labels, scores):
+    """The threshold of the best F1, and that F1.
+
+    An image is called positive when its score is ``>= threshold``.
+
+    Returns:
+        ``(best_f1, threshold)``.
+    """
     labels, scores = validate_binary_problem(labels, scores)
-    precision, recall, _ = precision_recall_curve(labels, scores)
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
     denominator = precision + recall
     # The curve's last point (precision 1, recall 0) and thresholds with no
     # true positive have precision + recall = 0: their F1 is 0, not NaN.
@@ -81,4 +92,6 @@ def f1_max(labels, scores):
         out=np.zeros_like(denominator),
         where=denominator > 0,
     )
-    return float(f1.max())
+    # The last point of the curve has no threshold of its own.
+    best = int(np.argmax(f1[:-1]))
+    return float(f1[best]), float(thresholds[best])

@@ -1,0 +1,55 @@
+"""`mtfcdd evaluate`: per-type metrics of a model on a test split."""
+
+import json
+
+from mtfcdd.cli.options import add_data_options, objects_argument
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="per-type I-AUROC, AP, F1-max, P-AUROC, AUPRO on a test split (paper Tables 3-5)"
+    )
+    parser.add_argument("model", help="a trained model (.keras)")
+    add_data_options(parser)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--pixel-size", type=int, default=None,
+        help="side at which heatmaps and masks are compared (default: the model input size)",
+    )
+    parser.add_argument(
+        "--reduction", choices=("mean", "max"), default=None,
+        help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
+    )
+    parser.add_argument("--out", default=None, help="folder for the JSON, CSV and Markdown tables")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(arguments):
+    from mtfcdd.evaluation import evaluate
+    from mtfcdd.model_io import load_trained_model
+    from mtfcdd.reports import markdown, write_reports
+
+    model = load_trained_model(arguments.model)
+    split = _test_split(arguments, model)
+    result = evaluate(
+        model, split.test, batch_size=arguments.batch_size,
+        pixel_size=arguments.pixel_size, reduction=arguments.reduction,
+        verbose=0 if arguments.json else 1,
+    )
+    result["settings"]["alpha"] = arguments.alpha
+    results = {arguments.alpha: result}
+    if arguments.out:
+        for path in write_reports(results, arguments.out, stem="evaluation"):
+            print(f"Wrote {path}", flush=True)
+    print(json.dumps(result, indent=2) if arguments.json else markdown(results))
+    return 0
+
+
+def _test_split(arguments, model):
+    from mtfcdd.data.realiad import load_realiad
+
+    return load_realiad(
+        arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
+        objects=objects_argument(arguments.objects), num_types=model.num_types,
+    )

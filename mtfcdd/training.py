@@ -1,0 +1,334 @@
+"""Training MultiTypeFCDD (paper 4.3): config, checkpoints, resume.
+
+``train`` reads a Real-IAD-format data set, builds the model, trains the head
+with Adam on balanced batches (paper 4.2) for a number of balanced epochs
+(Eq. 4), fits per-type decision thresholds on a held-out part of the
+training split and writes everything to one output folder:
+
+    config.json            the TrainingConfig
+    checkpoint.keras       model + optimizer after the last finished epoch
+    training_state.json    epochs finished, steps per epoch
+    training_log.csv       loss per epoch (Keras CSVLogger)
+    tensorboard/           if asked for
+    model.keras            the trained model, thresholds included
+
+Checkpoints are written to a temporary file and renamed, so a run killed at
+any moment leaves the last checkpoint intact; ``resume=True`` continues from
+it with the same epoch, optimizer state and data order.
+"""
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+
+import keras
+import numpy as np
+
+from mtfcdd.atomic_files import atomic_path, write_json
+from mtfcdd.balanced_epoch import balanced_epoch_summary
+from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.data.balanced_sampler import class_counts
+from mtfcdd.data.pipeline import training_dataset
+from mtfcdd.data.realiad import load_realiad
+from mtfcdd.decision_thresholds import fit_thresholds
+from mtfcdd.evaluation import predict_scores
+from mtfcdd.model import MultiTypeFCDD, build_model
+from mtfcdd.multi_type_loss import MultiTypeFCDDLoss
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.keras"
+STATE_FILE = "training_state.json"
+LOG_FILE = "training_log.csv"
+MODEL_FILE = "model.keras"
+STRATEGIES = ("default", "mirrored")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that defines a training run; defaults are the paper's.
+
+    Attributes:
+        alpha: FUIAD noise ratio of the training split (0.0, 0.1, 0.2, 0.4).
+        multi_class: train one "any defect" heatmap (paper 5.2, K = 1)
+            instead of one per type (K = 8).
+        image_size: model input side (299 in the paper).
+        backbone_weights: ``"imagenet"``, None or a weights file path (see
+            ``mtfcdd.backbone.build_backbone``).
+        batch_size: 32 in the paper.
+        learning_rate: Adam's, 1e-4 in the paper.
+        epochs: balanced epochs to train.
+        steps_per_epoch: batches per epoch; None takes the balanced epoch
+            length E[T] / batch_size (Eq. 4) of the training split.
+        balanced: balanced sampling (paper 4.2).
+        augmentation: an ``AugmentationConfig`` (paper 4.3.2) or None.
+        threshold_fraction: fraction of each training class held out to fit
+            the decision thresholds (0 disables them).
+        seed: seeds the model's initialisation, the data order and the
+            augmentation.
+        resolution: image folder of the data set (e.g. ``realiad_256``);
+            found automatically when there is only one.
+        objects: train on these objects only (None: all).
+        strategy: ``"default"`` or ``"mirrored"`` (tf.distribute over every
+            visible GPU, or CPU device).
+        tensorboard: also write TensorBoard logs.
+    """
+
+    alpha: float = 0.1
+    multi_class: bool = False
+    image_size: int = 299
+    backbone_weights: object = "imagenet"
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    epochs: int = 1
+    steps_per_epoch: object = None
+    balanced: bool = True
+    augmentation: object = AugmentationConfig()
+    threshold_fraction: float = 0.1
+    seed: int = 0
+    resolution: object = None
+    objects: object = None
+    strategy: str = "default"
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
+        if not 0 <= self.threshold_fraction < 1:
+            raise ValueError(
+                f"threshold_fraction must be in [0, 1); got {self.threshold_fraction}."
+            )
+        for name in ("epochs", "batch_size", "image_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+
+    @property
+    def num_types(self):
+        return 1 if self.multi_class else 8
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values["objects"] = list(self.objects) if self.objects else None
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        values = dict(values)
+        if values.get("augmentation") is not None:
+            # JSON turned the tuples into lists.
+            values["augmentation"] = AugmentationConfig(**{
+                name: tuple(value) if isinstance(value, list) else value
+                for name, value in values["augmentation"].items()
+            })
+        if values.get("objects") is not None:
+            values["objects"] = tuple(values["objects"])
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingResult:
+    """What ``train`` produced.
+
+    Attributes:
+        model_path: the trained ``model.keras``.
+        steps_per_epoch: batches per epoch used.
+        history: loss per epoch of this call (a resumed run: its epochs only).
+        thresholds: the per-type decision thresholds, or None.
+    """
+
+    model_path: str
+    steps_per_epoch: int
+    history: dict
+    thresholds: object
+
+
+def train(data_root, output_dir, config=None, resume=False, verbose=1):
+    """Train MultiTypeFCDD on a Real-IAD-format data set.
+
+    Args:
+        data_root: data set root (holds ``realiad_jsons/`` and the images).
+        output_dir: folder for checkpoints, logs and the model.
+        config: a ``TrainingConfig``; with ``resume`` the saved one is used,
+            and a different ``config`` is an error.
+        resume: continue from the last checkpoint in ``output_dir``.
+        verbose: Keras verbosity (1: progress bar).
+
+    Returns:
+        A ``TrainingResult``.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    config, epochs_done = _config_and_progress(output_dir, config, resume)
+    split = load_realiad(
+        data_root, alpha=config.alpha, resolution=config.resolution,
+        objects=config.objects, num_types=config.num_types,
+    )
+    fit_samples, threshold_samples = hold_out(split.train, config.threshold_fraction, config.seed)
+    steps_per_epoch = config.steps_per_epoch or _balanced_steps(fit_samples, config.batch_size)
+    write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
+
+    keras.utils.set_random_seed(config.seed)
+    with _distribution_scope(config.strategy):
+        model = _model_to_train(output_dir, config, resume=epochs_done > 0)
+    dataset = training_dataset(
+        fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
+        augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
+        balanced=config.balanced,
+    )
+    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
+    history = model.fit(
+        dataset, epochs=config.epochs, initial_epoch=epochs_done,
+        steps_per_epoch=steps_per_epoch, callbacks=_callbacks(output_dir, config, checkpoint, resume),
+        shuffle=False,  # the balanced stream already fixes the order
+        verbose=verbose,
+    )
+    if checkpoint.failure:
+        raise FloatingPointError(
+            f"Training stopped: {checkpoint.failure}. The last good checkpoint "
+            f"is kept in {os.path.join(output_dir, CHECKPOINT_FILE)}; lower the "
+            "learning rate, check the data, then run again with resume."
+        )
+
+    thresholds = None
+    if threshold_samples:
+        labels, scores = predict_scores(model, threshold_samples, config.batch_size)
+        thresholds = fit_thresholds(labels, scores)
+    model_path = os.path.join(output_dir, MODEL_FILE)
+    save_model_atomically(_inference_copy(model, thresholds), model_path)
+    return TrainingResult(model_path, steps_per_epoch, dict(history.history), thresholds)
+
+
+def hold_out(samples, fraction, seed):
+    """Split ``samples`` into (training, held-out) per class, seeded.
+
+    Each class (normal, each defect type) gives ``round(fraction * n)`` of
+    its images, at least one when it has two or more, so that every type
+    present in training can have a threshold.
+    """
+    if fraction == 0:
+        return tuple(samples), ()
+    rng = np.random.default_rng(seed)
+    by_class = {}
+    for index, sample in enumerate(samples):
+        by_class.setdefault(sample.anomaly_class, []).append(index)
+    held_out = set()
+    for anomaly_class in sorted(by_class):
+        indices = by_class[anomaly_class]
+        count = max(round(fraction * len(indices)), 1) if len(indices) > 1 else 0
+        held_out.update(rng.choice(indices, size=count, replace=False).tolist())
+    training = tuple(sample for index, sample in enumerate(samples) if index not in held_out)
+    return training, tuple(samples[index] for index in sorted(held_out))
+
+
+def save_model_atomically(model, path):
+    """``model.save(path)`` through a temporary file and a rename."""
+    with atomic_path(path, suffix=".keras") as temporary_path:
+        model.save(temporary_path)
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves model and optimizer after every good epoch; stops on NaN loss.
+
+    A non-finite loss stops training at once and skips the save, so the
+    checkpoint on disk is always the last good one.
+    """
+
+    def __init__(self, output_dir, steps_per_epoch):
+        super().__init__()
+        self.output_dir = output_dir
+        self.steps_per_epoch = steps_per_epoch
+        self.failure = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.failure = (
+                f"the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}"
+            )
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.failure:
+            return
+        save_model_atomically(self.model, os.path.join(self.output_dir, CHECKPOINT_FILE))
+        write_json(
+            os.path.join(self.output_dir, STATE_FILE),
+            {"epochs_completed": epoch + 1, "steps_per_epoch": self.steps_per_epoch},
+        )
+
+
+def _config_and_progress(output_dir, config, resume):
+    """The config to train with and the number of epochs already done."""
+    if not resume:
+        return config or TrainingConfig(), 0
+    config_path = os.path.join(output_dir, CONFIG_FILE)
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(
+            f"Cannot resume: {config_path} does not exist (no earlier run in {output_dir})."
+        )
+    with open(config_path) as file:
+        saved = TrainingConfig.from_dict(json.load(file))
+    if config is not None and config != saved:
+        changed = [
+            name for name, value in saved.to_dict().items() if config.to_dict()[name] != value
+        ]
+        raise ValueError(
+            f"Cannot resume {output_dir} with a different config: {', '.join(changed)} "
+            "differ from the saved config.json. Resume without a config, or use a new folder."
+        )
+    state_path = os.path.join(output_dir, STATE_FILE)
+    if not os.path.exists(state_path):
+        return saved, 0  # killed before the first epoch ended
+    with open(state_path) as file:
+        return saved, int(json.load(file)["epochs_completed"])
+
+
+def _balanced_steps(samples, batch_size):
+    """Batches of one balanced epoch, E[T] / batch_size (paper Eq. 4)."""
+    counts = tuple(class_counts(samples).values())
+    summary = balanced_epoch_summary(counts, batch_size=batch_size)
+    return max(1, math.ceil(summary.balanced_iterations))
+
+
+def _model_to_train(output_dir, config, resume):
+    if resume:
+        return keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
+    model = build_model(
+        num_types=config.num_types,
+        input_shape=(config.image_size, config.image_size, 3),
+        backbone_weights=config.backbone_weights,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=MultiTypeFCDDLoss()
+    )
+    return model
+
+
+def _inference_copy(model, thresholds):
+    """The trained model with its thresholds and without optimizer state.
+
+    Keras 3 saves a compiled model's optimizer variables too (twice the
+    head's size for Adam); a deployed model needs only the weights.
+    """
+    copy = MultiTypeFCDD.from_config({**model.get_config(), "thresholds": thresholds})
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _callbacks(output_dir, config, checkpoint, resume):
+    callbacks = [checkpoint, keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume)]
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
+    return callbacks
+
+
+def _distribution_scope(strategy):
+    if strategy == "mirrored":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()

@@ -1,0 +1,205 @@
+"""Training: end to end, resume after SIGKILL, divergence, CLI errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from mtfcdd.cli import main
+from mtfcdd.data.realiad import load_realiad
+from mtfcdd.data.sample import Sample
+from mtfcdd.decision_thresholds import fit_thresholds
+from mtfcdd.evaluation import evaluate
+from mtfcdd.model_io import load_trained_model
+from mtfcdd.reports import markdown, write_reports
+from mtfcdd.training import AtomicCheckpoint, TrainingConfig, hold_out, train
+
+SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3)
+
+
+def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
+    config = TrainingConfig(epochs=2, steps_per_epoch=2, **SMALL)
+    result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
+    model = load_trained_model(result.model_path)
+    assert model.thresholds == pytest.approx(result.thresholds)
+    assert model.weights_source == "None" and getattr(model, "optimizer", None) is None
+    with open(tmp_path / "run" / "training_log.csv") as file:
+        assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["image_size"] == 75
+
+    test_samples = load_realiad(tiny_dataset, alpha=0.1).test
+    evaluation = evaluate(model, test_samples, batch_size=16, pixel_size=32, verbose=0)
+    assert set(evaluation["metrics"]) == set(model.type_codes) | {"Mean"}
+    assert evaluation["settings"]["backbone_weights"] == "None"
+    assert evaluation["settings"]["test_images"] == len(test_samples)
+    paths = write_reports({0.1: evaluation}, tmp_path / "reports")
+    assert sorted(os.path.basename(path) for path in paths) == [
+        "results.json", "results.md", "results_table3.csv", "results_table4.csv"
+    ]
+    table = markdown({0.1: evaluation})
+    assert "| Scratch |" in table and "backbone weights None" in table
+
+
+def test_multi_class_training_has_one_heatmap(tiny_dataset, tmp_path):
+    config = TrainingConfig(multi_class=True, epochs=1, steps_per_epoch=1, threshold_fraction=0, **SMALL)
+    result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    model = load_trained_model(result.model_path)
+    assert model.type_codes == ("ANY",) and model.thresholds is None
+    evaluation = evaluate(model, load_realiad(tiny_dataset, 0.1, num_types=1).test, batch_size=32, verbose=0)
+    assert "Table 5" in markdown({0.1: evaluation})
+
+
+RESUMABLE_RUN = textwrap.dedent(
+    """
+    import sys
+    from mtfcdd.training import TrainingConfig, train
+    config = TrainingConfig(image_size=75, backbone_weights=None, batch_size=4,
+                            epochs=6, steps_per_epoch=3, learning_rate=1e-3)
+    train(sys.argv[1], sys.argv[2], config, resume=len(sys.argv) > 3, verbose=0)
+    """
+)
+
+
+def test_sigkill_mid_epoch_then_resume(tiny_dataset, tmp_path):
+    output = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-c", RESUMABLE_RUN, tiny_dataset, str(output)])
+    state_path = output / "training_state.json"
+    deadline = time.time() + 300
+    while not state_path.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert state_path.exists(), "the first epoch never finished"
+    time.sleep(1.0)  # well inside the second epoch
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    epochs_before = json.loads(state_path.read_text())["epochs_completed"]
+    assert 1 <= epochs_before < 6
+    keras.saving.load_model(output / "checkpoint.keras")  # intact
+
+    completed = subprocess.run(
+        [sys.executable, "-c", RESUMABLE_RUN, tiny_dataset, str(output), "resume"], timeout=600
+    )
+    assert completed.returncode == 0
+    assert json.loads(state_path.read_text())["epochs_completed"] == 6
+    with open(output / "training_log.csv") as file:
+        epochs_logged = [int(row["epoch"]) for row in csv.DictReader(file)]
+    assert epochs_logged[-(6 - epochs_before):] == list(range(epochs_before, 6))
+    model = load_trained_model(str(output / "model.keras"))
+    assert np.all(np.isfinite(model.predict(np.zeros((1, 75, 75, 3), "float32"), verbose=0)))
+    assert not [name for name in os.listdir(output) if ".partial" in name]
+
+
+def test_resume_with_another_config_is_refused(tiny_dataset, tmp_path):
+    config = TrainingConfig(epochs=1, steps_per_epoch=1, threshold_fraction=0, **SMALL)
+    train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        train(tiny_dataset, tmp_path / "run", TrainingConfig(epochs=1, steps_per_epoch=1,
+              threshold_fraction=0, **{**SMALL, "learning_rate": 0.5}), resume=True, verbose=0)
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        train(tiny_dataset, tmp_path / "elsewhere", resume=True, verbose=0)
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset, tmp_path):
+    # Adam's first step moves every head weight by about the learning rate:
+    # 1e30 makes the next forward pass overflow.
+    config = TrainingConfig(epochs=4, steps_per_epoch=1, threshold_fraction=0, **{**SMALL, "learning_rate": 1e30})
+    with pytest.raises(FloatingPointError, match="last good checkpoint"):
+        train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    state = json.loads((tmp_path / "run" / "training_state.json").read_text())
+    assert state["epochs_completed"] == 1
+    keras.saving.load_model(tmp_path / "run" / "checkpoint.keras")
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_checkpoint_callback_skips_saving_after_nan(tmp_path):
+    callback = AtomicCheckpoint(str(tmp_path), steps_per_epoch=1)
+    callback.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    callback.on_epoch_begin(0)
+    callback.on_train_batch_end(0, {"loss": float("nan")})
+    callback.on_epoch_end(0, {"loss": float("nan")})
+    assert callback.model.stop_training and "nan" in callback.failure
+    assert os.listdir(tmp_path) == []
+
+
+MIRRORED_RUN = textwrap.dedent(
+    """
+    import sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from mtfcdd.training import TrainingConfig, train
+    config = TrainingConfig(image_size=75, backbone_weights=None, batch_size=4, epochs=1,
+                            steps_per_epoch=2, strategy="mirrored", threshold_fraction=0)
+    result = train(sys.argv[1], sys.argv[2], config, verbose=0)
+    print("replicas", tf.distribute.MirroredStrategy().num_replicas_in_sync, result.history["loss"])
+    """
+)
+
+
+def test_mirrored_strategy_on_two_cpu_devices(tiny_dataset, tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-c", MIRRORED_RUN, tiny_dataset, str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "replicas 2" in completed.stdout
+    assert (tmp_path / "run" / "model.keras").exists()
+
+
+def sample(anomaly_class, index):
+    labels = tuple(int(anomaly_class == code) for code in ("AK", "HS"))
+    return Sample(f"/x/{anomaly_class}{index}.jpg", None, "toy", anomaly_class, labels)
+
+
+def test_hold_out_takes_each_class_and_is_seeded():
+    samples = [sample("OK", i) for i in range(20)] + [sample("AK", i) for i in range(5)] + [sample("HS", 0)]
+    training, held_out = hold_out(samples, 0.2, seed=3)
+    assert sorted(s.anomaly_class for s in held_out) == ["AK", "OK", "OK", "OK", "OK"]
+    assert set(training) | set(held_out) == set(samples) and not set(training) & set(held_out)
+    assert hold_out(samples, 0.2, seed=3) == (training, held_out)
+    assert hold_out(samples, 0, seed=3) == (tuple(samples), ())
+
+
+def test_fit_thresholds_are_f1_optimal():
+    labels = np.array([[0, 0], [0, 0], [1, 0], [1, 0], [0, 0]])
+    scores = np.array([[0.1, 0.5], [0.4, 0.2], [0.3, 0.3], [0.9, 0.1], [0.2, 0.7]])
+    thresholds = fit_thresholds(labels, scores)
+    # Type 0: ">= 0.3" catches both positives with one false positive (F1 0.8);
+    # ">= 0.9" only one (F1 0.67). Type 1 has no positive: never fires.
+    assert thresholds[0] == pytest.approx(0.3)
+    assert thresholds[1] > 0.7
+    with pytest.raises(ValueError, match="shape"):
+        fit_thresholds(labels, scores[:, :1])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--data", "/nonexistent/root"], "/nonexistent/root"),
+        (["--alpha", "0.3"], "0.3"),
+        (["--objects", "no_such_object"], "no_such_object"),
+    ],
+)
+def test_cli_errors(tiny_dataset, tmp_path, capsys, arguments, message):
+    base = {"--data": tiny_dataset, "--out": str(tmp_path / "run"), "--image-size": "75"}
+    for flag, value in zip(arguments[::2], arguments[1::2]):
+        base[flag] = value
+    argv = ["train", "--backbone-weights", "none"] + [item for pair in base.items() for item in pair]
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_cli_error_for_an_empty_split(tmp_path, capsys):
+    split = tmp_path / "root" / "realiad_jsons" / "realiad_jsons_fuiad_0.1"
+    split.mkdir(parents=True)
+    (tmp_path / "root" / "realiad_256").mkdir()
+    assert main(["train", "--data", str(tmp_path / "root"), "--out", str(tmp_path / "run")]) == 1
+    assert "realiad_jsons_fuiad_0.1" in capsys.readouterr().err
