@@ -6,20 +6,40 @@ Convolutional Multi-Type Anomaly Detection", George, Mihaylova, Anderson).
 
 Public API
 ----------
-Model (paper 3.1, Eq. 1-3):
+Model (paper 3.1, Eq. 1-3; ``keras.ops`` only, any Keras backend):
     build_model(num_types=8, input_shape=(299, 299, 3),
-                backbone_weights="imagenet")   -> keras.Model, heatmaps A_k
+                backbone_weights="imagenet")   -> MultiTypeFCDD, heatmaps A_k
     MultiTypeFCDD                              the model class (serializable)
     PseudoHuber                                Eq. 1 output layer
     anomaly_scores(heatmaps, reduction)        Eq. 2 image scores s_k
     upsample_heatmaps(heatmaps, size)          bilinear full-resolution maps
     MultiTypeFCDDLoss                          Eq. 3 multi-type loss
-    DEFECT_CODES, DEFECT_NAMES                 the channel order (Table 1)
+    DEFECT_CODES, DEFECT_NAMES, NORMAL_CLASS   the channel order (Table 1)
+    load_trained_model(path)                   a saved .keras model
 
-Everything above uses ``keras.ops`` only and runs on any Keras backend.
+Data (paper 4.1, 4.2):
+    load_realiad(root, alpha=0.1)              Real-IAD splits -> Samples
+    make_synthetic_iad(output_dir, preset)     a synthetic Real-IAD-format set
+    training_dataset, evaluation_dataset       tf.data pipelines
+    AugmentationConfig                         paper 4.3.2 augmentation
+    expected_draws(counts)                     Eq. 4 / 5, balanced epochs
+    balanced_epoch_summary(counts, batch_size) the paper's Table 2
 
-Names are imported on first use, so that ``mtfcdd.deploy`` runs on a board
-with only ai-edge-litert, NumPy and OpenCV installed (no Keras).
+Training, evaluation, prediction (paper 4.3, 4.4):
+    TrainingConfig, train(data_root, output_dir, config)
+    evaluate(model, samples)                   per-type metrics, streamed
+    predict(model, inputs, output_dir)         scores, detections, panels
+    run_experiment(data_root, output_dir, config)   train + evaluate + report
+    run_demo(output_dir)                       the main job, offline too
+    mtfcdd.metrics                             I-AUROC, AP, F1-max, AUPRO ...
+
+Deployment (paper 5.3):
+    export_tflite(model, path, quantize)       LiteRT file + JSON sidecar
+    LiteRTModel(path)                          inference without Keras
+
+Names are imported on first use: ``import mtfcdd`` is cheap, and
+``mtfcdd.deploy.runner`` runs on a board with only ai-edge-litert, NumPy and
+OpenCV installed.
 """
 
 import importlib
@@ -37,6 +57,22 @@ _PUBLIC_API = {
     "PseudoHuber": "mtfcdd.pseudo_huber",
     "anomaly_scores": "mtfcdd.anomaly_map",
     "upsample_heatmaps": "mtfcdd.anomaly_map",
+    "load_trained_model": "mtfcdd.model_io",
+    "load_realiad": "mtfcdd.data.realiad",
+    "make_synthetic_iad": "mtfcdd.data.synthetic",
+    "training_dataset": "mtfcdd.data.pipeline",
+    "evaluation_dataset": "mtfcdd.data.pipeline",
+    "AugmentationConfig": "mtfcdd.data.augmentation",
+    "expected_draws": "mtfcdd.balanced_epoch",
+    "balanced_epoch_summary": "mtfcdd.balanced_epoch",
+    "TrainingConfig": "mtfcdd.training",
+    "train": "mtfcdd.training",
+    "evaluate": "mtfcdd.evaluation",
+    "predict": "mtfcdd.prediction",
+    "run_experiment": "mtfcdd.experiment",
+    "run_demo": "mtfcdd.demo",
+    "export_tflite": "mtfcdd.deploy.export",
+    "LiteRTModel": "mtfcdd.deploy.runner",
 }
 
 __all__ = sorted(_PUBLIC_API)

@@ -1,8 +1,14 @@
-"""Image scores and full-resolution heatmaps from anomaly maps, paper Eq. 2."""
+"""Image scores and full-resolution heatmaps from anomaly maps, paper Eq. 2.
+
+These are the ``keras.ops`` versions, which run inside the graph (the loss
+uses ``anomaly_scores``) on any backend. After the network, prediction and
+the LiteRT runner use the NumPy versions in ``mtfcdd.postprocessing``;
+``tests/test_deploy.py`` checks that both agree.
+"""
 
 from keras import ops
 
-SCORE_REDUCTIONS = ("mean", "max")
+from mtfcdd.postprocessing import SCORE_REDUCTIONS
 
 
 def anomaly_scores(heatmaps, reduction="mean"):

@@ -12,6 +12,14 @@ import keras
 
 CUT_LAYER = "block35_10_ac"
 
+# Backbone weights that this package pre-trains on its own synthetic data and
+# ships, for machines without network access (backbone_weights="synthetic";
+# experiments/pretrain_synthetic_backbone.py made them, docs/model.md says how).
+SYNTHETIC_WEIGHTS = "synthetic"
+SYNTHETIC_WEIGHTS_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "weights", "backbone_synthetic.weights.h5"
+)
+
 
 def build_backbone(input_shape=(299, 299, 3), weights="imagenet"):
     """Builds the frozen backbone as a Functional ``keras.Model``.
@@ -22,7 +30,9 @@ def build_backbone(input_shape=(299, 299, 3), weights="imagenet"):
             ``None`` (random initialisation), a path to a local
             ``inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5``
             (the whole notop network, for offline use), a path to a
-            ``.weights.h5`` file of this cut backbone alone.
+            ``.weights.h5`` file of this cut backbone alone, or
+            ``"synthetic"``: the offline weights shipped with the package,
+            trained on its synthetic data only (not ImageNet).
 
     Returns:
         A non-trainable model mapping pre-processed images (values in
@@ -78,11 +88,18 @@ def _resolve_weights(weights):
     """Splits ``weights`` into (weights for the full network, cut-file path)."""
     if weights is None or weights == "imagenet":
         return weights, None
+    if weights == SYNTHETIC_WEIGHTS:
+        if not os.path.isfile(SYNTHETIC_WEIGHTS_FILE):
+            raise FileNotFoundError(
+                "The shipped synthetic backbone weights are missing from this "
+                f"installation: expected {SYNTHETIC_WEIGHTS_FILE}."
+            )
+        return None, SYNTHETIC_WEIGHTS_FILE
     path = os.fspath(weights)
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"Backbone weights file not found: {path!r}. Expected 'imagenet', "
-            "None, or the path of an InceptionResNetV2 notop "
+            "None, 'synthetic', or the path of an InceptionResNetV2 notop "
             ".h5 file (see docs/model.md, 'ImageNet weights offline')."
         )
     if path.endswith(".weights.h5"):

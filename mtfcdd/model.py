@@ -44,6 +44,9 @@ class MultiTypeFCDD(keras.Model):
         thresholds: per-type decision thresholds on the image scores (one
             float per type) or ``None``; set after training and saved with
             the model so that prediction uses them.
+        train_backbone: train the backbone too (BatchNorm in training mode).
+            False in the paper; True only to pre-train a backbone from
+            scratch (see docs/model.md, "Offline backbone").
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class MultiTypeFCDD(keras.Model):
         weights_source=None,
         score_reduction="mean",
         thresholds=None,
+        train_backbone=False,
         **kwargs,
     ):
         if num_types < 1:
@@ -85,9 +89,10 @@ class MultiTypeFCDD(keras.Model):
             scale=1.0 / 127.5, offset=-1.0, name="preprocessing"
         )(images)
         backbone = build_backbone(image_shape, weights=backbone_weights)
-        # training=False pins the frozen BatchNorm layers to inference mode
-        # even when the whole model is called with training=True.
-        x = backbone(x, training=False)
+        # A non-trainable backbone also keeps its BatchNorm layers in
+        # inference mode during fit() (Keras 3), so nothing in it changes.
+        backbone.trainable = train_backbone
+        x = backbone(x)
         for index in (1, 2):
             x = keras.layers.Conv2D(
                 HEAD_FILTERS, 3, padding="same", name=f"head_conv{index}"
@@ -107,6 +112,7 @@ class MultiTypeFCDD(keras.Model):
         )
         self.score_reduction = score_reduction
         self.thresholds = thresholds
+        self.train_backbone = train_backbone
         self.backbone = backbone
 
     def get_config(self):
@@ -122,6 +128,7 @@ class MultiTypeFCDD(keras.Model):
             "weights_source": self.weights_source,
             "score_reduction": self.score_reduction,
             "thresholds": self.thresholds,
+            "train_backbone": self.train_backbone,
         }
 
     @classmethod

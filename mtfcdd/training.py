@@ -34,7 +34,7 @@ from mtfcdd.data.pipeline import training_dataset
 from mtfcdd.data.realiad import load_realiad
 from mtfcdd.decision_thresholds import fit_thresholds
 from mtfcdd.evaluation import predict_scores
-from mtfcdd.model import MultiTypeFCDD, build_model
+from mtfcdd.model import MultiTypeFCDD
 from mtfcdd.multi_type_loss import MultiTypeFCDDLoss
 
 CONFIG_FILE = "config.json"
@@ -56,6 +56,8 @@ class TrainingConfig:
         image_size: model input side (299 in the paper).
         backbone_weights: ``"imagenet"``, None or a weights file path (see
             ``mtfcdd.backbone.build_backbone``).
+        train_backbone: train the backbone too; the paper keeps it frozen.
+            Used to pre-train the offline backbone from scratch.
         batch_size: 32 in the paper.
         learning_rate: Adam's, 1e-4 in the paper.
         epochs: balanced epochs to train.
@@ -79,6 +81,7 @@ class TrainingConfig:
     multi_class: bool = False
     image_size: int = 299
     backbone_weights: object = "imagenet"
+    train_backbone: bool = False
     batch_size: int = 32
     learning_rate: float = 1e-4
     epochs: int = 1
@@ -297,10 +300,12 @@ def _balanced_steps(samples, batch_size):
 def _model_to_train(output_dir, config, resume):
     if resume:
         return keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
-    model = build_model(
+    model = MultiTypeFCDD(
         num_types=config.num_types,
-        input_shape=(config.image_size, config.image_size, 3),
+        image_shape=(config.image_size, config.image_size, 3),
         backbone_weights=config.backbone_weights,
+        train_backbone=config.train_backbone,
+        name="multi_type_fcdd",
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate), loss=MultiTypeFCDDLoss()

@@ -11,11 +11,10 @@ import argparse
 import sys
 
 from mtfcdd import __version__
-from mtfcdd.cli import balanced_epochs, data, evaluate, train, predict
-from mtfcdd.cli import benchmark, export
+from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, train
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
-COMMAND_MODULES = (data, balanced_epochs, train, evaluate, predict, export, benchmark)
+COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, export, benchmark)
 
 
 def build_parser():

@@ -1,0 +1,77 @@
+"""Pre-trains the offline backbone that `mtfcdd demo` uses without network.
+
+ImageNet weights cannot be downloaded on an air-gapped machine, and a
+randomly initialised frozen backbone learns nothing (docs/model.md, "Offline
+backbone"). This script trains the whole network - backbone from random
+initialisation and head - with the multi-type loss (paper Eq. 3) on a
+synthetic data set made with another seed than the demo's (seed 1; the demo
+uses seed 0), then writes the backbone's weights to
+``mtfcdd/weights/backbone_synthetic.weights.h5`` with a JSON record of how
+they were made. They are features learned from this package's synthetic
+images only: not ImageNet features, and not a substitute for them on real
+photographs.
+
+    python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain
+    python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain --resume
+"""
+
+import argparse
+import datetime
+import os
+
+import mtfcdd
+from mtfcdd.atomic_files import atomic_path, write_json
+from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE
+from mtfcdd.data.synthetic import make_synthetic_iad
+from mtfcdd.model_io import load_trained_model
+from mtfcdd.training import TrainingConfig, train
+
+PRETRAINING_SEED = 1
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", required=True, help="folder for the data set and the training run")
+    parser.add_argument("--preset", default="full", help="synthetic preset to pre-train on (default: full)")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--weights-out", default=SYNTHETIC_WEIGHTS_FILE)
+    return parser.parse_args()
+
+
+def main():
+    arguments = parse_arguments()
+    data_root = os.path.join(arguments.workdir, f"synthetic_{arguments.preset}_seed{PRETRAINING_SEED}")
+    if not os.path.isdir(os.path.join(data_root, "realiad_jsons")):
+        make_synthetic_iad(data_root, preset=arguments.preset, seed=PRETRAINING_SEED)
+    config = TrainingConfig(
+        alpha=0.4, image_size=arguments.image_size, backbone_weights=None, train_backbone=True,
+        batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
+        epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
+        threshold_fraction=0, seed=PRETRAINING_SEED,
+    )
+    run_folder = os.path.join(arguments.workdir, "run")
+    result = train(data_root, run_folder, config=None if arguments.resume else config, resume=arguments.resume)
+    model = load_trained_model(result.model_path)
+    with atomic_path(arguments.weights_out, suffix=".weights.h5") as temporary_path:
+        model.backbone.save_weights(temporary_path)
+    write_json(
+        os.path.splitext(os.path.splitext(arguments.weights_out)[0])[0] + ".json",
+        {
+            "what": "InceptionResNetV2 cut at block35_10_ac, trained from random "
+            "initialisation on mtfcdd's synthetic data only (not ImageNet)",
+            "data": {"preset": arguments.preset, "seed": PRETRAINING_SEED, "alpha": 0.4},
+            "training": {**config.to_dict(), "final_loss": result.history["loss"][-1] if result.history["loss"] else None},
+            "mtfcdd_version": mtfcdd.__version__,
+            "date": datetime.date.today().isoformat(),
+        },
+    )
+    print(f"Backbone weights written to {arguments.weights_out}")
+
+
+if __name__ == "__main__":
+    main()

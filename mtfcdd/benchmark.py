@@ -1,0 +1,353 @@
+"""Footprint of MultiTypeFCDD: size, cost and speed (paper 5.3, Table 6).
+
+The paper reports 5.5 M parameters, 19.7 MB and 69.9 ms per image on a
+6-core CPU (1.7 ms on a GPU). ``run_benchmark`` measures the same on this
+machine, for Keras/TensorFlow and for the LiteRT files of
+``mtfcdd.deploy.export``, and relates the speed to what the machine can do:
+
+- ``gflops_per_image``: counted from the layers (``count_flops``): two
+  FLOPs per multiply-add of every Conv2D/Dense layer plus one per bias
+  add; element-wise layers (batch norm, activations, pooling, residual
+  adds, about 0.3 % more) are not counted. 15.74 GFLOP for K = 8 at
+  299x299; TensorFlow's profiler gives a cross-check
+  (``gflops_per_image_tf_profiler``).
+- ``matmul_gflops``: float32 GFLOP/s of a 2048x2048 matrix product on the
+  same device and threads, best of several runs: what the machine reaches
+  on the most favourable dense kernel.
+- ``efficiency``: the model's GFLOP/s (``gflops_per_image`` /
+  ``ms_per_image``) divided by ``matmul_gflops``. For int8 files it is
+  "float32-equivalent" and can exceed 1.
+- ``size_mb``: file sizes in MB (10^6 bytes).
+- ``ms_per_image``: median over ``repeats`` runs, after warm-up runs, of a
+  batch's time divided by its size; keys are runtime, then batch size.
+"""
+
+import importlib.metadata
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtfcdd.deploy.export import export_tflite_variants
+from mtfcdd.deploy.runner import LiteRTModel
+from mtfcdd.model import build_model
+from mtfcdd.model_io import load_trained_model
+
+# File formats whose size is reported, and the quantisation each one is.
+TFLITE_FORMATS = {
+    "tflite_float32": "none",
+    "tflite_float16": "float16",
+    "tflite_int8": "int8",
+}
+# float16 files run as float32 once LiteRT has expanded their weights, so
+# their speed is float32's.
+TIMED_TFLITE_FORMATS = ("tflite_float32", "tflite_int8")
+RANDOM_WEIGHTS_NOTE = (
+    "random weights (build_model(8), backbone_weights=None): timings do not "
+    "depend on the weights; the int8 file's accuracy does"
+)
+CALIBRATION_IMAGES = 8
+
+
+def run_benchmark(
+    model_path=None,
+    image_size=None,
+    threads=None,
+    repeats=10,
+    batch_sizes=(1, 8),
+    warmup=2,
+    verbose=1,
+):
+    """Measures the footprint of a saved model, or of the default one.
+
+    Args:
+        model_path: a ``.keras`` file; None builds the default model
+            (K = 8) with random weights.
+        image_size: side of the square input of the default model (299 when
+            None); with ``model_path``, must be None or the model's own.
+        threads: CPU threads for TensorFlow and LiteRT; None keeps
+            TensorFlow's default and gives LiteRT every CPU. TensorFlow
+            takes it only before it has run anything.
+        repeats: timed runs per runtime and batch size.
+        batch_sizes: the batch sizes to time.
+        warmup: untimed runs before them.
+        verbose: 1 prints what is being done, 0 nothing.
+
+    Returns:
+        A dict, see ``measure_footprint``, plus ``model``: the file, or a
+        note that the weights are random.
+    """
+    _set_tensorflow_threads(threads)
+    model, description = _benchmark_model(model_path, image_size)
+    with tempfile.TemporaryDirectory() as work_dir:
+        files = {"keras": model_path}
+        if model_path is None:
+            files["keras"] = os.path.join(work_dir, "model.keras")
+            model.save(files["keras"])
+        files.update({name: os.path.join(work_dir, f"{name}.tflite") for name in TFLITE_FORMATS})
+        _say(verbose, "Converting to LiteRT: float32, float16, int8 ...")
+        export_tflite_variants(
+            model,
+            {quantize: files[name] for name, quantize in TFLITE_FORMATS.items()},
+            representative_images=smooth_random_images(
+                CALIBRATION_IMAGES, model.image_shape[:2]
+            ),
+            num_calibration_images=CALIBRATION_IMAGES,
+        )
+        _say(verbose, "Timing ...")
+        result = measure_footprint(
+            model, files, threads=threads, repeats=repeats,
+            batch_sizes=batch_sizes, warmup=warmup,
+        )
+    return {"model": description, **result}
+
+
+def measure_footprint(
+    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=2048
+):
+    """Parameters, FLOPs, file sizes, speed and efficiency of ``model``.
+
+    Args:
+        model: the Keras model the files were made from.
+        files: a dict from format (``"keras"`` and keys of
+            ``TFLITE_FORMATS``) to its file; the ``TIMED_TFLITE_FORMATS``
+            among them are timed.
+        threads, repeats, batch_sizes, warmup: see ``run_benchmark``.
+        matmul_size: side of the matrices of the reference product.
+
+    Returns:
+        A dict with ``params``, ``gflops_per_image``,
+        ``gflops_per_image_tf_profiler``, ``size_mb`` (per format),
+        ``ms_per_image`` and ``efficiency`` (per runtime, then batch size),
+        ``matmul_gflops`` (per device), ``image_size``, ``num_types``,
+        ``threads``, ``repeats`` and ``machine``.
+    """
+    gflops = count_flops(model) / 1e9
+    devices = ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
+    matmul = {device: matmul_gflops(device, matmul_size) for device in devices}
+    timings = {
+        f"keras_{device}": {
+            str(size): time_keras(model, size, repeats, warmup, device)
+            for size in batch_sizes
+        }
+        for device in devices
+    }
+    litert_threads = threads or os.cpu_count()
+    for name in TIMED_TFLITE_FORMATS:
+        if name in files:
+            timings[name] = {
+                str(size): time_litert(files[name], size, repeats, warmup, litert_threads)
+                for size in batch_sizes
+            }
+    return {
+        "image_size": list(model.image_shape[:2]),
+        "num_types": model.num_types,
+        "params": model.count_params(),
+        "gflops_per_image": gflops,
+        "gflops_per_image_tf_profiler": profiler_flops(model) / 1e9,
+        "size_mb": {name: os.path.getsize(path) / 1e6 for name, path in files.items()},
+        "ms_per_image": timings,
+        "matmul_gflops": matmul,
+        "efficiency": {
+            runtime: {
+                size: gflops / (milliseconds / 1e3) / matmul[_device_of(runtime)]
+                for size, milliseconds in by_size.items()
+            }
+            for runtime, by_size in timings.items()
+        },
+        "threads": threads,
+        "repeats": repeats,
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "ai_edge_litert": importlib.metadata.version("ai-edge-litert"),
+        },
+    }
+
+
+def count_flops(model):
+    """FLOPs of one image through ``model``, counted from its layers.
+
+    Two per multiply-add of each ``Conv2D`` and ``Dense`` layer (nested
+    models included), plus one per output of their bias; other layers are
+    element-wise and not counted (module docstring).
+    """
+    flops = 0
+    for layer in _leaf_layers(model):
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            kernel_shape = layer.kernel.shape
+            # The kernel's last axis is the output channels; the others are
+            # multiplied into each output value (Conv2D groups divide the
+            # input channels, already reflected in the kernel's shape).
+            multiply_adds_per_output = int(np.prod(kernel_shape[:-1]))
+            outputs = int(np.prod(layer.output.shape[1:]))
+            flops += 2 * multiply_adds_per_output * outputs
+            if layer.use_bias:
+                flops += outputs
+    return flops
+
+
+def profiler_flops(model):
+    """FLOPs of one image as TensorFlow's profiler counts them (a cross-check).
+
+    The profiler counts each graph op it has a rule for (Conv2D, MatMul,
+    BiasAdd, ...) in the frozen inference graph.
+    """
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    signature = tf.TensorSpec((1, *model.image_shape), tf.float32)
+    function = tf.function(lambda images: model(images, training=False))
+    graph = convert_variables_to_constants_v2(function.get_concrete_function(signature)).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profile = tf.compat.v1.profiler.profile(
+        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
+    )
+    return profile.total_float_ops
+
+
+def matmul_gflops(device="cpu", size=2048, repeats=10):
+    """float32 GFLOP/s of a ``size`` x ``size`` matrix product, best of runs."""
+    with tf.device(f"/{device.upper()}:0"):
+        left = tf.random.uniform((size, size), dtype=tf.float32)
+        right = tf.random.uniform((size, size), dtype=tf.float32)
+        # Summing on the device keeps the copy of the product to the host
+        # out of the measurement.
+        product_sum = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
+        product_sum(left, right).numpy()
+        seconds = min(
+            _seconds(lambda: product_sum(left, right).numpy()) for _ in range(repeats)
+        )
+    return 2 * size**3 / seconds / 1e9
+
+
+def time_keras(model, batch_size, repeats=10, warmup=2, device="cpu"):
+    """Median milliseconds per image of ``model`` in a ``tf.function``."""
+    images = smooth_random_images(batch_size, model.image_shape[:2]).astype(np.float32)
+    # With a GPU present, "cpu" reads the weights from GPU memory on each
+    # call: ~22 MB, a few ms next to the hundreds of a CPU run.
+    with tf.device(f"/{device.upper()}:0"):
+        batch = tf.constant(images)
+        serve = tf.function(lambda inputs: model(inputs, training=False))
+        return _median_ms_per_image(lambda: serve(batch).numpy(), batch_size, repeats, warmup)
+
+
+def time_litert(model_path, batch_size, repeats=10, warmup=2, threads=None):
+    """Median milliseconds per image of a ``.tflite`` file with LiteRT.
+
+    Timed through ``LiteRTModel.heatmaps`` on uint8 images of the model's
+    size: what a board does, less decoding and resizing.
+    """
+    runner = LiteRTModel(model_path, num_threads=threads)
+    images = smooth_random_images(batch_size, runner.image_size)
+    return _median_ms_per_image(lambda: runner.heatmaps(images), batch_size, repeats, warmup)
+
+
+def smooth_random_images(count, size, seed=0):
+    """uint8 RGB images (count, height, width, 3) of smooth random colour."""
+    generator = np.random.default_rng(seed)
+    height, width = size
+    images = [
+        cv2.resize(
+            generator.uniform(0, 255, (8, 8, 3)).astype(np.float32),
+            (width, height),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        for _ in range(count)
+    ]
+    return np.clip(np.stack(images), 0, 255).round().astype(np.uint8)
+
+
+def format_footprint(result):
+    """The result of ``run_benchmark`` as a few lines of text."""
+    lines = [
+        f"model: {result['model']}",
+        f"input {result['image_size'][0]}x{result['image_size'][1]}, "
+        f"K = {result['num_types']}, threads: {result['threads'] or 'default'}",
+        f"parameters: {result['params']:,}",
+        f"GFLOP per image: {result['gflops_per_image']:.2f} "
+        f"(TensorFlow profiler: {result['gflops_per_image_tf_profiler']:.2f})",
+        "matmul GFLOP/s: " + ", ".join(
+            f"{device} {value:.1f}" for device, value in result["matmul_gflops"].items()
+        ),
+        "size (MB): " + ", ".join(
+            f"{name} {value:.2f}" for name, value in result["size_mb"].items()
+        ),
+        "ms per image (efficiency):",
+    ]
+    for runtime, by_size in result["ms_per_image"].items():
+        lines.append(
+            f"  {runtime:16s}" + "  ".join(
+                f"batch {size}: {milliseconds:8.1f} ({result['efficiency'][runtime][size]:.2f})"
+                for size, milliseconds in by_size.items()
+            )
+        )
+    return "\n".join(lines)
+
+
+def _benchmark_model(model_path, image_size):
+    if model_path is None:
+        side = 299 if image_size is None else image_size
+        return build_model(8, (side, side, 3), backbone_weights=None), RANDOM_WEIGHTS_NOTE
+    model = load_trained_model(model_path)
+    if image_size is not None and tuple(model.image_shape[:2]) != (image_size, image_size):
+        raise ValueError(
+            f"{model_path} reads {model.image_shape[0]}x{model.image_shape[1]} "
+            f"images; --image-size {image_size} applies only to the default model."
+        )
+    return model, os.fspath(model_path)
+
+
+def _set_tensorflow_threads(threads):
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer; got {threads!r}.")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as error:
+        raise ValueError(
+            f"TensorFlow has already started, so it keeps its threads: set "
+            f"threads={threads} before running any model ({error})."
+        ) from error
+
+
+def _device_of(runtime):
+    return "gpu" if runtime.endswith("_gpu") else "cpu"
+
+
+def _median_ms_per_image(run, batch_size, repeats, warmup):
+    for _ in range(warmup):
+        run()
+    return statistics.median(_seconds(run) for _ in range(repeats)) * 1e3 / batch_size
+
+
+def _seconds(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def _say(verbose, message):
+    if verbose:
+        print(message, flush=True)
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer

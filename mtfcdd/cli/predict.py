@@ -1,0 +1,87 @@
+"""`mtfcdd predict`: scores, detected types and heatmap panels of image files.
+
+    mtfcdd predict MODEL.keras INPUT... --out DIR [--batch-size N] [--reduction mean|max]
+    mtfcdd predict --tflite MODEL.tflite INPUT... --out DIR
+
+With ``--tflite`` every positional is an input (files, folders, glob
+patterns); without it the first one is the Keras model. Exit status 0 when at
+least one image was processed, 1 when none could be.
+"""
+
+import os
+import sys
+
+from mtfcdd.postprocessing import SCORE_REDUCTIONS
+
+TOP_SCORES = 3
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "predict", help="per-type scores, detected defect types and heatmap panels of images"
+    )
+    parser.add_argument(
+        "--tflite", metavar="MODEL.tflite",
+        help="run a converted model (its .json sidecar beside it) instead of a .keras one",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", metavar="[MODEL.keras] INPUT",
+        help="the trained model (mtfcdd train writes model.keras), unless --tflite is given, then "
+        "image files, folders (searched recursively; Real-IAD mask PNGs skipped) or glob patterns",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="output folder: one <stem>.png panel per image, predictions.json, predictions.csv",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=8, metavar="N", help="images per model call (default: 8)"
+    )
+    parser.add_argument(
+        "--reduction", choices=SCORE_REDUCTIONS, default=None,
+        help="image score: mean (paper Eq. 2) or max (default: the model's own; "
+        "with another one, no types are detected since the thresholds do not apply)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(arguments):
+    from mtfcdd.prediction import describe_detection, heatmap_model, predict
+
+    loaded, inputs = _load_model(arguments)
+    model = heatmap_model(loaded)
+    results = predict(
+        model, inputs, output_dir=arguments.out,
+        batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=1,
+    )
+    if model.thresholds is not None and results.thresholds is None:
+        print(
+            f"The model's thresholds were fitted on {model.score_reduction} scores: "
+            f"with --reduction {results.score_reduction} no types are detected."
+        )
+    for prediction in results.predictions:
+        top = sorted(prediction.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
+        print(
+            f"{os.path.basename(prediction.path)}: "
+            f"{describe_detection(prediction.detected_types, separator=' ')}  "
+            f"(top scores: {', '.join(f'{code} {score:.4g}' for code, score in top)})"
+        )
+    for _, reason in results.failures:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(
+        f"{len(results.predictions)} images predicted, {len(results.failures)} unreadable; "
+        f"panels and predictions.json in {arguments.out}"
+    )
+    return 0 if results.predictions else 1
+
+
+def _load_model(arguments):
+    """(the model, the input paths) from the command line."""
+    if arguments.tflite is not None:
+        from mtfcdd.deploy.runner import LiteRTModel
+
+        return LiteRTModel(arguments.tflite), arguments.inputs
+    if len(arguments.inputs) < 2:
+        raise ValueError("Give the model file and at least one image, file or folder (or --tflite FILE).")
+    from mtfcdd.model_io import load_trained_model
+
+    return load_trained_model(arguments.inputs[0]), arguments.inputs[1:]

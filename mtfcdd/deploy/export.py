@@ -1,0 +1,210 @@
+"""Conversion of a MultiTypeFCDD model to LiteRT (TFLite), paper 5.3.
+
+Keras 3's own route: ``model.export(..., format="tf_saved_model")`` writes a
+SavedModel, ``tf.lite.TFLiteConverter.from_saved_model`` converts it. (Keras'
+``format="litert"`` takes the same route but also admits TensorFlow "Flex"
+ops, which ai-edge-litert on a board cannot run; here only LiteRT's builtin
+ops are allowed, so such a model fails at conversion rather than on the
+board.)
+
+Quantisations (``QUANTIZATIONS``):
+
+- ``"none"``: float32 weights and arithmetic; heatmaps equal Keras' to ~1e-5.
+- ``"float16"``: float16 weights (half the file), float32 arithmetic.
+- ``"dynamic"``: int8 weights, activations quantised on the fly.
+- ``"int8"``: full-integer model calibrated on representative images. Its
+  input is the uint8 RGB image itself (scale 1, zero point 0: the model's
+  own pre-processing ``x / 127.5 - 1`` is folded into the first
+  convolution); its output is float32: the converter dequantises the last
+  int8 tensor in the graph, which costs nothing next to the network on a
+  (u, v, K) map, and spares the runner a conversion.
+
+Every ``.tflite`` file gets a JSON sidecar beside it, ``<file>.json``, with
+what the runner needs (type codes, input size, score reduction, thresholds)
+and where the file came from (quantisation, weights, mtfcdd version); its
+schema is in ``mtfcdd.deploy.sidecar`` and docs/deployment.md.
+
+Both files are written to a temporary name and renamed, model first.
+"""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtfcdd import __version__
+from mtfcdd.atomic_files import write_bytes
+from mtfcdd.deploy.images import image_batch, read_rgb_image
+from mtfcdd.deploy.sidecar import QUANTIZATIONS, SCHEMA_VERSION, write_sidecar
+
+# Attributes of MultiTypeFCDD that the sidecar records.
+_MODEL_ATTRIBUTES = (
+    "image_shape", "type_codes", "score_reduction", "thresholds", "weights_source"
+)
+
+
+def export_tflite(
+    model,
+    output_path,
+    quantize="none",
+    representative_images=None,
+    num_calibration_images=100,
+):
+    """Converts ``model`` to a ``.tflite`` file with its JSON sidecar.
+
+    Args:
+        model: a ``MultiTypeFCDD`` (``mtfcdd.build_model`` or a loaded
+            ``.keras`` file), on the TensorFlow backend.
+        output_path: the ``.tflite`` file to write; the sidecar is
+            ``output_path + ".json"``.
+        quantize: one of ``QUANTIZATIONS``, see the module docstring.
+        representative_images: for ``"int8"`` only, and required there:
+            RGB images like those the model will see, as a list of image
+            file paths, or an array (N, H, W, 3), or a list of (H, W, 3)
+            arrays, values 0..255. Resized like the runner resizes.
+        num_calibration_images: how many of them calibrate the int8 model,
+            taken evenly spaced through the list.
+
+    Returns:
+        ``output_path``.
+    """
+    export_tflite_variants(
+        model, {quantize: output_path}, representative_images, num_calibration_images
+    )
+    return output_path
+
+
+def export_tflite_variants(
+    model,
+    output_paths,
+    representative_images=None,
+    num_calibration_images=100,
+):
+    """Several quantisations of ``model`` from one SavedModel.
+
+    Tracing the model and writing the SavedModel costs as much as a
+    conversion; this shares them between the files.
+
+    Args:
+        model: see ``export_tflite``.
+        output_paths: a dict from quantisation (``QUANTIZATIONS``) to the
+            ``.tflite`` path to write.
+        representative_images, num_calibration_images: see
+            ``export_tflite``; used when ``"int8"`` is among the keys.
+
+    Returns:
+        ``output_paths``.
+    """
+    metadata = model_metadata(model)
+    for quantize in output_paths:
+        if quantize not in QUANTIZATIONS:
+            raise ValueError(
+                f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}."
+            )
+    calibration_images = None
+    if "int8" in output_paths:
+        calibration_images = _calibration_subset(
+            representative_images, num_calibration_images
+        )
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "TFLite conversion reads a TensorFlow graph: run with "
+            f"KERAS_BACKEND=tensorflow (the backend is {keras.backend.backend()!r}). "
+            "A model saved as .keras on any backend loads on TensorFlow."
+        )
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        model.export(saved_model_dir, format="tf_saved_model", verbose=False)
+        for quantize, output_path in output_paths.items():
+            os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+            converter = _converter(
+                saved_model_dir, quantize, calibration_images, metadata["input_size"]
+            )
+            write_bytes(output_path, converter.convert())
+            write_sidecar(
+                output_path,
+                {
+                    **metadata,
+                    "quantization": quantize,
+                    "num_calibration_images": (
+                        len(calibration_images) if quantize == "int8" else None
+                    ),
+                },
+            )
+    return output_paths
+
+
+def model_metadata(model):
+    """The sidecar fields that come from the model (all but quantisation)."""
+    missing = [name for name in _MODEL_ATTRIBUTES if not hasattr(model, name)]
+    if missing:
+        raise ValueError(
+            f"model has no attribute {missing[0]!r}: expected a MultiTypeFCDD "
+            "(mtfcdd.build_model, or a .keras file it saved)."
+        )
+    height, width, _ = model.image_shape
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mtfcdd_version": __version__,
+        "type_codes": list(model.type_codes),
+        "input_size": [int(height), int(width)],
+        "score_reduction": model.score_reduction,
+        "thresholds": None if model.thresholds is None else list(model.thresholds),
+        "weights_source": str(model.weights_source),
+    }
+
+
+def _calibration_subset(representative_images, count):
+    if representative_images is None:
+        raise ValueError(
+            "int8 quantisation needs representative_images (image file paths "
+            "or an image array) to calibrate the activations' ranges."
+        )
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"num_calibration_images must be a positive integer; got {count!r}.")
+    if len(representative_images) == 0:
+        raise ValueError("representative_images is empty; give at least one image.")
+    # Evenly spaced, so that a list sorted by object or class is covered.
+    indices = np.unique(
+        np.linspace(0, len(representative_images) - 1, count).round().astype(int)
+    )
+    subset = [representative_images[index] for index in indices]
+    # Checked here: inside the converter's calibration an error is harder to read.
+    for image in subset:
+        if isinstance(image, (str, os.PathLike)) and not os.path.isfile(image):
+            raise FileNotFoundError(f"{os.fspath(image)}: calibration image not found.")
+    return subset
+
+
+def _converter(saved_model_dir, quantize, calibration_images, input_size):
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize == "none":
+        return converter
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.representative_dataset = lambda: _representative_dataset(
+            calibration_images, input_size
+        )
+    return converter
+
+
+def _representative_dataset(images, input_size):
+    """Yields the calibration images one by one, as the converter wants them.
+
+    The first image gets one black and one white pixel, so that the input's
+    calibrated range is exactly 0..255: quantisation scale 1, zero point 0,
+    and the uint8 pixels themselves are the int8 model's input.
+    """
+    for index, image in enumerate(images):
+        if isinstance(image, (str, os.PathLike)):
+            image = read_rgb_image(image)
+        batch = image_batch([image], input_size).astype(np.float32)
+        if index == 0:
+            batch[0, 0, 0, 0], batch[0, 0, 1, 0] = 0.0, 255.0
+        yield [batch]

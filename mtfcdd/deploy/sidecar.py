@@ -1,0 +1,123 @@
+"""The JSON sidecar of a converted model: what a board needs beside the weights.
+
+``mtfcdd.deploy.export`` writes it next to each ``.tflite`` file, named after
+it with ``.json`` appended (``model.tflite`` -> ``model.tflite.json``), and
+``mtfcdd.deploy.runner`` reads it. Schema, version 1 (docs/deployment.md)::
+
+    {
+      "schema_version": 1,
+      "mtfcdd_version": "0.1.0",           the package that wrote the file
+      "type_codes": ["AK", ..., "ZW"],     code of each heatmap channel, in order
+      "input_size": [299, 299],            the model's input [height, width]
+      "score_reduction": "mean",           "mean" (paper Eq. 2) or "max"
+      "thresholds": [0.21, ...] or null,   one decision threshold per type
+      "quantization": "int8",              "none", "float16", "dynamic", "int8"
+      "num_calibration_images": 100,       images that calibrated int8, else null
+      "weights_source": "imagenet"         the weights the backbone started from
+    }
+
+No Keras or TensorFlow here: the runner reads sidecars on a board.
+"""
+
+import json
+import numbers
+import os
+
+from mtfcdd.atomic_files import write_json
+from mtfcdd.postprocessing import SCORE_REDUCTIONS
+
+SCHEMA_VERSION = 1
+SIDECAR_SUFFIX = ".json"
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+
+
+def sidecar_path(model_path):
+    """The sidecar's path for a ``.tflite`` path: the same name plus ``.json``."""
+    return os.fspath(model_path) + SIDECAR_SUFFIX
+
+
+def write_sidecar(model_path, metadata):
+    """Checks ``metadata`` against the schema and writes it atomically."""
+    path = sidecar_path(model_path)
+    check_sidecar(metadata, path)
+    write_json(path, metadata)
+    return path
+
+
+def read_sidecar(model_path):
+    """Reads and checks the sidecar of ``model_path``; returns it as a dict."""
+    path = sidecar_path(model_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path}: sidecar not found. A converted model needs the JSON file "
+            "that `mtfcdd export` writes beside it (type codes, input size, "
+            "thresholds); copy it with the .tflite file."
+        )
+    with open(path, encoding="utf-8") as file:
+        try:
+            metadata = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error}).") from error
+    check_sidecar(metadata, path)
+    return metadata
+
+
+def check_sidecar(metadata, source):
+    """Raises ``ValueError`` naming the first field of ``metadata`` at fault."""
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{source}: a sidecar must be a JSON object.")
+    if metadata.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{source}: schema_version is {metadata.get('schema_version')!r}; "
+            f"this mtfcdd reads version {SCHEMA_VERSION}."
+        )
+    type_codes = metadata.get("type_codes")
+    checks = {
+        "mtfcdd_version": (_is_string, "a string"),
+        "type_codes": (
+            lambda value: isinstance(value, list) and value
+            and all(_is_string(code) for code in value),
+            "a non-empty list of type codes",
+        ),
+        "input_size": (
+            lambda value: isinstance(value, list) and len(value) == 2
+            and all(_is_positive_integer(side) for side in value),
+            "[height, width] in pixels",
+        ),
+        "score_reduction": (
+            lambda value: value in SCORE_REDUCTIONS, f"one of {SCORE_REDUCTIONS}"
+        ),
+        "thresholds": (
+            lambda value: value is None or (
+                isinstance(value, list) and isinstance(type_codes, list)
+                and len(value) == len(type_codes)
+                and all(_is_number(threshold) for threshold in value)
+            ),
+            "null or one number per type code",
+        ),
+        "quantization": (lambda value: value in QUANTIZATIONS, f"one of {QUANTIZATIONS}"),
+        "num_calibration_images": (
+            lambda value: value is None or _is_positive_integer(value),
+            "null or a positive integer",
+        ),
+        "weights_source": (_is_string, "a string"),
+    }
+    for field, (is_valid, expected) in checks.items():
+        if field not in metadata:
+            raise ValueError(f"{source}: field {field!r} is missing; expected {expected}.")
+        if not is_valid(metadata[field]):
+            raise ValueError(
+                f"{source}: field {field!r} is {metadata[field]!r}; expected {expected}."
+            )
+
+
+def _is_string(value):
+    return isinstance(value, str)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_positive_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

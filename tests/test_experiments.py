@@ -1,0 +1,75 @@
+"""The demo, the experiment scripts and the results collector, end to end."""
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from mtfcdd import demo
+from mtfcdd.cli import main
+from mtfcdd.experiment import FIGURE_FILE, experiment_main
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS = os.path.join(REPOSITORY, "experiments")
+FAST = ["--image-size", "75", "--steps-per-epoch", "2", "--backbone-weights", "none"]
+
+
+def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
+    output = tmp_path / "demo"
+    arguments = ["demo", "--out", str(output), "--preset", "tiny", "--epochs", "1"] + FAST
+    assert main(arguments) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"Results, model and figures in {output / 'run'}"
+    assert any(line.startswith("| Scratch |") for line in printed)
+    assert any("backbone weights None" in line for line in printed)
+    for name in ("model.keras", "results.md", "results.json", "results_table3.csv", FIGURE_FILE):
+        assert (output / "run" / name).is_file(), name
+    result = json.loads((output / "run" / "results.json").read_text())["0.4"]
+    assert result["settings"]["input_size"] == [75, 75]
+
+
+def test_auto_weights_fall_back_to_synthetic_offline(monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: Name or service not known")
+
+    messages = []
+    monkeypatch.setattr(demo, "build_backbone", offline)
+    assert demo.resolve_backbone_weights("auto", 96, log=messages.append) == "synthetic"
+    assert "ImageNet weights unavailable" in messages[0]
+    monkeypatch.setattr(demo, "build_backbone", lambda *args, **kwargs: None)
+    assert demo.resolve_backbone_weights("auto", 96) == "imagenet"
+    assert demo.resolve_backbone_weights(None, 96) is None
+
+
+def test_experiment_script_and_collector(tiny_dataset, tmp_path, capsys):
+    results = tmp_path / "results"
+    experiment_main(
+        "multi_class_alpha_0.2", 0.2, True,
+        argv=["--data", tiny_dataset, "--out", str(results / "multi_class_alpha_0.2"), "--batch-size", "8"] + FAST,
+    )
+    assert capsys.readouterr().out.strip().endswith(str(results / "multi_class_alpha_0.2"))
+    sys.argv = ["collect_results.py", str(results)]
+    runpy.run_path(os.path.join(EXPERIMENTS, "collect_results.py"), run_name="__main__")
+    tables = (results / "paper_tables.md").read_text()
+    assert "## multi-class" in tables and "Table 5" in tables and "I-AUROC (alpha=0.2)" in tables
+
+
+@pytest.mark.parametrize("kind", ["multi_type", "multi_class"])
+@pytest.mark.parametrize("alpha", ["0.1", "0.2", "0.4"])
+def test_one_script_per_experiment_and_noise_ratio(kind, alpha):
+    script = os.path.join(EXPERIMENTS, f"{kind}_alpha_{alpha}.py")
+    source = open(script).read()
+    assert f'alpha={alpha}, multi_class={kind == "multi_class"}' in source
+    assert f'name="{kind}_alpha_{alpha}"' in source
+
+
+def test_experiment_script_runs_from_the_command_line():
+    completed = subprocess.run(
+        [sys.executable, os.path.join(EXPERIMENTS, "multi_type_alpha_0.1.py"), "--help"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0
+    assert "alpha = 0.1" in completed.stdout and "--synthetic" in completed.stdout
