@@ -16,13 +16,11 @@ import os
 
 import cv2
 
+from mtfcdd.atomic_files import write_bytes
 from mtfcdd.data.thread_map import map_in_threads
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MASK_EXTENSIONS = (".png",)
-# A file being written is ".<name><PARTIAL_SUFFIX>" beside its final name:
-# never an image name, so an interrupted write is never taken for a done one.
-PARTIAL_SUFFIX = ".partial"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,14 +120,9 @@ def _resize_file(source_root, destination_root, size, relative_path):
     encoded_ok, encoded = cv2.imencode(os.path.splitext(relative_path)[1], resized)
     if not encoded_ok:
         raise ValueError(f"{source_path}: OpenCV cannot encode its resized copy.")
-    _write_atomically(os.path.join(destination_root, relative_path), encoded.tobytes())
+    destination_path = os.path.join(destination_root, relative_path)
+    os.makedirs(os.path.dirname(destination_path), exist_ok=True)
+    # Written under a temporary name, then renamed: a killed run leaves no
+    # file under the final name that a resumed run would skip.
+    write_bytes(destination_path, encoded.tobytes())
     return None
-
-
-def _write_atomically(path, data):
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    partial_path = os.path.join(folder, f".{name}{PARTIAL_SUFFIX}")
-    with open(partial_path, "wb") as file:
-        file.write(data)
-    os.replace(partial_path, path)
