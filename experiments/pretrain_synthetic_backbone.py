@@ -3,9 +3,11 @@
 ImageNet weights cannot be downloaded on an air-gapped machine, and a
 randomly initialised frozen backbone learns nothing (docs/model.md, "Offline
 backbone"). This script trains the whole network - backbone from random
-initialisation and head - with the multi-type loss (paper Eq. 3) on a
-synthetic data set made with another seed than the demo's (seed 1; the demo
-uses seed 0), then writes the backbone's weights to
+initialisation and head - on a synthetic data set made with another seed
+than the demo's (seed 1; the demo uses seed 0), supervised with the data
+set's exact defect masks (``MultiTypePixelLoss``: Eq. 3 per heatmap cell,
+FCDD's loss with ground-truth maps), which teaches the features far faster
+than image labels do. Then it writes the backbone's weights to
 ``mtfcdd/weights/backbone_synthetic.weights.h5`` with a JSON record of how
 they were made. They are features learned from this package's synthetic
 images only: not ImageNet features, and not a substitute for them on real
@@ -13,6 +15,7 @@ photographs.
 
     python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain
     python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain --resume
+    python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain --from-checkpoint
 """
 
 import argparse
@@ -24,7 +27,7 @@ from mtfcdd.atomic_files import atomic_path, write_json
 from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE
 from mtfcdd.data.synthetic import make_synthetic_iad
 from mtfcdd.model_io import load_trained_model
-from mtfcdd.training import TrainingConfig, train
+from mtfcdd.training import CHECKPOINT_FILE, LOG_FILE, TrainingConfig, train
 
 PRETRAINING_SEED = 1
 
@@ -39,6 +42,10 @@ def parse_arguments():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--from-checkpoint", action="store_true",
+        help="do not train: take the backbone from the last epoch's checkpoint of the run",
+    )
     parser.add_argument("--weights-out", default=SYNTHETIC_WEIGHTS_FILE)
     return parser.parse_args()
 
@@ -50,13 +57,18 @@ def main():
         make_synthetic_iad(data_root, preset=arguments.preset, seed=PRETRAINING_SEED)
     config = TrainingConfig(
         alpha=0.4, image_size=arguments.image_size, backbone_weights=None, train_backbone=True,
+        supervision="pixel", augmentation=None,
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
         epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
         threshold_fraction=0, seed=PRETRAINING_SEED,
     )
     run_folder = os.path.join(arguments.workdir, "run")
-    result = train(data_root, run_folder, config=None if arguments.resume else config, resume=arguments.resume)
-    model = load_trained_model(result.model_path)
+    if arguments.from_checkpoint:
+        model_path, final_loss = os.path.join(run_folder, CHECKPOINT_FILE), None
+    else:
+        result = train(data_root, run_folder, config=None if arguments.resume else config, resume=arguments.resume)
+        model_path, final_loss = result.model_path, result.history["loss"][-1]
+    model = load_trained_model(model_path)
     with atomic_path(arguments.weights_out, suffix=".weights.h5") as temporary_path:
         model.backbone.save_weights(temporary_path)
     write_json(
@@ -64,13 +76,20 @@ def main():
         {
             "what": "InceptionResNetV2 cut at block35_10_ac, trained from random "
             "initialisation on mtfcdd's synthetic data only (not ImageNet)",
-            "data": {"preset": arguments.preset, "seed": PRETRAINING_SEED, "alpha": 0.4},
-            "training": {**config.to_dict(), "final_loss": result.history["loss"][-1] if result.history["loss"] else None},
+            "data": {"preset": arguments.preset, "seed": PRETRAINING_SEED, "alpha": 0.4,
+                     "supervision": "pixel masks"},
+            "training": {**config.to_dict(), "final_loss": final_loss, "model": model_path},
+            "training_log": _read_log(os.path.join(run_folder, LOG_FILE)),
             "mtfcdd_version": mtfcdd.__version__,
             "date": datetime.date.today().isoformat(),
         },
     )
     print(f"Backbone weights written to {arguments.weights_out}")
+
+
+def _read_log(path):
+    with open(path) as file:
+        return [line.strip() for line in file if line.strip()]
 
 
 if __name__ == "__main__":

@@ -37,9 +37,11 @@ Deployment (paper 5.3):
     export_tflite(model, path, quantize)       LiteRT file + JSON sidecar
     LiteRTModel(path)                          inference without Keras
 
-Names are imported on first use: ``import mtfcdd`` is cheap, and
-``mtfcdd.deploy.runner`` runs on a board with only ai-edge-litert, NumPy and
-OpenCV installed.
+Names are imported on first use, except that where Keras is installed
+``import mtfcdd`` registers the model's and the loss's serializable classes,
+so that ``keras.saving.load_model("model.keras")`` reads mtfcdd's files. Without
+Keras (a board with only ai-edge-litert, NumPy and OpenCV) the package still
+imports, and ``mtfcdd.deploy.runner`` runs.
 """
 
 import importlib
@@ -88,3 +90,12 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+try:
+    import keras  # noqa: F401
+except ImportError:  # a board running LiteRT files only
+    pass
+else:
+    # Registers the classes that saved models and checkpoints refer to.
+    from mtfcdd import model as _model, multi_type_loss as _loss  # noqa: F401

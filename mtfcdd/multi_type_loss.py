@@ -25,6 +25,20 @@ def _is_concrete(tensor):
     return True
 
 
+def fcdd_terms(labels, scores, epsilon=1e-6):
+    """The summand of Eq. 3, element-wise: ``(1 - y) s - y log(1 - exp(-s))``.
+
+    The anomalous term is computed as ``-log(-expm1(-s))`` with ``s`` clamped
+    to ``>= epsilon`` in value but not in gradient: finite for any
+    ``s >= 0``, and even an all-zero heatmap of a defective image still gets
+    a (large, finite) push.
+    """
+    clamped_scores = scores + ops.stop_gradient(ops.maximum(scores, epsilon) - scores)
+    normal_term = (1.0 - labels) * scores
+    anomalous_term = -labels * ops.log(-ops.expm1(-clamped_scores))
+    return normal_term + anomalous_term
+
+
 @keras.saving.register_keras_serializable(package="mtfcdd")
 class MultiTypeFCDDLoss(keras.losses.Loss):
     """Paper Eq. 3: one FCDD loss per defect type, summed over types.
@@ -45,9 +59,7 @@ class MultiTypeFCDDLoss(keras.losses.Loss):
 
     Stability: the FCDD reference writes the anomalous term as
     ``-log(1 - exp(-s) + 1e-31)``, whose float32 gradient explodes as
-    ``s -> 0``. Here it is ``-log(-expm1(-s))`` with ``s`` clamped to
-    ``>= epsilon``; the clamp keeps the identity gradient, so even an all-zero
-    heatmap of a defective image still receives a (large, finite) push.
+    ``s -> 0``; here it is ``fcdd_terms``.
 
     Args:
         epsilon: the smallest score used in the anomalous term.
@@ -72,16 +84,9 @@ class MultiTypeFCDDLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         self._check_labels(y_true, y_pred)
-        labels = ops.cast(y_true, y_pred.dtype)
         scores = anomaly_scores(y_pred, reduction="mean")
-        # Value max(s, epsilon), gradient of s: never a zero gradient, never
-        # log(0).
-        clamped_scores = scores + ops.stop_gradient(
-            ops.maximum(scores, self.epsilon) - scores
-        )
-        normal_term = (1.0 - labels) * scores
-        anomalous_term = -labels * ops.log(-ops.expm1(-clamped_scores))
-        return ops.sum(normal_term + anomalous_term, axis=-1)
+        terms = fcdd_terms(ops.cast(y_true, y_pred.dtype), scores, self.epsilon)
+        return ops.sum(terms, axis=-1)
 
     @staticmethod
     def _check_labels(y_true, y_pred):
@@ -111,6 +116,49 @@ class MultiTypeFCDDLoss(keras.losses.Loss):
                     "Labels must be 0 or 1 (type absent or present); got "
                     f"value(s) {np.unique(invalid)[:5].tolist()}."
                 )
+
+    def get_config(self):
+        config = super().get_config()
+        config["epsilon"] = self.epsilon
+        return config
+
+
+@keras.saving.register_keras_serializable(package="mtfcdd")
+class MultiTypePixelLoss(keras.losses.Loss):
+    """Eq. 3 applied to every heatmap cell, with ground-truth defect masks.
+
+    FCDD's loss for training with ground-truth maps (Liznerski et al. 2021),
+    one per type: a cell of type ``k``'s heatmap is pushed up as far as a
+    type-``k`` defect covers it (``y`` = covered fraction) and pulled to
+    zero elsewhere:
+
+        L = (1/n) sum_i sum_k mean_cells [ (1 - y) A_k - y log(1 - exp(-A_k)) ]
+
+    The paper trains with image labels only (``MultiTypeFCDDLoss``); this
+    loss serves one purpose, pre-training the offline backbone on synthetic
+    data, whose masks are exact (docs/model.md, "Offline backbone").
+
+    Inputs:
+        y_true: masks (N, u, v, K) with values in [0, 1], on the heatmap grid.
+        y_pred: heatmaps (N, u, v, K).
+    """
+
+    def __init__(
+        self, epsilon=1e-6, reduction="sum_over_batch_size", name="multi_type_pixel_loss", dtype=None
+    ):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        if not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0; got {epsilon}.")
+        self.epsilon = epsilon
+
+    def call(self, y_true, y_pred):
+        if tuple(y_true.shape[1:]) != tuple(y_pred.shape[1:]):
+            raise ValueError(
+                f"Masks of shape {tuple(y_true.shape)} do not match heatmaps of "
+                f"shape {tuple(y_pred.shape)}; give masks on the heatmap grid."
+            )
+        terms = fcdd_terms(ops.cast(y_true, y_pred.dtype), y_pred, self.epsilon)
+        return ops.sum(ops.mean(terms, axis=(1, 2)), axis=-1)
 
     def get_config(self):
         config = super().get_config()

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from mtfcdd.atomic_files import atomic_path, write_json
+from mtfcdd.backbone import feature_map_size
 from mtfcdd.balanced_epoch import balanced_epoch_summary
 from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.balanced_sampler import class_counts
@@ -35,7 +36,7 @@ from mtfcdd.data.realiad import load_realiad
 from mtfcdd.decision_thresholds import fit_thresholds
 from mtfcdd.evaluation import predict_scores
 from mtfcdd.model import MultiTypeFCDD
-from mtfcdd.multi_type_loss import MultiTypeFCDDLoss
+from mtfcdd.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.keras"
@@ -43,6 +44,7 @@ STATE_FILE = "training_state.json"
 LOG_FILE = "training_log.csv"
 MODEL_FILE = "model.keras"
 STRATEGIES = ("default", "mirrored")
+SUPERVISIONS = ("image", "pixel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +60,9 @@ class TrainingConfig:
             ``mtfcdd.backbone.build_backbone``).
         train_backbone: train the backbone too; the paper keeps it frozen.
             Used to pre-train the offline backbone from scratch.
+        supervision: ``"image"`` (the paper: image labels, Eq. 3) or
+            ``"pixel"`` (ground-truth masks, ``MultiTypePixelLoss``; only to
+            pre-train the offline backbone; needs ``augmentation=None``).
         batch_size: 32 in the paper.
         learning_rate: Adam's, 1e-4 in the paper.
         epochs: balanced epochs to train.
@@ -82,6 +87,7 @@ class TrainingConfig:
     image_size: int = 299
     backbone_weights: object = "imagenet"
     train_backbone: bool = False
+    supervision: str = "image"
     batch_size: int = 32
     learning_rate: float = 1e-4
     epochs: int = 1
@@ -96,6 +102,10 @@ class TrainingConfig:
     tensorboard: bool = False
 
     def __post_init__(self):
+        if self.supervision not in SUPERVISIONS:
+            raise ValueError(f"supervision must be one of {SUPERVISIONS}; got {self.supervision!r}.")
+        if self.supervision == "pixel" and self.augmentation is not None:
+            raise ValueError("supervision='pixel' needs augmentation=None (masks are not augmented).")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not 0 <= self.threshold_fraction < 1:
@@ -176,7 +186,7 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
     dataset = training_dataset(
         fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
         augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
-        balanced=config.balanced,
+        balanced=config.balanced, mask_grid=_mask_grid(config),
     )
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
     history = model.fit(
@@ -307,10 +317,17 @@ def _model_to_train(output_dir, config, resume):
         train_backbone=config.train_backbone,
         name="multi_type_fcdd",
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=MultiTypeFCDDLoss()
-    )
+    loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
     return model
+
+
+def _mask_grid(config):
+    """The heatmap grid that pixel supervision's masks are resampled to."""
+    if config.supervision != "pixel":
+        return None
+    side = feature_map_size(config.image_size)
+    return (side, side)
 
 
 def _inference_copy(model, thresholds):

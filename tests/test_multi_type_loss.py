@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from mtfcdd import MultiTypeFCDDLoss
+from mtfcdd.multi_type_loss import MultiTypePixelLoss
 
 
 def reference_loss(labels, heatmaps):
@@ -84,3 +85,19 @@ def test_serialization_round_trip():
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(restored, MultiTypeFCDDLoss)
     assert restored.epsilon == 1e-5 and restored.name == "custom"
+
+
+def test_pixel_loss_is_eq3_per_cell():
+    rng = np.random.default_rng(5)
+    heatmaps = rng.exponential(1.0, (3, 4, 5, 2)).astype("float32")
+    masks = np.zeros_like(heatmaps)
+    masks[1, :2, :3, 0] = 1.0
+    masks[2, 1, 1, 1] = 0.25  # a cell partly covered by a defect
+    cells = heatmaps.astype(np.float64)
+    terms = (1 - masks) * cells - masks * np.log(1 - np.exp(-cells))
+    expected = terms.mean(axis=(1, 2)).sum(axis=-1).mean()
+    np.testing.assert_allclose(float(MultiTypePixelLoss()(masks, heatmaps)), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="heatmap grid"):
+        MultiTypePixelLoss()(masks[:, :3], heatmaps)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(MultiTypePixelLoss()))
+    assert isinstance(restored, MultiTypePixelLoss)

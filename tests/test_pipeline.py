@@ -277,3 +277,24 @@ def test_undecodable_and_missing_files_are_named(image_samples, tmp_path):
     missing = Sample(str(tmp_path / "missing.jpg"), None, "object", "OK", (0,) * 8)
     with pytest.raises(FileNotFoundError, match="missing.jpg"):
         training_dataset(image_samples + [missing], 16)
+
+
+def test_training_stream_with_mask_grid_gives_per_type_coverage(image_samples):
+    # The masks' left half is defect: on a 2x4 grid the two left columns are
+    # covered, the two right ones not; a 3-wide grid cuts its middle column
+    # in half.
+    dataset = training_dataset(
+        image_samples, 16, batch_size=7, augmentation=None, balanced=False, mask_grid=(2, 3)
+    )
+    images, masks = next(iter(dataset))
+    assert images.shape == (7, 16, 16, 3) and masks.shape == (7, 2, 3, len(DEFECT_CODES))
+    for image, mask in zip(images.numpy(), masks.numpy()):
+        sample = image_samples[_number_of(image)]
+        if sample.anomaly_class == "OK":
+            assert not mask.any()
+            continue
+        channel = DEFECT_CODES.index(sample.anomaly_class)
+        np.testing.assert_allclose(mask[..., channel], [[1.0, 0.5, 0.0]] * 2, atol=1e-6)
+        assert not np.delete(mask, channel, axis=-1).any()
+    with pytest.raises(ValueError, match="augmentation=None"):
+        training_dataset(image_samples, 16, mask_grid=(2, 3))

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import pytest
 
+import mtfcdd
+
 from mtfcdd.cli import main
 from mtfcdd.data.realiad import load_realiad
 from mtfcdd.data.sample import Sample
@@ -117,6 +119,25 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset, tmp_
     assert state["epochs_completed"] == 1
     keras.saving.load_model(tmp_path / "run" / "checkpoint.keras")
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_pixel_supervision_trains_the_backbone(tiny_dataset, tmp_path):
+    config = TrainingConfig(
+        epochs=1, steps_per_epoch=1, threshold_fraction=0, supervision="pixel",
+        augmentation=None, train_backbone=True, **SMALL,
+    )
+    result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    checkpoint = keras.saving.load_model(tmp_path / "run" / "checkpoint.keras")
+    assert type(checkpoint.loss).__name__ == "MultiTypePixelLoss"
+    keras.utils.set_random_seed(0)  # the initial weights that train() started from
+    initial = mtfcdd.MultiTypeFCDD(8, (75, 75, 3), backbone_weights=None, train_backbone=True)
+    trained = load_trained_model(result.model_path)
+    assert trained.train_backbone
+    initial_kernel = initial.backbone.get_layer("block35_10_conv").kernel.numpy()
+    trained_kernel = trained.backbone.get_layer("block35_10_conv").kernel.numpy()
+    assert 0 < np.abs(trained_kernel - initial_kernel).max() < 0.01  # one Adam step of 1e-3
+    with pytest.raises(ValueError, match="augmentation=None"):
+        TrainingConfig(supervision="pixel")
 
 
 def test_checkpoint_callback_skips_saving_after_nan(tmp_path):

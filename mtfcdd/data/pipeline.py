@@ -49,6 +49,30 @@ def load_mask(path, mask_size):
     return resized[..., 0]
 
 
+def defect_coverage(mask_path, labels, grid_size):
+    """Per-type defect masks on the heatmap grid.
+
+    Args:
+        mask_path: string scalar, "" for an image without mask.
+        labels: (K,) the image's labels; the mask goes to its type's channel.
+        grid_size: int or (height, width) of the grid.
+
+    Returns:
+        (height, width, K) float32: the fraction of each cell's pixels that
+        are defect (area resampling of the binary mask).
+    """
+    height, width = _height_width(grid_size)
+
+    def coverage():
+        mask = tf.cast(_decode(mask_path, channels=1) > 0, tf.float32)
+        return tf.image.resize(mask, (height, width), method=tf.image.ResizeMethod.AREA)
+
+    covered = tf.cond(
+        tf.strings.length(mask_path) > 0, coverage, lambda: tf.zeros([height, width, 1])
+    )
+    return covered * labels
+
+
 def training_dataset(
     samples,
     image_size,
@@ -57,6 +81,7 @@ def training_dataset(
     augmentation=AugmentationConfig(),
     start_step=0,
     balanced=True,
+    mask_grid=None,
 ):
     """The infinite training stream of (images, labels) batches.
 
@@ -71,17 +96,29 @@ def training_dataset(
             exactly the batches s, s+1, ... of an uninterrupted run.
         balanced: balanced sampling (paper 4.2) if True, otherwise every image
             once per pass in a new random order.
+        mask_grid: (height, width) of the heatmaps, to yield per-type defect
+            masks on that grid instead of image labels (pixel supervision,
+            used only to pre-train the offline backbone); needs
+            ``augmentation=None``.
 
     Returns:
         A ``tf.data.Dataset`` of (images (B, H, W, 3) float32 in 0..255,
-        labels (B, K) float32); draw it with ``steps_per_epoch``.
+        labels (B, K) float32) or, with ``mask_grid``, (images, masks
+        (B, h, w, K) float32: the fraction of each cell covered by the
+        image's defect, in its type's channel); draw it with
+        ``steps_per_epoch``.
     """
     if batch_size < 1 or start_step < 0:
         raise ValueError(
             f"batch_size must be >= 1 and start_step >= 0; got batch_size="
             f"{batch_size}, start_step={start_step}."
         )
-    image_paths, _, labels = _sample_tensors(samples)
+    if mask_grid is not None and augmentation is not None:
+        raise ValueError(
+            "mask_grid needs augmentation=None: the augmentation moves the "
+            "image but not its mask."
+        )
+    image_paths, mask_paths, labels = _sample_tensors(samples)
     first_draw = start_step * batch_size
     if balanced:
         indices = balanced_index_stream(samples, seed, skip=first_draw)
@@ -92,6 +129,10 @@ def training_dataset(
         image = load_image(tf.gather(image_paths, index), image_size)
         if augmentation is not None:
             image = augment(image, position, seed, augmentation)
+        if mask_grid is not None:
+            return image, defect_coverage(
+                tf.gather(mask_paths, index), tf.gather(labels, index), mask_grid
+            )
         return image, tf.gather(labels, index)
 
     images = indices.enumerate(start=first_draw).map(
