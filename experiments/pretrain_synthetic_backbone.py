@@ -3,11 +3,10 @@
 ImageNet weights cannot be downloaded on an air-gapped machine, and a
 randomly initialised frozen backbone learns nothing (docs/model.md, "Offline
 backbone"). This script trains the whole network - backbone from random
-initialisation and head - on a synthetic data set made with another seed
-than the demo's (seed 1; the demo uses seed 0), supervised with the data
-set's exact defect masks (``MultiTypePixelLoss``: Eq. 3 per heatmap cell,
-FCDD's loss with ground-truth maps), which teaches the features far faster
-than image labels do. Then it writes the backbone's weights to
+initialisation and head - with the multi-type loss (Eq. 3) on a synthetic
+data set made with another seed than the demo's (seed 1; the demo uses seed
+0); ``--supervision pixel`` uses the data set's exact masks instead
+(``MultiTypePixelLoss``). Then it writes the backbone's weights to
 ``mtfcdd/weights/backbone_synthetic.weights.h5`` with a JSON record of how
 they were made. They are features learned from this package's synthetic
 images only: not ImageNet features, and not a substitute for them on real
@@ -25,6 +24,7 @@ import os
 import mtfcdd
 from mtfcdd.atomic_files import atomic_path, write_json
 from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE
+from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.synthetic import make_synthetic_iad
 from mtfcdd.model_io import load_trained_model
 from mtfcdd.training import CHECKPOINT_FILE, LOG_FILE, TrainingConfig, train
@@ -41,7 +41,11 @@ def parse_arguments():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--supervision", choices=("image", "pixel"), default="image",
+        help="image labels (Eq. 3, default) or the data set's masks (Eq. 3 per heatmap cell)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue the run in WORKDIR (more --epochs extend it)")
     parser.add_argument(
         "--from-checkpoint", action="store_true",
         help="do not train: take the backbone from the last epoch's checkpoint of the run",
@@ -57,7 +61,8 @@ def main():
         make_synthetic_iad(data_root, preset=arguments.preset, seed=PRETRAINING_SEED)
     config = TrainingConfig(
         alpha=0.4, image_size=arguments.image_size, backbone_weights=None, train_backbone=True,
-        supervision="pixel", augmentation=None,
+        supervision=arguments.supervision,
+        augmentation=None if arguments.supervision == "pixel" else AugmentationConfig(),
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
         epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
         threshold_fraction=0, seed=PRETRAINING_SEED,
@@ -66,7 +71,7 @@ def main():
     if arguments.from_checkpoint:
         model_path, final_loss = os.path.join(run_folder, CHECKPOINT_FILE), None
     else:
-        result = train(data_root, run_folder, config=None if arguments.resume else config, resume=arguments.resume)
+        result = train(data_root, run_folder, config=config, resume=arguments.resume)
         model_path, final_loss = result.model_path, result.history["loss"][-1]
     model = load_trained_model(model_path)
     with atomic_path(arguments.weights_out, suffix=".weights.h5") as temporary_path:
@@ -77,7 +82,7 @@ def main():
             "what": "InceptionResNetV2 cut at block35_10_ac, trained from random "
             "initialisation on mtfcdd's synthetic data only (not ImageNet)",
             "data": {"preset": arguments.preset, "seed": PRETRAINING_SEED, "alpha": 0.4,
-                     "supervision": "pixel masks"},
+                     "supervision": arguments.supervision},
             "training": {**config.to_dict(), "final_loss": final_loss, "model": model_path},
             "training_log": _read_log(os.path.join(run_folder, LOG_FILE)),
             "mtfcdd_version": mtfcdd.__version__,

@@ -163,7 +163,8 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         data_root: data set root (holds ``realiad_jsons/`` and the images).
         output_dir: folder for checkpoints, logs and the model.
         config: a ``TrainingConfig``; with ``resume`` the saved one is used,
-            and a different ``config`` is an error.
+            and a ``config`` that differs in anything but ``epochs`` (which
+            extends the run) is an error.
         resume: continue from the last checkpoint in ``output_dir``.
         verbose: Keras verbosity (1: progress bar).
 
@@ -285,14 +286,19 @@ def _config_and_progress(output_dir, config, resume):
         )
     with open(config_path) as file:
         saved = TrainingConfig.from_dict(json.load(file))
-    if config is not None and config != saved:
+    if config is not None:
+        # More epochs extend a run; anything else would make it another run.
         changed = [
-            name for name, value in saved.to_dict().items() if config.to_dict()[name] != value
+            name for name, value in saved.to_dict().items()
+            if config.to_dict()[name] != value and name != "epochs"
         ]
-        raise ValueError(
-            f"Cannot resume {output_dir} with a different config: {', '.join(changed)} "
-            "differ from the saved config.json. Resume without a config, or use a new folder."
-        )
+        if changed:
+            raise ValueError(
+                f"Cannot resume {output_dir} with a different config: {', '.join(changed)} "
+                "differ from the saved config.json (only epochs may change). Resume "
+                "without a config, or use a new folder."
+            )
+        saved = dataclasses.replace(saved, epochs=config.epochs)
     state_path = os.path.join(output_dir, STATE_FILE)
     if not os.path.exists(state_path):
         return saved, 0  # killed before the first epoch ended

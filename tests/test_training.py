@@ -99,11 +99,15 @@ def test_sigkill_mid_epoch_then_resume(tiny_dataset, tmp_path):
     assert not [name for name in os.listdir(output) if ".partial" in name]
 
 
-def test_resume_with_another_config_is_refused(tiny_dataset, tmp_path):
+def test_resume_extends_epochs_and_refuses_other_changes(tiny_dataset, tmp_path):
     config = TrainingConfig(epochs=1, steps_per_epoch=1, threshold_fraction=0, **SMALL)
     train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    longer = TrainingConfig(epochs=2, steps_per_epoch=1, threshold_fraction=0, **SMALL)
+    result = train(tiny_dataset, tmp_path / "run", longer, resume=True, verbose=0)
+    assert len(result.history["loss"]) == 1  # only the new epoch ran
+    assert json.loads((tmp_path / "run" / "training_state.json").read_text())["epochs_completed"] == 2
     with pytest.raises(ValueError, match="learning_rate"):
-        train(tiny_dataset, tmp_path / "run", TrainingConfig(epochs=1, steps_per_epoch=1,
+        train(tiny_dataset, tmp_path / "run", TrainingConfig(epochs=2, steps_per_epoch=1,
               threshold_fraction=0, **{**SMALL, "learning_rate": 0.5}), resume=True, verbose=0)
     with pytest.raises(FileNotFoundError, match="config.json"):
         train(tiny_dataset, tmp_path / "elsewhere", resume=True, verbose=0)

@@ -1,0 +1,45 @@
+"""The shipped offline backbone: it loads, has the right shapes, and learns."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE, build_backbone
+from mtfcdd.data.realiad import load_realiad
+from mtfcdd.evaluation import predict_scores
+from mtfcdd.metrics import auroc
+from mtfcdd.training import TrainingConfig, train
+
+
+def test_shipped_weights_load_with_the_expected_shapes():
+    assert os.path.isfile(SYNTHETIC_WEIGHTS_FILE)
+    backbone = build_backbone((96, 96, 3), weights="synthetic")
+    assert backbone.count_params() == 1_676_000 and not backbone.trainable
+    keras.utils.set_random_seed(0)
+    random_backbone = build_backbone((96, 96, 3), weights=None)
+    for loaded, initial in zip(backbone.weights, random_backbone.weights):
+        assert loaded.shape == initial.shape
+    # Trained weights, not an initialisation: the stem's first kernel moved.
+    first = backbone.get_layer("conv2d").kernel.numpy()
+    assert not np.allclose(first, random_backbone.get_layer("conv2d").kernel.numpy())
+    record = json.load(open(SYNTHETIC_WEIGHTS_FILE.replace(".weights.h5", ".json")))
+    assert "not ImageNet" in record["what"] and record["data"]["seed"] != 0
+
+
+def any_defect_auroc(data_root, output_dir, backbone_weights):
+    config = TrainingConfig(
+        alpha=0.4, multi_class=True, image_size=96, backbone_weights=backbone_weights,
+        batch_size=16, learning_rate=1e-3, epochs=1, steps_per_epoch=25, threshold_fraction=0,
+    )
+    model = train(data_root, output_dir, config, verbose=0)
+    labels, scores = predict_scores(
+        keras.saving.load_model(model.model_path), load_realiad(data_root, 0.4, num_types=1).test
+    )
+    return auroc(labels[:, 0], scores[:, 0])
+
+
+def test_shipped_weights_learn_better_than_chance(tiny_dataset, tmp_path):
+    value = any_defect_auroc(tiny_dataset, tmp_path / "synthetic", "synthetic")
+    assert value > 0.8, value
