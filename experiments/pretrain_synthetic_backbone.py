@@ -15,10 +15,13 @@ photographs.
     python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain
     python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain --resume
     python experiments/pretrain_synthetic_backbone.py --workdir /tmp/pretrain --from-checkpoint
+    python experiments/pretrain_synthetic_backbone.py --workdir /tmp/more \
+        --initial-backbone mtfcdd/weights/backbone_synthetic.weights.h5    # train the shipped ones further
 """
 
 import argparse
 import datetime
+import json
 import os
 
 import mtfcdd
@@ -51,6 +54,11 @@ def parse_arguments():
         help="do not train: take the backbone from the last epoch's checkpoint of the run",
     )
     parser.add_argument("--weights-out", default=SYNTHETIC_WEIGHTS_FILE)
+    parser.add_argument(
+        "--initial-backbone", default=None,
+        help="start the backbone from these .weights.h5 (e.g. the shipped ones, to train "
+        "them further) instead of a random initialisation",
+    )
     return parser.parse_args()
 
 
@@ -60,7 +68,8 @@ def main():
     if not os.path.isdir(os.path.join(data_root, "realiad_jsons")):
         make_synthetic_iad(data_root, preset=arguments.preset, seed=PRETRAINING_SEED)
     config = TrainingConfig(
-        alpha=0.4, image_size=arguments.image_size, backbone_weights=None, train_backbone=True,
+        alpha=0.4, image_size=arguments.image_size, backbone_weights=arguments.initial_backbone,
+        train_backbone=True,
         supervision=arguments.supervision,
         augmentation=None if arguments.supervision == "pixel" else AugmentationConfig(),
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
@@ -74,6 +83,7 @@ def main():
         result = train(data_root, run_folder, config=config, resume=arguments.resume)
         model_path, final_loss = result.model_path, result.history["loss"][-1]
     model = load_trained_model(model_path)
+    previous_record = _previous_record(arguments.initial_backbone)
     with atomic_path(arguments.weights_out, suffix=".weights.h5") as temporary_path:
         model.backbone.save_weights(temporary_path)
     write_json(
@@ -85,11 +95,23 @@ def main():
                      "supervision": arguments.supervision},
             "training": {**config.to_dict(), "final_loss": final_loss, "model": model_path},
             "training_log": _read_log(os.path.join(run_folder, LOG_FILE)),
+            "started_from": previous_record,
             "mtfcdd_version": mtfcdd.__version__,
             "date": datetime.date.today().isoformat(),
         },
     )
     print(f"Backbone weights written to {arguments.weights_out}")
+
+
+def _previous_record(initial_backbone):
+    """The JSON record of the weights this run started from, if any."""
+    if initial_backbone is None:
+        return None
+    record_path = initial_backbone.replace(".weights.h5", ".json")
+    if not os.path.exists(record_path):
+        return {"weights": initial_backbone}
+    with open(record_path) as file:
+        return json.load(file)
 
 
 def _read_log(path):

@@ -20,6 +20,9 @@ machine, for Keras/TensorFlow and for the LiteRT files of
 - ``size_mb``: file sizes in MB (10^6 bytes).
 - ``ms_per_image``: median over ``repeats`` runs, after warm-up runs, of a
   batch's time divided by its size; keys are runtime, then batch size.
+- ``mean_i_auroc`` (with a trained model and a data set): the mean
+  per-type I-AUROC of the float32 and int8 LiteRT files on the test split,
+  the int8 file calibrated on training images: what quantisation costs.
 """
 
 import importlib.metadata
@@ -35,7 +38,9 @@ import numpy as np
 import tensorflow as tf
 
 from mtfcdd.deploy.export import export_tflite_variants
+from mtfcdd.deploy.images import read_rgb_image
 from mtfcdd.deploy.runner import LiteRTModel
+from mtfcdd.metrics import auroc
 from mtfcdd.model import build_model
 from mtfcdd.model_io import load_trained_model
 
@@ -53,6 +58,7 @@ RANDOM_WEIGHTS_NOTE = (
     "depend on the weights; the int8 file's accuracy does"
 )
 CALIBRATION_IMAGES = 8
+CALIBRATION_FROM_SPLIT = 100
 
 
 def run_benchmark(
@@ -63,6 +69,7 @@ def run_benchmark(
     batch_sizes=(1, 8),
     warmup=2,
     verbose=1,
+    split=None,
 ):
     """Measures the footprint of a saved model, or of the default one.
 
@@ -78,10 +85,13 @@ def run_benchmark(
         batch_sizes: the batch sizes to time.
         warmup: untimed runs before them.
         verbose: 1 prints what is being done, 0 nothing.
+        split: a ``RealIADSplit`` (with ``model_path``): calibrate the int8
+            file on its training images and compare the float32 and int8
+            files' mean per-type I-AUROC on its test images.
 
     Returns:
         A dict, see ``measure_footprint``, plus ``model``: the file, or a
-        note that the weights are random.
+        note that the weights are random, and ``mean_i_auroc`` with a split.
     """
     _set_tensorflow_threads(threads)
     model, description = _benchmark_model(model_path, image_size)
@@ -95,17 +105,47 @@ def run_benchmark(
         export_tflite_variants(
             model,
             {quantize: files[name] for name, quantize in TFLITE_FORMATS.items()},
-            representative_images=smooth_random_images(
-                CALIBRATION_IMAGES, model.image_shape[:2]
-            ),
-            num_calibration_images=CALIBRATION_IMAGES,
+            representative_images=_calibration_images(model, split),
+            num_calibration_images=CALIBRATION_IMAGES if split is None else CALIBRATION_FROM_SPLIT,
         )
         _say(verbose, "Timing ...")
         result = measure_footprint(
             model, files, threads=threads, repeats=repeats,
             batch_sizes=batch_sizes, warmup=warmup,
         )
+        if split is not None:
+            _say(verbose, "Mean per-type I-AUROC of the LiteRT files on the test split ...")
+            result["mean_i_auroc"] = {
+                name: litert_mean_i_auroc(files[name], split.test)
+                for name in TIMED_TFLITE_FORMATS
+            }
     return {"model": description, **result}
+
+
+def litert_mean_i_auroc(model_path, samples, batch_size=16):
+    """Mean over types of the I-AUROC of a LiteRT file on ``samples``.
+
+    Types without both positive and negative images are left out.
+    """
+    model = LiteRTModel(model_path)
+    labels = np.array([sample.labels for sample in samples])
+    scores = np.concatenate([
+        model.predict([read_rgb_image(sample.image_path) for sample in samples[start:start + batch_size]]).scores
+        for start in range(0, len(samples), batch_size)
+    ])
+    values = [
+        auroc(labels[:, channel], scores[:, channel])
+        for channel in range(labels.shape[1])
+        if 0 < labels[:, channel].sum() < len(labels)
+    ]
+    return float(np.mean(values))
+
+
+def _calibration_images(model, split):
+    """Training images of the split, else smooth random images."""
+    if split is None:
+        return smooth_random_images(CALIBRATION_IMAGES, model.image_shape[:2])
+    return [sample.image_path for sample in split.train]
 
 
 def measure_footprint(
@@ -293,6 +333,10 @@ def format_footprint(result):
                 for size, milliseconds in by_size.items()
             )
         )
+    if "mean_i_auroc" in result:
+        lines.append("mean per-type I-AUROC on the test split: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in result["mean_i_auroc"].items()
+        ))
     return "\n".join(lines)
 
 

@@ -12,13 +12,15 @@ import pytest
 
 import mtfcdd
 from mtfcdd import anomaly_map
-from mtfcdd.benchmark import count_flops, measure_footprint
+from mtfcdd.benchmark import count_flops, litert_mean_i_auroc, measure_footprint
 from mtfcdd.cli import main
+from mtfcdd.data.sample import Sample
 from mtfcdd.data.synthetic import render_sample
 from mtfcdd.defect_types import DEFECT_CODES
 from mtfcdd.deploy import export
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
+from mtfcdd.metrics import auroc
 from mtfcdd.model import MultiTypeFCDD
 from mtfcdd.postprocessing import (
     SCORE_REDUCTIONS,
@@ -451,3 +453,21 @@ def test_cli_export_errors(tmp_path, capsys):
     assert main(arguments) == 1
     assert str(empty_folder) in capsys.readouterr().err
     assert not os.path.exists(output)
+
+
+def test_litert_mean_i_auroc_matches_the_keras_model(model, converted, test_images, tmp_path):
+    # The test views: samples 3-6 (PS, HS, ZW, normal), 5 views each, files
+    # of their own; a view's label is its sample's type (enough for a check of
+    # the metric's plumbing, whether or not the defect shows in that view).
+    codes = [code for _, code in SAMPLES[CALIBRATION_IMAGES // 5:] for _ in range(5)]
+    samples = []
+    for index, (image, code) in enumerate(zip(test_images, codes)):
+        path = str(tmp_path / f"test_{index:02d}.png")
+        cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        labels = tuple(int(code == type_code) for type_code in DEFECT_CODES)
+        samples.append(Sample(path, None, "object", code or "OK", labels))
+    keras_scores = _keras_scores(model, test_images)
+    labels = np.array([sample.labels for sample in samples])
+    present = [k for k in range(len(DEFECT_CODES)) if 0 < labels[:, k].sum() < len(labels)]
+    expected = np.mean([auroc(labels[:, k], keras_scores[:, k]) for k in present])
+    assert litert_mean_i_auroc(converted["none"], samples) == pytest.approx(expected, abs=1e-9)
