@@ -30,7 +30,7 @@ from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE
 from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.synthetic import make_synthetic_iad
 from mtfcdd.model_io import load_trained_model
-from mtfcdd.training import CHECKPOINT_FILE, LOG_FILE, TrainingConfig, train
+from mtfcdd.training import CHECKPOINT_FILE, LOG_FILE, STATE_FILE, TrainingConfig, train
 
 PRETRAINING_SEED = 1
 
@@ -94,6 +94,7 @@ def main():
             "data": {"preset": arguments.preset, "seed": PRETRAINING_SEED, "alpha": 0.4,
                      "supervision": arguments.supervision},
             "training": {**config.to_dict(), "final_loss": final_loss, "model": model_path},
+            "training_state": _read_json(os.path.join(run_folder, STATE_FILE)),
             "training_log": _read_log(os.path.join(run_folder, LOG_FILE)),
             "started_from": previous_record,
             "mtfcdd_version": mtfcdd.__version__,
@@ -110,7 +111,11 @@ def _previous_record(initial_backbone):
     record_path = initial_backbone.replace(".weights.h5", ".json")
     if not os.path.exists(record_path):
         return {"weights": initial_backbone}
-    with open(record_path) as file:
+    return _read_json(record_path)
+
+
+def _read_json(path):
+    with open(path) as file:
         return json.load(file)
 
 

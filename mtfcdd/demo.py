@@ -31,7 +31,7 @@ class DemoSettings:
     image_size: int = 96
     batch_size: int = 32
     learning_rate: float = 1e-3
-    epochs: int = 4
+    epochs: int = 8
     steps_per_epoch: int = 60
     seed: int = 0
 
