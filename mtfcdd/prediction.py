@@ -13,8 +13,9 @@ uses. Images are read and resized with ``mtfcdd.deploy.images`` (OpenCV:
 area interpolation when shrinking), as the runner and the int8 calibration
 read them.
 
-This module imports neither Keras nor TensorFlow (only the progress bar,
-when asked for, imports Keras), so a LiteRT model predicts without them.
+This module needs neither Keras nor TensorFlow (only the progress bar,
+when asked for, uses Keras), so a LiteRT model predicts on a machine
+without them.
 """
 
 import csv
