@@ -37,6 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtfcdd.data.realiad import load_realiad
 from mtfcdd.deploy.export import export_tflite_variants
 from mtfcdd.deploy.images import read_rgb_image
 from mtfcdd.deploy.runner import LiteRTModel
@@ -69,7 +70,9 @@ def run_benchmark(
     batch_sizes=(1, 8),
     warmup=2,
     verbose=1,
-    split=None,
+    data_root=None,
+    alpha=0.1,
+    resolution=None,
 ):
     """Measures the footprint of a saved model, or of the default one.
 
@@ -85,16 +88,22 @@ def run_benchmark(
         batch_sizes: the batch sizes to time.
         warmup: untimed runs before them.
         verbose: 1 prints what is being done, 0 nothing.
-        split: a ``RealIADSplit`` (with ``model_path``): calibrate the int8
-            file on its training images and compare the float32 and int8
-            files' mean per-type I-AUROC on its test images.
+        data_root, alpha, resolution: a data set and split (with
+            ``model_path``): calibrate the int8 file on its training images
+            and compare the float32 and int8 files' mean per-type I-AUROC
+            on its test images.
 
     Returns:
         A dict, see ``measure_footprint``, plus ``model``: the file, or a
         note that the weights are random, and ``mean_i_auroc`` with a split.
     """
+    if data_root is not None and model_path is None:
+        raise ValueError("data_root needs model_path: the accuracy of random weights means nothing.")
     _set_tensorflow_threads(threads)
     model, description = _benchmark_model(model_path, image_size)
+    split = None
+    if data_root is not None:
+        split = load_realiad(data_root, alpha=alpha, resolution=resolution, num_types=model.num_types)
     with tempfile.TemporaryDirectory() as work_dir:
         files = {"keras": model_path}
         if model_path is None:

@@ -471,3 +471,8 @@ def test_litert_mean_i_auroc_matches_the_keras_model(model, converted, test_imag
     present = [k for k in range(len(DEFECT_CODES)) if 0 < labels[:, k].sum() < len(labels)]
     expected = np.mean([auroc(labels[:, k], keras_scores[:, k]) for k in present])
     assert litert_mean_i_auroc(converted["none"], samples) == pytest.approx(expected, abs=1e-9)
+
+
+def test_cli_benchmark_accuracy_needs_a_trained_model(tmp_path, capsys):
+    assert main(["benchmark", "--data", str(tmp_path)]) == 1
+    assert "model_path" in capsys.readouterr().err

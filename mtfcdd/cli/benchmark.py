@@ -42,20 +42,10 @@ def run(arguments):
     from mtfcdd.atomic_files import write_json
     from mtfcdd.benchmark import format_footprint, run_benchmark
 
-    split = None
-    if arguments.data is not None:
-        if arguments.model is None:
-            raise ValueError("--data needs --model: the accuracy of random weights means nothing.")
-        from mtfcdd.data.realiad import load_realiad
-        from mtfcdd.model_io import load_trained_model
-
-        num_types = load_trained_model(arguments.model).num_types
-        split = load_realiad(
-            arguments.data, alpha=arguments.alpha, resolution=arguments.resolution, num_types=num_types
-        )
     result = run_benchmark(
         model_path=arguments.model, image_size=arguments.image_size,
-        threads=arguments.threads, repeats=arguments.repeats, split=split,
+        threads=arguments.threads, repeats=arguments.repeats,
+        data_root=arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
     )
     print(format_footprint(result))
     if arguments.json is not None:
