@@ -1,8 +1,10 @@
-"""From heatmaps to decisions, in NumPy and OpenCV only (paper Eq. 2, 3.1).
+"""From heatmaps to decisions, in NumPy and OpenCV only (paper Eq. 1, 2, 3.1).
 
 The single implementation of what happens after the network: image scores
 (paper Eq. 2), full-resolution heatmaps (paper 3.1) and the defect types
-whose score reaches its threshold. It imports neither Keras nor TensorFlow,
+whose score reaches its threshold. Converted models also leave the
+pseudo-Huber output (paper Eq. 1) to this module (``pseudo_huber``, see
+``mtfcdd.deploy.export`` for why). It imports neither Keras nor TensorFlow,
 so the LiteRT runner (``mtfcdd.deploy.runner``) uses it on a board, and the
 Keras prediction path uses it too.
 
@@ -33,6 +35,25 @@ class Prediction:
     heatmaps: np.ndarray
     scores: np.ndarray
     detected_types: object
+
+
+def pseudo_huber(projection):
+    """The heatmaps A_k from the type projection phi_k, paper Eq. 1, in NumPy.
+
+    ``A = sqrt(phi^2 + 1) - 1``, computed as ``phi^2 / (sqrt(phi^2 + 1) + 1)``:
+    the same value without float32's cancellation for small ``phi``, where
+    normal images' heatmaps live. ``mtfcdd.pseudo_huber.PseudoHuber`` is the
+    Keras layer; converted models end before it (``mtfcdd.deploy.export``).
+
+    Args:
+        projection: array (..., K), the output of the model's last 1x1
+            convolution.
+
+    Returns:
+        float32 array of the same shape, values >= 0.
+    """
+    squared = np.square(np.asarray(projection, np.float32))
+    return squared / (np.sqrt(squared + 1.0) + 1.0)
 
 
 def prediction_from_heatmaps(heatmaps, type_codes, score_reduction="mean", thresholds=None):

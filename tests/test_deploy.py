@@ -25,9 +25,11 @@ from mtfcdd.model import MultiTypeFCDD
 from mtfcdd.postprocessing import (
     SCORE_REDUCTIONS,
     image_scores,
+    pseudo_huber,
     types_over_threshold,
     upsample,
 )
+from mtfcdd.pseudo_huber import PseudoHuber
 
 IMAGE_SIZE = 96
 # (object, defect code) of the synthetic samples; 5 camera views each.
@@ -154,14 +156,42 @@ def test_int8_file_reads_uint8_pixels_and_tracks_float(converted, test_images, k
     )
 
 
+def test_converted_files_end_at_the_type_projection(converted, model, test_images):
+    """Eq. 1 runs in the runner: the files output phi_k, which can be negative."""
+    projection = np.asarray(
+        export.type_projection_model(model).predict_on_batch(test_images.astype(np.float32))
+    )
+    assert projection.min() < 0
+    for quantize, bound in (("none", 1e-4), ("int8", None)):
+        runner = LiteRTModel(converted[quantize])
+        runner.interpreter.set_tensor(runner.interpreter.get_input_details()[0]["index"],
+                                      test_images[:1].astype(runner.interpreter.get_input_details()[0]["dtype"]))
+        runner.interpreter.invoke()
+        raw = runner.interpreter.get_tensor(runner.interpreter.get_output_details()[0]["index"])
+        assert raw.min() < 0
+        if bound is not None:
+            assert np.abs(raw - projection[:1]).max() <= bound
+
+
+def test_numpy_pseudo_huber_matches_eq1_and_the_keras_layer():
+    projection = np.array([-1e3, -30.0, -1.0, -1e-2, -1e-4, 0.0, 1e-4, 1e-2, 0.5, 1.0, 30.0, 1e3])
+    exact = np.sqrt(projection.astype(np.float64) ** 2 + 1.0) - 1.0  # Eq. 1 in float64
+    np.testing.assert_allclose(pseudo_huber(projection), exact, rtol=1e-6, atol=0)
+    # Float32 sqrt(phi^2 + 1) - 1 loses digits to cancellation for small |phi|.
+    keras_values = np.asarray(PseudoHuber()(projection.astype(np.float32)))
+    large = np.abs(projection) >= 0.5
+    np.testing.assert_allclose(pseudo_huber(projection)[large], keras_values[large], rtol=1e-4)
+
+
 # --- Sidecar and files --------------------------------------------------------
 
 
 def test_sidecar_round_trip(converted, model):
     for quantize, path in converted.items():
         assert read_sidecar(path) == {
-            "schema_version": 1,
+            "schema_version": 2,
             "mtfcdd_version": mtfcdd.__version__,
+            "output": "type_projection",
             "type_codes": list(DEFECT_CODES),
             "input_size": [IMAGE_SIZE, IMAGE_SIZE],
             "score_reduction": "mean",
@@ -183,6 +213,7 @@ def test_sidecar_round_trip(converted, model):
         ("input_size", [96]),
         ("score_reduction", "median"),
         ("type_codes", []),
+        ("output", "heatmaps"),
     ],
 )
 def test_bad_sidecar_field_is_named(converted, tmp_path, field, value):
@@ -199,7 +230,7 @@ def test_sidecar_missing_field_version_and_file(converted, tmp_path):
         json.dump(metadata, file)
     with pytest.raises(ValueError, match="weights_source.*missing"):
         LiteRTModel(model_path)
-    _copy_with_sidecar(converted["none"], tmp_path, schema_version=2)
+    _copy_with_sidecar(converted["none"], tmp_path, schema_version=1)
     with pytest.raises(ValueError, match="schema_version"):
         LiteRTModel(model_path)
     os.remove(sidecar_path(model_path))

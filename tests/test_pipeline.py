@@ -22,6 +22,7 @@ from mtfcdd.data.pipeline import (
 )
 from mtfcdd.data.sample import Sample
 from mtfcdd.defect_types import DEFECT_CODES
+from mtfcdd.deploy.images import resize_image
 
 # Images per class: a large normal class, small and absent defect classes.
 CLASS_SIZES = {"OK": 40, "AK": 3, "CH": 7, "PS": 1, "YW": 12, "ZW": 5}
@@ -164,6 +165,22 @@ def test_load_image_converts_to_rgb_and_keeps_a_constant_colour(tmp_path):
     assert loaded.shape == (32, 48, 3) and loaded.dtype == np.float32
     np.testing.assert_allclose(loaded, np.broadcast_to([200.0, 20.0, 10.0], loaded.shape), atol=1e-3)
     np.testing.assert_allclose(load_image(jpeg_path, 24).numpy().mean((0, 1)), [200, 20, 10], atol=3)
+
+
+@pytest.mark.parametrize("size", [(40, 40), (23, 57), (150, 130)])
+def test_load_image_resizes_as_the_litert_runner_does(tmp_path, size):
+    """Training and deployed models see the same pixels (OpenCV's rounding aside)."""
+    image = cv2.GaussianBlur(
+        np.random.default_rng(0).integers(0, 256, (100, 120, 3), dtype=np.uint8), (5, 5), 2
+    )
+    path = str(tmp_path / "image.png")
+    cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    from_pipeline = load_image(path, size).numpy()
+    from_runner = resize_image(image, size).astype(np.float32)
+    assert from_pipeline.shape == (*size, 3)
+    # OpenCV rounds to uint8 and enlarges with fixed-point weights.
+    assert np.abs(from_pipeline - from_runner).max() <= 1.0
+    assert np.abs(from_pipeline - from_runner).mean() <= 0.3
 
 
 def test_load_mask_stays_binary_and_keeps_its_halves(tmp_path):

@@ -283,7 +283,7 @@ def test_cli_predict_keras_model(model, image_folder, tmp_path, capsys):
 
 
 def _tiny_tflite(path):
-    """A LiteRT model whose heatmaps are known: 15x15 means of the image / 255.
+    """A LiteRT model whose output phi is known: 15x15 means of the image / 100.
 
     Converting MultiTypeFCDD takes ~45 s on two cores, too long for this
     file; the runner's own tests convert the real model. This one checks
@@ -294,15 +294,16 @@ def _tiny_tflite(path):
     from mtfcdd.deploy.sidecar import write_sidecar
 
     @tf.function(input_signature=[tf.TensorSpec([None, SIDE, SIDE, 3], tf.float32)])
-    def heatmaps(images):
-        means = tf.nn.avg_pool2d(images / 255.0, 15, 15, "VALID")
+    def type_projection(images):
+        means = tf.nn.avg_pool2d(images / 100.0, 15, 15, "VALID")
         return tf.concat([means, means, means[..., :2]], axis=-1)
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([heatmaps.get_concrete_function()])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([type_projection.get_concrete_function()])
     with open(path, "wb") as file:
         file.write(converter.convert())
     write_sidecar(path, {
-        "schema_version": 1, "mtfcdd_version": mtfcdd.__version__,
+        "schema_version": 2, "mtfcdd_version": mtfcdd.__version__,
+        "output": "type_projection",
         "type_codes": list(mtfcdd.DEFECT_CODES), "input_size": [SIDE, SIDE],
         "score_reduction": "mean", "thresholds": [0.5] * 8, "quantization": "none",
         "num_calibration_images": None, "weights_source": "test",
@@ -318,9 +319,11 @@ def test_predict_and_cli_with_tflite(tmp_path, capsys):
     bright[:, :, 2] = 0  # channel means 200, 200, 0
     paths = [_write(tmp_path / "bright.png", bright), _write(tmp_path / "dark.png", dark)]
     results = predict(LiteRTModel(tflite_path), paths)
+    # phi = 2 where the channel mean is 200, so A = sqrt(2^2 + 1) - 1 (Eq. 1).
+    eq1_of_two = np.sqrt(5.0) - 1.0
     np.testing.assert_allclose(
         list(results.predictions[0].scores.values()),
-        np.array([200, 200, 0, 200, 200, 0, 200, 200]) / 255, rtol=1e-5,
+        np.array([1, 1, 0, 1, 1, 0, 1, 1]) * eq1_of_two, rtol=1e-5,
     )
     assert results.predictions[0].detected_types == ("AK", "BX", "HS", "PS", "YW", "ZW")
     assert results.predictions[1].detected_types == ()

@@ -1,9 +1,13 @@
 """The tf.data input pipelines: training (paper 4.2, 4.3.2) and evaluation.
 
 Images are decoded and resized in TensorFlow, in parallel, to float32 RGB
-in 0..255 (bilinear, antialiased: Real-IAD's 1024-pixel images shrink ~3.4
-times, and plain bilinear would alias fine scratches away); the model does its
-own pre-processing. Masks are resized nearest and binarised to uint8 0/1.
+in 0..255; the model does its own pre-processing. They shrink by area
+averaging and grow bilinearly, exactly as OpenCV does in the resize cache and
+in the LiteRT runner (``mtfcdd.deploy.images.resize_image``; the two agree to
+OpenCV's rounding to uint8), so a deployed model sees the pixels it was
+trained and calibrated on. Area averaging also keeps fine scratches, which
+plain bilinear would alias away when Real-IAD's 1024-pixel images shrink ~3.4
+times. Masks are resized nearest and binarised to uint8 0/1.
 
 A file that cannot be read or decoded stops the pipeline with an error that
 names it. TensorFlow's decoders do not name the file, and decoding with cv2 in
@@ -33,7 +37,27 @@ def load_image(path, image_size):
         (height, width, 3) float32 RGB, values in 0..255.
     """
     image = _decode(path, channels=3)
-    return tf.image.resize(image, _height_width(image_size), antialias=True)
+    return resize_image(image, _height_width(image_size))
+
+
+def resize_image(image, size):
+    """Area averaging when shrinking, bilinear when enlarging (as OpenCV).
+
+    Args:
+        image: (H, W, C) tensor.
+        size: (height, width).
+
+    Returns:
+        (height, width, C) float32.
+    """
+    height, width = size
+    source_shape = tf.shape(image)
+    shrinking = height * width < source_shape[0] * source_shape[1]
+    return tf.cond(
+        shrinking,
+        lambda: tf.image.resize(image, size, method=tf.image.ResizeMethod.AREA),
+        lambda: tf.image.resize(image, size, method=tf.image.ResizeMethod.BILINEAR),
+    )
 
 
 def load_mask(path, mask_size):

@@ -19,6 +19,15 @@ Quantisations (``QUANTIZATIONS``):
   int8 tensor in the graph, which costs nothing next to the network on a
   (u, v, K) map, and spares the runner a conversion.
 
+Every file ends at the type projection phi_k, the input of the pseudo-Huber
+layer (paper Eq. 1); the runner applies Eq. 1 in NumPy
+(``mtfcdd.postprocessing.pseudo_huber``), on a (u, v, K) map where it costs
+nothing. In an int8 graph, Eq. 1's ``phi^2 + 1`` spans 1 to ~1,000 on one
+8-bit scale (a step of ~3.4), which wipes out the small heatmap values that
+separate normal from defective images: on the demo model, 2.4 points of mean
+I-AUROC against float32, and 0.2 points with Eq. 1 left to the runner. One
+convention for every quantisation keeps the runner free of special cases.
+
 Every ``.tflite`` file gets a JSON sidecar beside it, ``<file>.json``, with
 what the runner needs (type codes, input size, score reduction, thresholds)
 and where the file came from (quantisation, weights, mtfcdd version); its
@@ -37,7 +46,8 @@ import tensorflow as tf
 from mtfcdd import __version__
 from mtfcdd.atomic_files import write_bytes
 from mtfcdd.deploy.images import image_batch, read_rgb_image
-from mtfcdd.deploy.sidecar import QUANTIZATIONS, SCHEMA_VERSION, write_sidecar
+from mtfcdd.deploy.sidecar import MODEL_OUTPUT, QUANTIZATIONS, SCHEMA_VERSION, write_sidecar
+from mtfcdd.pseudo_huber import PseudoHuber
 
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
@@ -115,7 +125,9 @@ def export_tflite_variants(
             "A model saved as .keras on any backend loads on TensorFlow."
         )
     with tempfile.TemporaryDirectory() as saved_model_dir:
-        model.export(saved_model_dir, format="tf_saved_model", verbose=False)
+        type_projection_model(model).export(
+            saved_model_dir, format="tf_saved_model", verbose=False
+        )
         for quantize, output_path in output_paths.items():
             os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
             converter = _converter(
@@ -135,6 +147,21 @@ def export_tflite_variants(
     return output_paths
 
 
+def type_projection_model(model):
+    """``model`` without its pseudo-Huber layer: images in, phi_k out.
+
+    What a ``.tflite`` file holds (module docstring); it shares the layers,
+    and so the weights, of ``model``.
+    """
+    output_layers = [layer for layer in model.layers if isinstance(layer, PseudoHuber)]
+    if len(output_layers) != 1:
+        raise ValueError(
+            f"expected one PseudoHuber layer (paper Eq. 1) in the model, found "
+            f"{len(output_layers)}: not a MultiTypeFCDD."
+        )
+    return keras.Model(model.inputs, output_layers[0].input, name="type_projection")
+
+
 def model_metadata(model):
     """The sidecar fields that come from the model (all but quantisation)."""
     missing = [name for name in _MODEL_ATTRIBUTES if not hasattr(model, name)]
@@ -147,6 +174,7 @@ def model_metadata(model):
     return {
         "schema_version": SCHEMA_VERSION,
         "mtfcdd_version": __version__,
+        "output": MODEL_OUTPUT,
         "type_codes": list(model.type_codes),
         "input_size": [int(height), int(width)],
         "score_reduction": model.score_reduction,

@@ -2,9 +2,11 @@
 
 ``LiteRTModel`` loads a ``.tflite`` file written by ``mtfcdd export`` and its
 JSON sidecar (``mtfcdd.deploy.sidecar``), resizes RGB images to the model's
-input size, runs ``ai_edge_litert``'s interpreter (XNNPACK on the CPU) and
-reads image scores (paper Eq. 2) and detected types from the heatmaps with
-``mtfcdd.postprocessing``, the same code as the Keras prediction path.
+input size, runs ``ai_edge_litert``'s interpreter (XNNPACK on the CPU),
+turns its output phi_k into heatmaps (paper Eq. 1; a converted file ends
+before it, ``mtfcdd.deploy.export`` says why) and reads image scores (paper
+Eq. 2) and detected types from them with ``mtfcdd.postprocessing``, the same
+code as the Keras prediction path.
 
 This module must never import Keras or TensorFlow (``tests/test_deploy.py``
 checks it): a board has neither.
@@ -18,7 +20,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from mtfcdd.deploy.images import image_batch, read_rgb_image
 from mtfcdd.deploy.sidecar import read_sidecar
-from mtfcdd.postprocessing import prediction_from_heatmaps, upsample
+from mtfcdd.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
 
 
 class LiteRTModel:
@@ -63,7 +65,7 @@ class LiteRTModel:
         if self._output["shape"][-1] != len(self.type_codes):
             raise ValueError(
                 f"{model_path}: the model outputs {self._output['shape'][-1]} "
-                f"heatmaps but its sidecar names {len(self.type_codes)} type "
+                f"channels but its sidecar names {len(self.type_codes)} type "
                 "codes; the two files do not belong together."
             )
 
@@ -85,7 +87,8 @@ class LiteRTModel:
             self._input = self.interpreter.get_input_details()[0]
         self.interpreter.set_tensor(self._input["index"], batch)
         self.interpreter.invoke()
-        return self._dequantize_output(self.interpreter.get_tensor(self._output["index"]))
+        projection = self._dequantize_output(self.interpreter.get_tensor(self._output["index"]))
+        return pseudo_huber(projection)
 
     def predict(self, images):
         """Heatmaps, scores and detected types of a batch of images.

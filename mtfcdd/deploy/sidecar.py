@@ -2,11 +2,12 @@
 
 ``mtfcdd.deploy.export`` writes it next to each ``.tflite`` file, named after
 it with ``.json`` appended (``model.tflite`` -> ``model.tflite.json``), and
-``mtfcdd.deploy.runner`` reads it. Schema, version 1 (docs/deployment.md)::
+``mtfcdd.deploy.runner`` reads it. Schema, version 2 (docs/deployment.md)::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "mtfcdd_version": "0.1.0",           the package that wrote the file
+      "output": "type_projection",         the file outputs phi_k; Eq. 1 follows
       "type_codes": ["AK", ..., "ZW"],     code of each heatmap channel, in order
       "input_size": [299, 299],            the model's input [height, width]
       "score_reduction": "mean",           "mean" (paper Eq. 2) or "max"
@@ -26,7 +27,10 @@ import os
 from mtfcdd.atomic_files import write_json
 from mtfcdd.postprocessing import SCORE_REDUCTIONS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What the .tflite file outputs: phi_k, the input of the pseudo-Huber layer
+# (paper Eq. 1), which the runner applies (mtfcdd.deploy.export says why).
+MODEL_OUTPUT = "type_projection"
 SIDECAR_SUFFIX = ".json"
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
@@ -74,6 +78,7 @@ def check_sidecar(metadata, source):
     type_codes = metadata.get("type_codes")
     checks = {
         "mtfcdd_version": (_is_string, "a string"),
+        "output": (lambda value: value == MODEL_OUTPUT, repr(MODEL_OUTPUT)),
         "type_codes": (
             lambda value: isinstance(value, list) and value
             and all(_is_string(code) for code in value),
