@@ -6,6 +6,7 @@ output is the heatmap of ``DEFECT_CODES[k]`` (paper Table 1).
 """
 
 DEFECT_CODES = ("AK", "BX", "CH", "HS", "PS", "QS", "YW", "ZW")
+"""Real-IAD's defect type codes in channel order (paper Table 1)."""
 
 DEFECT_NAMES = {
     "AK": "Pit",
@@ -17,8 +18,10 @@ DEFECT_NAMES = {
     "YW": "Foreign Objects",
     "ZW": "Contamination",
 }
+"""The English name of each defect code, e.g. ``"AK"`` is ``"Pit"``."""
 
 NORMAL_CLASS = "OK"
+"""Real-IAD's class of defect-free images (its ``OK`` folders)."""
 
 # The multi-class setting (paper 5.2) has one channel: "any defect".
 ANY_DEFECT_CODE = "ANY"

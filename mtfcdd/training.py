@@ -118,15 +118,18 @@ class TrainingConfig:
 
     @property
     def num_types(self):
+        """K, the number of heatmaps: 1 with ``multi_class``, else 8."""
         return 1 if self.multi_class else 8
 
     def to_dict(self):
+        """The config as plain values for ``config.json``."""
         values = dataclasses.asdict(self)
         values["objects"] = list(self.objects) if self.objects else None
         return values
 
     @classmethod
     def from_dict(cls, values):
+        """The config that ``to_dict`` returned, also after a JSON round trip."""
         values = dict(values)
         if values.get("augmentation") is not None:
             # JSON turned the tuples into lists.

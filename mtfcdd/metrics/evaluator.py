@@ -27,6 +27,8 @@ from mtfcdd.metrics.type_classification import macro_f1, type_confusion_matrix
 IMAGE_METRICS = {"I-AUROC": auroc, "AP": average_precision, "F1-max": f1_max}
 PIXEL_METRICS = ("P-AUROC", "AUPRO")
 METRIC_NAMES = (*IMAGE_METRICS, *PIXEL_METRICS)
+"""The metrics of each type, image level then pixel level (paper 4.4)."""
+
 MEAN_ROW = "Mean"
 
 
