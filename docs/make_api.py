@@ -173,7 +173,7 @@ def _class_body(cls, qualified_name, docstring):
         method = _method(cls, f"{qualified_name}.{name}", name, member)
         if method:
             definition, docstring = method
-            lines += ["", f"#### {qualified_name}.{name}", "", _fenced(definition, "python")]
+            lines += ["", f"#### {qualified_name}.{name}", "", _fenced(definition, "text")]
             if docstring:
                 lines += ["", _first_paragraph(docstring)]
     return "\n".join(lines)
@@ -212,7 +212,7 @@ def _method(cls, qualified_name, name, member):
 
 def _entry(definition, module_name, docstring, note=""):
     defined_in = " ".join(filter(None, [f"Defined in `{module_name}`.", note]))
-    lines = [_fenced(definition, "python"), "", defined_in]
+    lines = [_fenced(definition, "text"), "", defined_in]
     if docstring:
         lines += ["", _fenced(docstring, "text")]
     return "\n".join(lines)

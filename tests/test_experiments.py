@@ -30,6 +30,18 @@ def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
     result = json.loads((output / "run" / "results.json").read_text())["0.4"]
     assert result["settings"]["input_size"] == [75, 75]
 
+    # docs/make_figures.py turns this run into the docs' figures.
+    figures = runpy.run_path(os.path.join(REPOSITORY, "docs", "make_figures.py"))
+    record = figures["make_figures"](str(output), str(tmp_path / "figures"))
+    assert record["demo_heatmaps_per_type.png"]["mean"] == result["metrics"]["Mean"]
+    assert (tmp_path / "figures" / "demo_heatmaps_per_type.png").read_bytes() == (
+        output / "run" / FIGURE_FILE
+    ).read_bytes()
+    assert record["contact_sheets"] and all(
+        (tmp_path / "figures" / name).is_file() for name in record["contact_sheets"]
+    )
+    assert json.loads((tmp_path / "figures" / "figures.json").read_text()) == record
+
 
 def test_auto_weights_fall_back_to_synthetic_offline(monkeypatch):
     def offline(*args, **kwargs):

@@ -24,9 +24,10 @@ layer (paper Eq. 1); the runner applies Eq. 1 in NumPy
 (``mtfcdd.postprocessing.pseudo_huber``), on a (u, v, K) map where it costs
 nothing. In an int8 graph, Eq. 1's ``phi^2 + 1`` spans 1 to ~1,000 on one
 8-bit scale (a step of ~3.4), which wipes out the small heatmap values that
-separate normal from defective images: on the demo model, 2.4 points of mean
-I-AUROC against float32, and 0.2 points with Eq. 1 left to the runner. One
-convention for every quantisation keeps the runner free of special cases.
+separate normal from defective images: on an earlier demo model, 2.4 points
+of mean I-AUROC against float32, and 0.2 points with Eq. 1 left to the
+runner. One convention for every quantisation keeps the runner free of
+special cases.
 
 Every ``.tflite`` file gets a JSON sidecar beside it, ``<file>.json``, with
 what the runner needs (type codes, input size, score reduction, thresholds)

@@ -1,0 +1,280 @@
+"""Every command and code block of README.md and docs/ runs (issue: docs).
+
+The ```bash and ```python blocks of each page run in order, in one sandbox
+folder per page, the way a reader pastes them: python blocks in one shared
+namespace, bash blocks in bash, except that a block of plain `mtfcdd ...`
+and `python script.py ...` commands runs them through their entry points in
+this process (`simple_commands`), which is what bash would run, without a
+TensorFlow start-up per command. The sandbox holds the `tiny`
+synthetic data set where the pages expect a Real-IAD download
+(`data/realiad`) and a small trained model where they expect one
+(`results/model.keras`).
+
+The pages show paper-size commands (299x299 inputs, ImageNet weights,
+balanced epochs of 15,000 steps). `SCALE_DOWN` lists every change the test
+makes to them so that they run on the tiny set in seconds and offline; a
+page changed in any other way is not tested. `NOT_RUN` lists the few
+commands that cannot run inside a test, each with the reason.
+"""
+
+import json
+import os
+import re
+import runpy
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGES = ("README.md",) + tuple(
+    os.path.join("docs", name)
+    for name in sorted(os.listdir(os.path.join(REPOSITORY, "docs")))
+    if name.endswith(".md")
+)
+RUNNABLE = ("bash", "python")
+TRAINING_STEPS = "--epochs 1 --steps-per-epoch 2 --batch-size 4 --backbone-weights none"
+
+# (pattern, replacement, why); applied in this order to every runnable block.
+SCALE_DOWN = (
+    (r"\b299\b", "75", "the paper's 299x299 input: 75x75 runs in a fraction of the time"),
+    (r"realiad_(1024|256)\b", "realiad_128", "Real-IAD's and the demo set's image folders: "
+     "the tiny set's is realiad_128"),
+    (r"--preset (demo|full)\b", "--preset tiny", "the tiny synthetic set: 220 images"),
+    (r'backbone_weights="imagenet"', "backbone_weights=None", "no network: no ImageNet download"),
+    (r"--backbone-weights imagenet", "--backbone-weights none", "no network"),
+    (r"^\s*pip install [^\n]*?&& ", "", "installing is what .ci/run does before the tests"),
+    (r"\bmtfcdd demo\b", "mtfcdd demo --preset tiny --image-size 75 --epochs 1 "
+     "--steps-per-epoch 2 --backbone-weights synthetic", "a few training steps, offline"),
+    (r"\bmtfcdd train\b(?![^\n]*--resume)", f"mtfcdd train {TRAINING_STEPS}",
+     "a few training steps (a resumed run keeps its own)"),
+    (r"(experiments/(multi_type|multi_class)_alpha_[0-9.]+\.py)(?![^\n]*--resume)",
+     rf"\1 {TRAINING_STEPS}", "a few training steps"),
+    (r"--epochs \d+", "--epochs 1", "one epoch"),
+    (r"--steps-per-epoch \d+", "--steps-per-epoch 2", "a few training steps"),
+    (r"\bepochs=\d+", "epochs=1", "one epoch"),
+    (r"\bTrainingConfig\(", "TrainingConfig(steps_per_epoch=2, batch_size=4, ",
+     "a few training steps"),
+    (r"--repeats \d+", "--repeats 1", "one timed run"),
+    (r"--num-calibration 100\b", "--num-calibration 8", "fewer calibration images"),
+    (r"num_calibration_images=100\b", "num_calibration_images=8", "fewer calibration images"),
+)
+
+# Blocks that do not run here: (page, first line of the block, why).
+NOT_RUN = (
+    ("README.md", 'pip install -e ".[test]" && python -m pytest',
+     "it is this test run; tests/test_docs.py checks that .ci/run runs it word for word"),
+    ("docs/model.md", 'python -c "import keras; keras.applications.InceptionResNetV2(include_top=False)"',
+     "downloads the ImageNet weights: no network here"),
+    ("docs/deployment.md", "python3 -m venv ~/mtfcdd-env && . ~/mtfcdd-env/bin/activate",
+     "sets up a board; tests/test_deploy.py runs the runner with Keras and TensorFlow blocked"),
+    ("docs/deployment.md", "pip wheel --no-deps --no-build-isolation -w dist .      # development machine",
+     "installs on a board: here it would replace the test environment's own mtfcdd"),
+)
+
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<language>[\w+-]*)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```",
+    re.MULTILINE | re.DOTALL,
+)
+# A block fenced as ```python source=PATH is an excerpt of that file, shown
+# beside an equation: it is checked against the file instead of run.
+_SOURCE = re.compile(r"\bsource=(\S+)")
+
+
+def code_blocks(page):
+    """(language, first line number, code) of each fenced block of a page.
+
+    The language of an excerpt of the package's source is "source=PATH".
+    """
+    with open(os.path.join(REPOSITORY, page), encoding="utf-8") as file:
+        text = file.read()
+    blocks = []
+    for match in _FENCE.finditer(text):
+        indent = len(match.group("indent"))
+        code = "".join(line[indent:] for line in match.group("body").splitlines(keepends=True))
+        source = _SOURCE.search(match.group("info"))
+        language = f"source={source.group(1)}" if source else match.group("language")
+        blocks.append((language, text.count("\n", 0, match.start()) + 1, code))
+    return blocks
+
+
+def scaled_down(code):
+    for pattern, replacement, _ in SCALE_DOWN:
+        code = re.sub(pattern, replacement, code, flags=re.MULTILINE)
+    return code
+
+
+def _not_run_reason(page, code):
+    first_line = code.strip().splitlines()[0]
+    for not_run_page, not_run_line, reason in NOT_RUN:
+        if page == not_run_page and first_line == not_run_line:
+            return reason
+    return None
+
+
+def _runnable_blocks(page):
+    return [
+        (language, line, code) for language, line, code in code_blocks(page)
+        if language in RUNNABLE and not _not_run_reason(page, code)
+    ]
+
+
+@pytest.fixture(scope="module")
+def sandbox_template(tiny_dataset, tmp_path_factory):
+    """What every page starts from: the tiny set as data/realiad, a model, the scripts."""
+    import mtfcdd
+
+    template = tmp_path_factory.mktemp("docs_template")
+    # The pages run from the repository's root, where its scripts are.
+    for scripts in ("data_prep", "experiments"):
+        os.symlink(os.path.join(REPOSITORY, scripts), template / scripts)
+    shutil.copytree(tiny_dataset, template / "data" / "realiad")
+    model = mtfcdd.build_model(8, (75, 75, 3), backbone_weights=None)
+    model.thresholds = (0.5,) * 8
+    os.makedirs(template / "results")
+    model.save(template / "results" / "model.keras")
+    return template
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if _runnable_blocks(page)])
+def test_every_block_of_the_page_runs(page, sandbox_template, tmp_path, monkeypatch):
+    sandbox = tmp_path / "sandbox"
+    shutil.copytree(sandbox_template, sandbox, symlinks=True)
+    monkeypatch.chdir(sandbox)
+    namespace = {"__name__": "__docs__"}
+    for language, line, code in _runnable_blocks(page):
+        code = scaled_down(code)
+        where = f"{page}, block at line {line}"
+        if language == "python":
+            exec(compile(code, where, "exec"), namespace)
+            continue
+        commands = simple_commands(code)
+        if commands is None:
+            _run_in_bash(code, where)
+        for command in commands or ():
+            _run_in_process(command, where, monkeypatch)
+
+
+# Commands the test runs in this process, as their entry points, to spare a
+# TensorFlow start-up (~5 s) per command. `mtfcdd benchmark` sets
+# TensorFlow's thread counts, which only a fresh process can do.
+_IN_PROCESS = re.compile(r"^(mtfcdd (?!benchmark\b)|python \S+\.py\b)")
+_SHELL_SYNTAX = re.compile(r"[*?\[\]$<>|;~`(){}]|&(?!&)")
+
+
+def simple_commands(code):
+    """The commands of a bash block, if it is only ``&&``-chained commands
+    that ``_run_in_process`` runs exactly as bash would; else None."""
+    joined = re.sub(r"\\\n", " ", code)
+    commands = []
+    for line in joined.splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        for command in line.split(" && "):
+            unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", command)
+            if not _IN_PROCESS.match(command) or _SHELL_SYNTAX.search(unquoted):
+                return None
+            commands.append(command.strip())
+    return commands
+
+
+def _run_in_process(command, where, monkeypatch):
+    from mtfcdd.cli import main
+
+    words = shlex.split(command)
+    if words[0] == "mtfcdd":
+        status = main(words[1:])
+    else:
+        monkeypatch.setattr(sys, "argv", words[1:])
+        try:
+            runpy.run_path(words[1], run_name="__main__")
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code or 0
+    assert status == 0, f"{where}: `{command}` exited with {status}"
+
+
+def _run_in_bash(code, where):
+    completed = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, (
+        f"{where} failed (exit {completed.returncode}):\n{code}\n"
+        f"stdout:\n{completed.stdout[-3000:]}\nstderr:\n{completed.stderr[-3000:]}"
+    )
+
+
+def test_simple_commands_are_told_from_shell_syntax():
+    assert simple_commands("mtfcdd train --data d \\\n    --out o   # note\npython x.py 'a/*.jpg' && mtfcdd demo") == [
+        "mtfcdd train --data d      --out o", "python x.py 'a/*.jpg'", "mtfcdd demo",
+    ]
+    for code in ("mtfcdd data verify d --json > out.json", "ls runs", "mtfcdd benchmark --json f",
+                 "python x.py a/*.jpg", "mtfcdd demo | tail -1"):
+        assert simple_commands(code) is None, code
+
+
+def test_every_not_run_block_exists_and_the_rest_is_runnable():
+    """NOT_RUN names real blocks, and no command hides in an untagged block."""
+    for page, first_line, _ in NOT_RUN:
+        first_lines = [code.strip().splitlines()[0] for _, _, code in code_blocks(page)]
+        assert first_line in first_lines, f"{page}: no block starts with {first_line!r}"
+    command = re.compile(r"^\s*(mtfcdd|python3?|pip) ", re.MULTILINE)
+    for page in PAGES:
+        for language, line, code in code_blocks(page):
+            if language not in RUNNABLE:
+                assert not command.search(code), (
+                    f"{page}, line {line}: a command in a block fenced as "
+                    f"{language or 'plain text'!r}; fence it as bash so that it is tested"
+                )
+
+
+def test_source_excerpts_match_the_source():
+    excerpts = [
+        (page, line, language[len("source="):], code)
+        for page in PAGES for language, line, code in code_blocks(page)
+        if language.startswith("source=")
+    ]
+    assert excerpts, "the tutorial shows the code of each equation"
+    for page, line, path, code in excerpts:
+        with open(os.path.join(REPOSITORY, path), encoding="utf-8") as file:
+            assert code in file.read(), (
+                f"{page}, line {line}: this excerpt is no longer in {path}; "
+                f"copy the current lines into the page:\n{code}"
+            )
+
+
+def test_readme_caption_quotes_the_run_that_made_the_figure():
+    """The README's numbers are those of the demo run behind its picture."""
+    with open(os.path.join(REPOSITORY, "docs", "images", "figures.json"), encoding="utf-8") as file:
+        record = json.load(file)
+    figure = record["demo_heatmaps_per_type.png"]
+    with open(os.path.join(REPOSITORY, "README.md"), encoding="utf-8") as file:
+        readme = " ".join(file.read().split())
+    mean = figure["mean"]
+    assert "docs/images/demo_heatmaps_per_type.png" in readme
+    assert (
+        f"mean per-type I-AUROC {mean['I-AUROC']:.3f}, P-AUROC {mean['P-AUROC']:.3f}, "
+        f"AUPRO {mean['AUPRO']:.3f}"
+    ) in readme
+    assert f"{figure['settings']['test_images']} test images" in readme
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme_commands = [code.strip() for language, _, code in code_blocks("README.md") if language == "bash"]
+    with open(os.path.join(REPOSITORY, ".ci", "run"), encoding="utf-8") as file:
+        ci_lines = [line.strip() for line in file]
+    assert 'pip install -e ".[test]" && python -m pytest' in readme_commands
+    assert 'pip install -e ".[test]" && python -m pytest' in ci_lines
+
+
+def test_scale_down_keeps_the_commands_and_changes_only_sizes():
+    assert scaled_down("mtfcdd train --data data/realiad --out runs/a --image-size 299") == (
+        "mtfcdd train --epochs 1 --steps-per-epoch 2 --batch-size 4 --backbone-weights none "
+        "--data data/realiad --out runs/a --image-size 75"
+    )
+    assert scaled_down("mtfcdd train --out runs/a --resume") == "mtfcdd train --out runs/a --resume"
+    assert scaled_down("pip install -e . && mtfcdd demo") == (
+        "mtfcdd demo --preset tiny --image-size 75 --epochs 1 --steps-per-epoch 2 "
+        "--backbone-weights synthetic"
+    )
