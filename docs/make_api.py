@@ -294,9 +294,17 @@ def _is_ours(cls):
 
 
 def _public_class_name(cls):
-    """``keras.Model`` rather than ``keras.src.models.model.Model``."""
-    if cls.__module__.startswith("keras.") and getattr(keras, cls.__name__, None) is cls:
+    """``keras.Model`` rather than ``keras.src.models.model.Model``.
+
+    Keras swaps its private ``Functional`` into the bases of a ``keras.Model``
+    subclass once one is built; the page names it ``keras.Model`` either way.
+    """
+    if not cls.__module__.startswith("keras"):
+        return f"{cls.__module__}.{cls.__qualname__}"
+    if getattr(keras, cls.__name__, None) is cls:
         return f"keras.{cls.__name__}"
+    if issubclass(cls, keras.Model):
+        return "keras.Model"
     return f"{cls.__module__}.{cls.__qualname__}"
 
 

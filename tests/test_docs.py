@@ -66,6 +66,9 @@ SCALE_DOWN = (
 NOT_RUN = (
     ("README.md", 'pip install -e ".[test]" && python -m pytest',
      "it is this test run; tests/test_docs.py checks that .ci/run runs it word for word"),
+    ("README.md", "pip install -e . && mtfcdd demo",
+     "installing is what .ci/run does; tests/test_experiments.py::test_demo_end_to_end_at_tiny_size "
+     "runs `mtfcdd demo` on the tiny set and checks what it writes"),
     ("docs/model.md", 'python -c "import keras; keras.applications.InceptionResNetV2(include_top=False)"',
      "downloads the ImageNet weights: no network here"),
     ("docs/deployment.md", "python3 -m venv ~/mtfcdd-env && . ~/mtfcdd-env/bin/activate",
@@ -274,7 +277,7 @@ def test_scale_down_keeps_the_commands_and_changes_only_sizes():
         "--data data/realiad --out runs/a --image-size 75"
     )
     assert scaled_down("mtfcdd train --out runs/a --resume") == "mtfcdd train --out runs/a --resume"
-    assert scaled_down("pip install -e . && mtfcdd demo") == (
+    assert scaled_down("pip install -e . && mtfcdd demo --out runs/demo") == (
         "mtfcdd demo --preset tiny --image-size 75 --epochs 1 --steps-per-epoch 2 "
-        "--backbone-weights synthetic"
+        "--backbone-weights synthetic --out runs/demo"
     )
