@@ -29,9 +29,9 @@ RECORD = "figures.json"
 def make_figures(demo_dir, output_dir=DOCS_IMAGES):
     """Writes the figures of a finished demo run in ``demo_dir``; returns the record."""
     from mtfcdd import __version__
-    from mtfcdd.atomic_files import atomic_path, write_json
-    from mtfcdd.data.synthetic import write_contact_sheets
-    from mtfcdd.experiment import FIGURE_FILE
+    from mtfcdd.utils.atomic_files import atomic_path, write_json
+    from mtfcdd.data.synthetic.dataset import write_contact_sheets
+    from mtfcdd.workflows.experiment import FIGURE_FILE
 
     run_dir = os.path.join(demo_dir, "run")
     results_path = os.path.join(run_dir, "results.json")
@@ -69,7 +69,7 @@ def main(argv=None):
     parser.add_argument("--out", default=DOCS_IMAGES, help="figure folder (default: docs/images)")
     arguments = parser.parse_args(argv)
     if not os.path.isfile(os.path.join(arguments.demo_dir, "run", "results.json")):
-        from mtfcdd.demo import run_demo
+        from mtfcdd.workflows.demo import run_demo
 
         run_demo(arguments.demo_dir)
     record = make_figures(arguments.demo_dir, arguments.out)

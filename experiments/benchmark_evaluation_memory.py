@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from mtfcdd.defect_types import DEFECT_CODES
+from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.metrics import MultiTypeEvaluator
 
 FULL_TEST_SPLIT_IMAGES = 30_000

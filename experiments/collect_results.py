@@ -12,8 +12,8 @@ import glob
 import json
 import os
 
-from mtfcdd.atomic_files import write_text
-from mtfcdd.reports import markdown
+from mtfcdd.evaluation.reports import markdown
+from mtfcdd.utils.atomic_files import write_text
 
 
 def collect(results_folder):

@@ -6,7 +6,7 @@ K = 8 heatmaps, one per defect type (paper Tables 3 and 4).
     python experiments/multi_type_alpha_0.4.py --synthetic --image-size 128 --backbone-weights synthetic
 """
 
-from mtfcdd.experiment import experiment_main
+from mtfcdd.cli.experiment import experiment_main
 
 if __name__ == "__main__":
     experiment_main(name="multi_type_alpha_0.4", alpha=0.4, multi_class=False)

@@ -25,12 +25,12 @@ import json
 import os
 
 import mtfcdd
-from mtfcdd.atomic_files import atomic_path, write_json
-from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE
 from mtfcdd.data.augmentation import AugmentationConfig
-from mtfcdd.data.synthetic import make_synthetic_iad
-from mtfcdd.model_io import load_trained_model
-from mtfcdd.training import CHECKPOINT_FILE, LOG_FILE, STATE_FILE, TrainingConfig, train
+from mtfcdd.data.synthetic.dataset import make_synthetic_iad
+from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE
+from mtfcdd.model.saving import load_trained_model
+from mtfcdd.training.trainer import CHECKPOINT_FILE, LOG_FILE, STATE_FILE, TrainingConfig, train
+from mtfcdd.utils.atomic_files import atomic_path, write_json
 
 PRETRAINING_SEED = 1
 

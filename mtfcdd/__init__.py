@@ -4,10 +4,27 @@ One small fully convolutional model, trained with image-level labels only,
 outputs one anomaly heatmap per defect type (paper: "Explainable Deep
 Convolutional Multi-Type Anomaly Detection", George, Mihaylova, Anderson).
 
+The package follows the flow of the method, one folder per stage:
+
+    constants     Real-IAD's names and the choices of settings
+    data/         Real-IAD reader and verifier, synthetic data set, tf.data,
+                  balanced sampler and balanced epochs (paper 4.1, 4.2)
+    model/        backbone, network, pseudo-Huber (Eq. 1), scores (Eq. 2),
+                  loss (Eq. 3), saving (paper 3.1)
+    inference/    heatmaps -> scores and detected types, without Keras
+    metrics/      I-AUROC, AP, F1-max, P-AUROC, AUPRO (paper 4.4)
+    training/     TrainingConfig and train (paper 4.3)
+    evaluation/   per-type tables of a test split (Tables 3-5)
+    prediction/   predict on image files
+    visualization/ heatmap panels, the paper's Figure 2
+    deploy/       LiteRT export and runner, footprint benchmark (paper 5.3)
+    workflows/    one paper experiment, the demo
+    cli/          the ``mtfcdd`` command
+
 Public API
 ----------
 Model (paper 3.1, Eq. 1-3; ``keras.ops`` only, any Keras backend):
-    build_model(num_types=8, input_shape=(299, 299, 3),
+    build_model(num_types=8, image_size=299,
                 backbone_weights="imagenet")   -> MultiTypeFCDD, heatmaps A_k
     MultiTypeFCDD                              the model class (serializable)
     PseudoHuber                                Eq. 1 output layer
@@ -37,42 +54,47 @@ Deployment (paper 5.3):
     export_tflite(model, path, quantize)       LiteRT file + JSON sidecar
     LiteRTModel(path)                          inference without Keras
 
-Names are imported on first use, except that where Keras is installed
-``import mtfcdd`` registers the model's and the loss's serializable classes,
-so that ``keras.saving.load_model("model.keras")`` reads mtfcdd's files. Without
-Keras (a board with only ai-edge-litert, NumPy and OpenCV) the package still
-imports, and ``mtfcdd.deploy.runner`` runs.
+An image size is given one way everywhere: ``image_size``, an int (a
+square) or ``(height, width)``.
+
+Names are imported on first use, so ``import mtfcdd`` is instant and works
+without Keras (a board with only ai-edge-litert, NumPy and OpenCV runs
+``mtfcdd.deploy.runner``). ``mtfcdd.load_trained_model`` reads saved models;
+for ``keras.saving.load_model("model.keras")`` the model's classes must be
+registered first: ``import mtfcdd.model`` does it, and so does ``import
+mtfcdd`` when Keras is already imported.
 """
 
 import importlib
+import sys
 
 __version__ = "0.1.0"
 
 # Public name -> module that defines it.
 _PUBLIC_API = {
-    "DEFECT_CODES": "mtfcdd.defect_types",
-    "DEFECT_NAMES": "mtfcdd.defect_types",
-    "NORMAL_CLASS": "mtfcdd.defect_types",
-    "MultiTypeFCDD": "mtfcdd.model",
-    "build_model": "mtfcdd.model",
-    "MultiTypeFCDDLoss": "mtfcdd.multi_type_loss",
-    "PseudoHuber": "mtfcdd.pseudo_huber",
-    "anomaly_scores": "mtfcdd.anomaly_map",
-    "upsample_heatmaps": "mtfcdd.anomaly_map",
-    "load_trained_model": "mtfcdd.model_io",
-    "load_realiad": "mtfcdd.data.realiad",
-    "make_synthetic_iad": "mtfcdd.data.synthetic",
+    "DEFECT_CODES": "mtfcdd.constants",
+    "DEFECT_NAMES": "mtfcdd.constants",
+    "NORMAL_CLASS": "mtfcdd.constants",
+    "MultiTypeFCDD": "mtfcdd.model.network",
+    "build_model": "mtfcdd.model.network",
+    "MultiTypeFCDDLoss": "mtfcdd.model.multi_type_loss",
+    "PseudoHuber": "mtfcdd.model.pseudo_huber",
+    "anomaly_scores": "mtfcdd.model.anomaly_map",
+    "upsample_heatmaps": "mtfcdd.model.anomaly_map",
+    "load_trained_model": "mtfcdd.model.saving",
+    "load_realiad": "mtfcdd.data.realiad.reader",
+    "make_synthetic_iad": "mtfcdd.data.synthetic.dataset",
     "training_dataset": "mtfcdd.data.pipeline",
     "evaluation_dataset": "mtfcdd.data.pipeline",
     "AugmentationConfig": "mtfcdd.data.augmentation",
-    "expected_draws": "mtfcdd.balanced_epoch",
-    "balanced_epoch_summary": "mtfcdd.balanced_epoch",
-    "TrainingConfig": "mtfcdd.training",
-    "train": "mtfcdd.training",
-    "evaluate": "mtfcdd.evaluation",
-    "predict": "mtfcdd.prediction",
-    "run_experiment": "mtfcdd.experiment",
-    "run_demo": "mtfcdd.demo",
+    "expected_draws": "mtfcdd.data.balanced_epoch",
+    "balanced_epoch_summary": "mtfcdd.data.balanced_epoch",
+    "TrainingConfig": "mtfcdd.training.trainer",
+    "train": "mtfcdd.training.trainer",
+    "evaluate": "mtfcdd.evaluation.model_evaluation",
+    "predict": "mtfcdd.prediction.predict_images",
+    "run_experiment": "mtfcdd.workflows.experiment",
+    "run_demo": "mtfcdd.workflows.demo",
     "export_tflite": "mtfcdd.deploy.export",
     "LiteRTModel": "mtfcdd.deploy.runner",
 }
@@ -92,10 +114,10 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
-try:
-    import keras  # noqa: F401
-except ImportError:  # a board running LiteRT files only
-    pass
-else:
-    # Registers the classes that saved models and checkpoints refer to.
-    from mtfcdd import model as _model, multi_type_loss as _loss  # noqa: F401
+if "keras" in sys.modules:
+    # Registers the classes that saved models and checkpoints refer to, so
+    # that keras.saving.load_model reads mtfcdd's files. Only where Keras is
+    # already loaded: importing it here would cost every command-line call
+    # (and a board without Keras) seconds; mtfcdd's own loaders import these
+    # modules themselves.
+    importlib.import_module("mtfcdd.model")

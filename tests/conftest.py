@@ -9,6 +9,6 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """The `tiny` synthetic data set in Real-IAD's layout, built once."""
-    from mtfcdd.data.synthetic import make_synthetic_iad
+    from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 
     return make_synthetic_iad(tmp_path_factory.mktemp("tiny"), preset="tiny", seed=0, progress=False)

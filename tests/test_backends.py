@@ -20,7 +20,7 @@ JAX_SCRIPT = textwrap.dedent(
     assert keras.backend.backend() == "jax", keras.backend.backend()
     folder = sys.argv[1]
     data = np.load(folder + "/inputs.npz")
-    model = mtfcdd.build_model(8, (75, 75, 3), backbone_weights=None)
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
     model.load_weights(folder + "/model.weights.h5")
     heatmaps = np.asarray(model(data["images"], training=False))
     loss = float(mtfcdd.MultiTypeFCDDLoss()(data["labels"], heatmaps))
@@ -33,7 +33,7 @@ JAX_SCRIPT = textwrap.dedent(
 def test_jax_backend_matches_tensorflow(tmp_path):
     assert keras.backend.backend() == "tensorflow"
     keras.utils.set_random_seed(7)
-    model = mtfcdd.build_model(8, (75, 75, 3), backbone_weights=None)
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
     rng = np.random.default_rng(7)
     images = rng.uniform(0, 255, (3, 75, 75, 3)).astype("float32")
     labels = np.zeros((3, 8), "float32")

@@ -8,13 +8,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from mtfcdd.balanced_epoch import (
+from mtfcdd.cli import main
+from mtfcdd.constants import DEFECT_CODES
+from mtfcdd.data.balanced_epoch import (
     balanced_epoch_summary,
     expected_draws,
     simulate_draws,
 )
-from mtfcdd.cli import main
-from mtfcdd.defect_types import DEFECT_CODES
 
 BATCH_SIZE = 32
 TRAIN_IMAGES = 57840

@@ -11,25 +11,26 @@ import numpy as np
 import pytest
 
 import mtfcdd
-from mtfcdd import anomaly_map
-from mtfcdd.benchmark import count_flops, litert_mean_i_auroc, measure_footprint
 from mtfcdd.cli import main
+from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.sample import Sample
-from mtfcdd.data.synthetic import render_sample
-from mtfcdd.defect_types import DEFECT_CODES
+from mtfcdd.data.synthetic.dataset import render_sample
 from mtfcdd.deploy import export
+from mtfcdd.deploy.benchmark.flops import count_flops
+from mtfcdd.deploy.benchmark.footprint import litert_mean_i_auroc, measure_footprint
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
-from mtfcdd.metrics import auroc
-from mtfcdd.model import MultiTypeFCDD
-from mtfcdd.postprocessing import (
+from mtfcdd.inference.postprocessing import (
     SCORE_REDUCTIONS,
     image_scores,
     pseudo_huber,
     types_over_threshold,
     upsample,
 )
-from mtfcdd.pseudo_huber import PseudoHuber
+from mtfcdd.metrics import auroc
+from mtfcdd.model import anomaly_map
+from mtfcdd.model.network import MultiTypeFCDD
+from mtfcdd.model.pseudo_huber import PseudoHuber
 
 IMAGE_SIZE = 96
 # (object, defect code) of the synthetic samples; 5 camera views each.
@@ -42,10 +43,11 @@ NUM_CALIBRATION = 10
 QUANTIZATIONS = ("none", "float16", "int8")
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 # The files docs/deployment.md says to copy to a board, as modules.
-BOARD_MODULES = [
-    "mtfcdd", "mtfcdd.atomic_files", "mtfcdd.deploy", "mtfcdd.deploy.images",
-    "mtfcdd.deploy.runner", "mtfcdd.deploy.sidecar", "mtfcdd.postprocessing",
-]
+BOARD_MODULES = sorted([
+    "mtfcdd", "mtfcdd.constants", "mtfcdd.deploy", "mtfcdd.deploy.runner", "mtfcdd.deploy.sidecar",
+    "mtfcdd.inference", "mtfcdd.inference.postprocessing",
+    "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_files",
+])
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_images(images):
 
 @pytest.fixture(scope="module")
 def model(images, test_images):
-    model = mtfcdd.build_model(8, (IMAGE_SIZE, IMAGE_SIZE, 3), backbone_weights=None)
+    model = mtfcdd.build_model(8, IMAGE_SIZE, backbone_weights=None)
     _normalize_head(model, images[:CALIBRATION_IMAGES].astype(np.float32))
     scores = np.sort(_keras_scores(model, test_images), axis=0)
     # Midway between the 5th and 6th score of each type: half of the test
@@ -189,11 +191,11 @@ def test_numpy_pseudo_huber_matches_eq1_and_the_keras_layer():
 def test_sidecar_round_trip(converted, model):
     for quantize, path in converted.items():
         assert read_sidecar(path) == {
-            "schema_version": 2,
+            "schema_version": 3,
             "mtfcdd_version": mtfcdd.__version__,
             "output": "type_projection",
             "type_codes": list(DEFECT_CODES),
-            "input_size": [IMAGE_SIZE, IMAGE_SIZE],
+            "image_size": [IMAGE_SIZE, IMAGE_SIZE],
             "score_reduction": "mean",
             "thresholds": list(model.thresholds),
             "quantization": quantize,
@@ -210,7 +212,7 @@ def test_sidecar_round_trip(converted, model):
     [
         ("thresholds", [0.5] * 7),
         ("quantization", "int4"),
-        ("input_size", [96]),
+        ("image_size", [96]),
         ("score_reduction", "median"),
         ("type_codes", []),
         ("output", "heatmaps"),
@@ -240,8 +242,19 @@ def test_sidecar_missing_field_version_and_file(converted, tmp_path):
         LiteRTModel(str(tmp_path / "absent.tflite"))
 
 
+def test_sidecar_of_mtfcdd_0_1_is_read(converted, tmp_path):
+    """Schema 2 named the input size ``input_size``; it reads as today's schema."""
+    current = read_sidecar(converted["none"])
+    old = {key: value for key, value in current.items() if key != "image_size"}
+    model_path = _copy_with_sidecar(converted["none"], tmp_path)
+    with open(sidecar_path(model_path), "w") as file:
+        json.dump({**old, "schema_version": 2, "input_size": current["image_size"]}, file)
+    assert read_sidecar(model_path) == current
+    assert LiteRTModel(model_path).image_size == (IMAGE_SIZE, IMAGE_SIZE)
+
+
 def test_sidecar_that_belongs_to_another_model(converted, tmp_path):
-    model_path = _copy_with_sidecar(converted["none"], tmp_path, input_size=[128, 128])
+    model_path = _copy_with_sidecar(converted["none"], tmp_path, image_size=[128, 128])
     with pytest.raises(ValueError, match="do not belong together"):
         LiteRTModel(model_path)
     model_path = _copy_with_sidecar(

@@ -130,7 +130,7 @@ def sandbox_template(tiny_dataset, tmp_path_factory):
     for scripts in ("data_prep", "experiments"):
         os.symlink(os.path.join(REPOSITORY, scripts), template / scripts)
     shutil.copytree(tiny_dataset, template / "data" / "realiad")
-    model = mtfcdd.build_model(8, (75, 75, 3), backbone_weights=None)
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
     model.thresholds = (0.5,) * 8
     os.makedirs(template / "results")
     model.save(template / "results" / "model.keras")

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from mtfcdd import demo
 from mtfcdd.cli import main
-from mtfcdd.experiment import FIGURE_FILE, experiment_main
+from mtfcdd.cli.experiment import experiment_main
+from mtfcdd.workflows import demo
+from mtfcdd.workflows.experiment import FIGURE_FILE
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(REPOSITORY, "experiments")
@@ -28,7 +29,7 @@ def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
     for name in ("model.keras", "results.md", "results.json", "results_table3.csv", FIGURE_FILE):
         assert (output / "run" / name).is_file(), name
     result = json.loads((output / "run" / "results.json").read_text())["0.4"]
-    assert result["settings"]["input_size"] == [75, 75]
+    assert result["settings"]["image_size"] == [75, 75]
 
     # docs/make_figures.py turns this run into the docs' figures.
     figures = runpy.run_path(os.path.join(REPOSITORY, "docs", "make_figures.py"))

@@ -1,19 +1,21 @@
 """The MultiTypeFCDD network: shapes, size, frozen backbone, saving."""
 
+import json
 import os
+import zipfile
 
 import keras
 import numpy as np
 import pytest
 
 import mtfcdd
-from mtfcdd.backbone import build_backbone, feature_map_size
+from mtfcdd.model.backbone import build_backbone, feature_map_size
 
 
 @pytest.fixture(scope="module")
 def small_model():
     keras.utils.set_random_seed(0)
-    return mtfcdd.build_model(num_types=8, input_shape=(96, 96, 3), backbone_weights=None)
+    return mtfcdd.build_model(num_types=8, image_size=96, backbone_weights=None)
 
 
 def random_images(count, height, width, seed=0):
@@ -22,7 +24,7 @@ def random_images(count, height, width, seed=0):
 
 @pytest.mark.parametrize("height, width, num_types", [(75, 75, 1), (128, 96, 3)])
 def test_output_shape_follows_input_size_and_types(height, width, num_types):
-    model = mtfcdd.build_model(num_types, (height, width, 3), backbone_weights=None)
+    model = mtfcdd.build_model(num_types, (height, width), backbone_weights=None)
     heatmaps = model.predict(random_images(2, height, width), verbose=0)
     assert heatmaps.shape == (2, feature_map_size(height), feature_map_size(width), num_types)
     assert heatmaps.min() >= 0.0
@@ -36,7 +38,7 @@ def test_output_shape_small_model(small_model):
 
 
 def test_paper_size_parameter_count():
-    model = mtfcdd.build_model(num_types=8, input_shape=(299, 299, 3), backbone_weights=None)
+    model = mtfcdd.build_model(num_types=8, image_size=299, backbone_weights=None)
     assert model.output.shape == (None, 35, 35, 8)
     assert model.count_params() == 5_519_080
     assert model.backbone.count_params() == 1_676_000
@@ -49,11 +51,11 @@ def test_paper_size_parameter_count():
 
 def test_invalid_arguments_raise():
     with pytest.raises(ValueError, match="75"):
-        mtfcdd.build_model(8, (64, 64, 3), backbone_weights=None)
+        mtfcdd.build_model(8, 64, backbone_weights=None)
     with pytest.raises(ValueError, match="type_codes"):
-        mtfcdd.MultiTypeFCDD(num_types=2, image_shape=(75, 75, 3), backbone_weights=None, type_codes=("A",))
+        mtfcdd.MultiTypeFCDD(num_types=2, image_size=75, backbone_weights=None, type_codes=("A",))
     with pytest.raises(ValueError, match="score_reduction"):
-        mtfcdd.MultiTypeFCDD(num_types=1, image_shape=(75, 75, 3), backbone_weights=None, score_reduction="median")
+        mtfcdd.MultiTypeFCDD(num_types=1, image_size=75, backbone_weights=None, score_reduction="median")
 
 
 def test_training_changes_head_only(small_model):
@@ -75,7 +77,7 @@ def test_training_changes_head_only(small_model):
 
 def test_short_fit_lowers_the_loss():
     keras.utils.set_random_seed(1)
-    model = mtfcdd.build_model(num_types=2, input_shape=(75, 75, 3), backbone_weights=None)
+    model = mtfcdd.build_model(num_types=2, image_size=75, backbone_weights=None)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=mtfcdd.MultiTypeFCDDLoss())
     images = random_images(8, 75, 75, seed=2)
     labels = np.zeros((8, 2), "float32")
@@ -89,7 +91,7 @@ def test_short_fit_lowers_the_loss():
 
 def test_keras_file_round_trip(small_model, tmp_path):
     model = mtfcdd.MultiTypeFCDD(
-        num_types=2, image_shape=(75, 75, 3), backbone_weights=None,
+        num_types=2, image_size=75, backbone_weights=None,
         type_codes=("HS", "ZW"), score_reduction="max", thresholds=(0.5, 0.25),
     )
     images = random_images(2, 75, 75, seed=3)
@@ -103,14 +105,49 @@ def test_keras_file_round_trip(small_model, tmp_path):
     assert restored.score_reduction == "max"
     assert restored.thresholds == (0.5, 0.25)
     assert restored.weights_source == "None"
+    assert restored.image_size == (75, 75)
+    assert restored.get_config()["dtype"] == model.get_config()["dtype"]
     assert not restored.backbone.trainable
+
+
+@pytest.mark.parametrize("legacy_config", ["legacy_model_config.json", "legacy_checkpoint_config.json"])
+def test_files_written_by_mtfcdd_0_1_still_load(tmp_path, legacy_config):
+    """A model or checkpoint saved before the package moved into stage folders.
+
+    Its config names the old modules (``mtfcdd.model``,
+    ``mtfcdd.multi_type_loss``) and the old ``image_shape`` argument (the
+    files in tests/data were written by mtfcdd 0.1); the weights of a saved
+    file are keyed by layer, so the new code's weights file goes with it.
+    """
+    with open(os.path.join(os.path.dirname(__file__), "data", legacy_config), encoding="utf-8") as file:
+        config = json.load(file)
+    assert config["module"] == "mtfcdd.model" and "image_shape" in config["config"]
+    model = mtfcdd.MultiTypeFCDD(
+        num_types=1, image_size=75, backbone_weights=None, thresholds=config["config"]["thresholds"]
+    )
+    images = random_images(2, 75, 75, seed=9)
+    path = tmp_path / "old.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    with pytest.warns(DeprecationWarning, match="image_shape"):
+        restored = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(restored, mtfcdd.MultiTypeFCDD)
+    assert restored.image_size == (75, 75)
+    np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
+    if "compile_config" in config and config["compile_config"]:
+        assert isinstance(restored.loss, mtfcdd.MultiTypeFCDDLoss)
 
 
 def test_weights_only_round_trip(small_model, tmp_path):
     images = random_images(2, 96, 96, seed=4)
     path = tmp_path / "model.weights.h5"
     small_model.save_weights(path)
-    fresh = mtfcdd.build_model(8, (96, 96, 3), backbone_weights=None)
+    fresh = mtfcdd.build_model(8, 96, backbone_weights=None)
     assert not np.allclose(fresh.predict(images, verbose=0), small_model.predict(images, verbose=0))
     fresh.load_weights(path)
     np.testing.assert_array_equal(fresh.predict(images, verbose=0), small_model.predict(images, verbose=0))
@@ -121,14 +158,14 @@ def test_backbone_loads_a_local_notop_file(tmp_path):
     full_network = keras.applications.InceptionResNetV2(include_top=False, weights=None, input_shape=(75, 75, 3))
     path = str(tmp_path / "inception_resnet_v2_notop.h5")
     full_network.save(path)  # legacy HDF5, the format Keras' download uses
-    backbone = build_backbone((75, 75, 3), weights=path)
+    backbone = build_backbone(75, weights=path)
     expected = full_network.get_layer("block35_10_conv").kernel.numpy()
     np.testing.assert_array_equal(backbone.get_layer("block35_10_conv").kernel.numpy(), expected)
     assert not backbone.trainable
 
     cut_path = str(tmp_path / "cut.weights.h5")
     backbone.save_weights(cut_path)
-    reloaded = build_backbone((75, 75, 3), weights=cut_path)
+    reloaded = build_backbone(75, weights=cut_path)
     np.testing.assert_array_equal(
         reloaded.get_layer("block35_10_conv").kernel.numpy(), backbone.get_layer("block35_10_conv").kernel.numpy()
     )
@@ -137,13 +174,13 @@ def test_backbone_loads_a_local_notop_file(tmp_path):
 def test_backbone_weights_errors_name_the_file(tmp_path):
     missing = str(tmp_path / "nowhere.h5")
     with pytest.raises(FileNotFoundError, match="nowhere.h5"):
-        build_backbone((75, 75, 3), weights=missing)
+        build_backbone(75, weights=missing)
     wrong_suffix = tmp_path / "weights.bin"
     wrong_suffix.write_bytes(b"x")
     with pytest.raises(ValueError, match="weights.bin"):
-        build_backbone((75, 75, 3), weights=str(wrong_suffix))
+        build_backbone(75, weights=str(wrong_suffix))
     other_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     mismatched = str(tmp_path / "dense.weights.h5")
     other_model.save_weights(mismatched)
     with pytest.raises(ValueError, match="dense.weights.h5"):
-        build_backbone((75, 75, 3), weights=mismatched)
+        build_backbone(75, weights=mismatched)

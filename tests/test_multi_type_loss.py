@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from mtfcdd import MultiTypeFCDDLoss
-from mtfcdd.multi_type_loss import MultiTypePixelLoss
+from mtfcdd.model.multi_type_loss import MultiTypePixelLoss
 
 
 def reference_loss(labels, heatmaps):

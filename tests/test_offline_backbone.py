@@ -6,19 +6,19 @@ import os
 import keras
 import numpy as np
 
-from mtfcdd.backbone import SYNTHETIC_WEIGHTS_FILE, build_backbone
-from mtfcdd.data.realiad import load_realiad
-from mtfcdd.evaluation import predict_scores
+from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.metrics import auroc
-from mtfcdd.training import TrainingConfig, train
+from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE, build_backbone
+from mtfcdd.training.trainer import TrainingConfig, train
 
 
 def test_shipped_weights_load_with_the_expected_shapes():
     assert os.path.isfile(SYNTHETIC_WEIGHTS_FILE)
-    backbone = build_backbone((96, 96, 3), weights="synthetic")
+    backbone = build_backbone(96, weights="synthetic")
     assert backbone.count_params() == 1_676_000 and not backbone.trainable
     keras.utils.set_random_seed(0)
-    random_backbone = build_backbone((96, 96, 3), weights=None)
+    random_backbone = build_backbone(96, weights=None)
     for loaded, initial in zip(backbone.weights, random_backbone.weights):
         assert loaded.shape == initial.shape
     # Trained weights, not an initialisation.

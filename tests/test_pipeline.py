@@ -6,7 +6,9 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-from mtfcdd.data.augmentation import AugmentationConfig, augment, rotate_and_translate
+from mtfcdd.constants import DEFECT_CODES
+from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.data.augmentation_ops import augment, rotate_and_translate
 from mtfcdd.data.balanced_sampler import (
     balanced_index_stream,
     class_counts,
@@ -21,8 +23,7 @@ from mtfcdd.data.pipeline import (
     training_dataset,
 )
 from mtfcdd.data.sample import Sample
-from mtfcdd.defect_types import DEFECT_CODES
-from mtfcdd.deploy.images import resize_image
+from mtfcdd.utils.image_files import resize_image
 
 # Images per class: a large normal class, small and absent defect classes.
 CLASS_SIZES = {"OK": 40, "AK": 3, "CH": 7, "PS": 1, "YW": 12, "ZW": 5}

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 import mtfcdd
-from mtfcdd import visualization
 from mtfcdd.cli import main
 from mtfcdd.data.sample import Sample
-from mtfcdd.postprocessing import image_scores
-from mtfcdd.prediction import figure2_grid, image_paths, masks_for, predict, select_examples
+from mtfcdd.inference.postprocessing import image_scores
+from mtfcdd.prediction.predict_images import masks_for, predict
+from mtfcdd.utils.image_files import image_paths
+from mtfcdd.visualization import panels as visualization
+from mtfcdd.visualization.figures import figure2_grid, select_examples
 
 SIDE = 75
 TILE = 96
@@ -26,7 +28,7 @@ def model():
     import keras
 
     keras.utils.set_random_seed(0)
-    return mtfcdd.build_model(8, (SIDE, SIDE, 3), backbone_weights=None)
+    return mtfcdd.build_model(8, SIDE, backbone_weights=None)
 
 
 @pytest.fixture
@@ -291,7 +293,7 @@ def _tiny_tflite(path):
     """
     import tensorflow as tf
 
-    from mtfcdd.deploy.sidecar import write_sidecar
+    from mtfcdd.deploy.sidecar import SCHEMA_VERSION, write_sidecar
 
     @tf.function(input_signature=[tf.TensorSpec([None, SIDE, SIDE, 3], tf.float32)])
     def type_projection(images):
@@ -302,9 +304,9 @@ def _tiny_tflite(path):
     with open(path, "wb") as file:
         file.write(converter.convert())
     write_sidecar(path, {
-        "schema_version": 2, "mtfcdd_version": mtfcdd.__version__,
+        "schema_version": SCHEMA_VERSION, "mtfcdd_version": mtfcdd.__version__,
         "output": "type_projection",
-        "type_codes": list(mtfcdd.DEFECT_CODES), "input_size": [SIDE, SIDE],
+        "type_codes": list(mtfcdd.DEFECT_CODES), "image_size": [SIDE, SIDE],
         "score_reduction": "mean", "thresholds": [0.5] * 8, "quantization": "none",
         "num_calibration_images": None, "weights_source": "test",
     })
@@ -356,8 +358,8 @@ class BlockPackages(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, BlockPackages())
 import numpy as np
-import mtfcdd.prediction, mtfcdd.visualization
-panel = mtfcdd.visualization.overlay_heatmap(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.float32))
+import mtfcdd.prediction.predict_images, mtfcdd.visualization.panels
+panel = mtfcdd.visualization.panels.overlay_heatmap(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.float32))
 print(panel.shape, sorted({"keras", "tensorflow"} & set(sys.modules)))
 """
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -14,11 +14,11 @@ def test_every_public_name_resolves():
 
 
 def test_plain_import_lets_keras_load_saved_models(tmp_path):
-    model = mtfcdd.build_model(1, (75, 75, 3), backbone_weights=None)
+    model = mtfcdd.build_model(1, 75, backbone_weights=None)
     model.save(tmp_path / "model.keras")
     code = (
         "import sys, keras, mtfcdd; "
-        "print(type(keras.saving.load_model(sys.argv[1])).__name__, 'mtfcdd.training' in sys.modules)"
+        "print(type(keras.saving.load_model(sys.argv[1])).__name__, 'mtfcdd.training.trainer' in sys.modules)"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "model.keras")], capture_output=True, text=True

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from mtfcdd.cli import main
-from mtfcdd.data.realiad import (
+from mtfcdd.data.realiad.reader import (
     find_image_root,
     load_realiad,
     read_split,
     split_dir_for,
-    verify_dataset,
 )
+from mtfcdd.data.realiad.verify import verify_dataset
 
 IMAGE_FOLDER = "realiad_256"
 FUIAD = "realiad_jsons_fuiad_0.1"

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from mtfcdd.cli import main as cli_main
-from mtfcdd.data import synthetic
-from mtfcdd.defect_types import DEFECT_CODES
+from mtfcdd.constants import DEFECT_CODES
+from mtfcdd.data.synthetic import dataset as synthetic
+from mtfcdd.data.synthetic.presets import PRESETS
 
 ALPHAS = ("0.0", "0.1", "0.2", "0.4")
-TINY = synthetic.PRESETS["tiny"]
+TINY = PRESETS["tiny"]
 IMAGE_FOLDER = f"realiad_{TINY.image_size}"
 
 

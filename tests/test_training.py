@@ -16,13 +16,13 @@ import pytest
 import mtfcdd
 
 from mtfcdd.cli import main
-from mtfcdd.data.realiad import load_realiad
+from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.sample import Sample
-from mtfcdd.decision_thresholds import fit_thresholds
-from mtfcdd.evaluation import evaluate
-from mtfcdd.model_io import load_trained_model
-from mtfcdd.reports import markdown, write_reports
-from mtfcdd.training import AtomicCheckpoint, TrainingConfig, hold_out, train
+from mtfcdd.evaluation.model_evaluation import evaluate
+from mtfcdd.evaluation.reports import markdown, write_reports
+from mtfcdd.inference.decision_thresholds import fit_thresholds
+from mtfcdd.model.saving import load_trained_model
+from mtfcdd.training.trainer import AtomicCheckpoint, TrainingConfig, hold_out, train
 
 SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3)
 
@@ -63,7 +63,7 @@ def test_multi_class_training_has_one_heatmap(tiny_dataset, tmp_path):
 RESUMABLE_RUN = textwrap.dedent(
     """
     import sys
-    from mtfcdd.training import TrainingConfig, train
+    from mtfcdd.training.trainer import TrainingConfig, train
     config = TrainingConfig(image_size=75, backbone_weights=None, batch_size=4,
                             epochs=6, steps_per_epoch=3, learning_rate=1e-3)
     train(sys.argv[1], sys.argv[2], config, resume=len(sys.argv) > 3, verbose=0)
@@ -134,7 +134,7 @@ def test_pixel_supervision_trains_the_backbone(tiny_dataset, tmp_path):
     checkpoint = keras.saving.load_model(tmp_path / "run" / "checkpoint.keras")
     assert type(checkpoint.loss).__name__ == "MultiTypePixelLoss"
     keras.utils.set_random_seed(0)  # the initial weights that train() started from
-    initial = mtfcdd.MultiTypeFCDD(8, (75, 75, 3), backbone_weights=None, train_backbone=True)
+    initial = mtfcdd.MultiTypeFCDD(8, 75, backbone_weights=None, train_backbone=True)
     trained = load_trained_model(result.model_path)
     assert trained.train_backbone
     initial_kernel = initial.backbone.get_layer("block35_10_conv").kernel.numpy()
@@ -160,7 +160,7 @@ MIRRORED_RUN = textwrap.dedent(
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from mtfcdd.training import TrainingConfig, train
+    from mtfcdd.training.trainer import TrainingConfig, train
     config = TrainingConfig(image_size=75, backbone_weights=None, batch_size=4, epochs=1,
                             steps_per_epoch=2, strategy="mirrored", threshold_fraction=0)
     result = train(sys.argv[1], sys.argv[2], config, verbose=0)

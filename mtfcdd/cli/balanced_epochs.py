@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from mtfcdd.balanced_epoch import METHODS, balanced_epoch_summary
+from mtfcdd.constants import BALANCED_EPOCH_METHODS
 
 
 def register(subparsers):
@@ -30,7 +30,8 @@ def register(subparsers):
     )
     parser.add_argument("--batch-size", type=int, default=32, help="default: 32")
     parser.add_argument(
-        "--method", choices=METHODS, default="exact", help="default: exact"
+        "--method", choices=BALANCED_EPOCH_METHODS, default="exact",
+        help="exact: Eq. 4 through the incomplete gamma function; monte_carlo: Eq. 5 (default: exact)"
     )
     parser.add_argument(
         "--trials", type=int, default=10000,
@@ -44,12 +45,14 @@ def register(subparsers):
 
 
 def _run(arguments):
+    from mtfcdd.data.balanced_epoch import balanced_epoch_summary
+
     counts = arguments.counts
     if counts is None:
         # Imported here: reading a data set pulls in the image stack, which
         # the plain --counts computation does not need.
         from mtfcdd.data.balanced_sampler import class_counts
-        from mtfcdd.data.realiad import load_realiad
+        from mtfcdd.data.realiad.reader import load_realiad
 
         split = load_realiad(
             arguments.data, alpha=arguments.alpha, resolution=arguments.resolution

@@ -2,6 +2,8 @@
 
 import json
 
+from mtfcdd.data.synthetic.presets import PRESETS
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -13,10 +15,10 @@ def register(subparsers):
     synth = data_commands.add_parser(
         "synth", help="write a synthetic data set in Real-IAD's exact layout"
     )
-    synth.add_argument("output", help="folder to write the data set to")
+    synth.add_argument("output", metavar="OUT", help="folder to write the data set to (new or empty)")
     synth.add_argument(
-        "--preset", choices=("tiny", "demo", "full"), default="demo",
-        help="size of the data set (default: demo)",
+        "--preset", choices=tuple(PRESETS), default="demo",
+        help="size of the data set: tiny (220 images), demo (2,570) or full (15,630); default: %(default)s",
     )
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     synth.set_defaults(handler=_run_synth)
@@ -25,14 +27,14 @@ def register(subparsers):
         "verify",
         help="check every split, image and mask of a Real-IAD-format data set",
     )
-    verify.add_argument("root", help="data set root (holds realiad_jsons/)")
+    verify.add_argument("root", metavar="ROOT", help="data set root (holds realiad_jsons/)")
     verify.add_argument(
-        "--resolution",
+        "--resolution", metavar="FOLDER",
         help="image folder under ROOT, e.g. realiad_256 or 256 "
         "(needed when ROOT holds several)",
     )
     verify.add_argument(
-        "--workers", type=int, default=None,
+        "--workers", type=int, default=None, metavar="N",
         help="threads decoding images (default: one per CPU)",
     )
     verify.add_argument(
@@ -43,15 +45,14 @@ def register(subparsers):
 
 
 def _run_synth(arguments):
-    from mtfcdd.data.synthetic import make_synthetic_iad
+    from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 
     root = make_synthetic_iad(arguments.output, preset=arguments.preset, seed=arguments.seed)
     print(f"synthetic data set written to {root}")
 
 
 def _run_verify(arguments):
-    # Imported here so that `mtfcdd --help` does not wait for Keras.
-    from mtfcdd.data.realiad import verify_dataset
+    from mtfcdd.data.realiad.verify import verify_dataset
 
     report = verify_dataset(
         arguments.root,

@@ -3,27 +3,42 @@
 import dataclasses
 import os
 
+from mtfcdd.cli.options import backbone_weights_argument
+from mtfcdd.data.synthetic.presets import PRESETS
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "demo", help="the main job on a generated data set: train, evaluate, figures (~10 min on 2 cores)"
+        "demo", help="the main job on a generated data set: train, evaluate, figures (~8 min on 2 cores)"
     )
-    parser.add_argument("--out", default="mtfcdd_demo", help="output folder (default: mtfcdd_demo)")
     parser.add_argument(
-        "--backbone-weights", default="auto",
-        help="auto (default: imagenet when it can be downloaded, else synthetic), imagenet, synthetic, none, or a file",
+        "--out", default="mtfcdd_demo", metavar="DIR",
+        help="output folder: the data set (DIR/data) and the run (DIR/run); default: %(default)s",
     )
-    parser.add_argument("--preset", choices=("tiny", "demo", "full"), default="demo")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--steps-per-epoch", type=int, default=None)
-    parser.add_argument("--image-size", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--backbone-weights", default="auto", metavar="WEIGHTS",
+        help="auto (default: imagenet when it can be downloaded, else synthetic), imagenet, "
+        "synthetic, none, or a weights file",
+    )
+    parser.add_argument(
+        "--preset", choices=tuple(PRESETS), default=None,
+        help="size of the generated data set (default: demo)",
+    )
+    # None leaves the setting to mtfcdd.workflows.demo.DemoSettings, which
+    # the command line does not import: it would load Keras for --help.
+    parser.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default: the demo's own)")
+    parser.add_argument(
+        "--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: the demo's own)"
+    )
+    parser.add_argument(
+        "--image-size", type=int, default=None, metavar="PIXELS", help="model input side (default: the demo's own)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed of data, model and order (default: the demo's own)")
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
-    from mtfcdd.cli.options import backbone_weights_argument
-    from mtfcdd.demo import DemoSettings, run_demo
+    from mtfcdd.workflows.demo import DemoSettings, run_demo
 
     overrides = {
         name: getattr(arguments, name)

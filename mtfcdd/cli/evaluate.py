@@ -2,33 +2,40 @@
 
 import json
 
-from mtfcdd.cli.options import add_data_options, objects_argument
+from mtfcdd.cli.options import add_data_options
+from mtfcdd.constants import SCORE_REDUCTIONS
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "evaluate", help="per-type I-AUROC, AP, F1-max, P-AUROC, AUPRO on a test split (paper Tables 3-5)"
     )
-    parser.add_argument("model", help="a trained model (.keras)")
+    parser.add_argument("model", metavar="MODEL", help="a trained model (.keras)")
     add_data_options(parser)
-    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--pixel-size", type=int, default=None,
+        "--batch-size", type=int, default=32, metavar="N", help="images per model call (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--pixel-size", type=int, default=None, metavar="PIXELS",
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
     parser.add_argument(
-        "--reduction", choices=("mean", "max"), default=None,
+        "--reduction", choices=SCORE_REDUCTIONS, default=None,
         help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
     )
-    parser.add_argument("--out", default=None, help="folder for the JSON, CSV and Markdown tables")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--out", default=None, metavar="DIR", help="also write the tables to DIR (JSON, CSV, Markdown)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as JSON instead of tables, without a progress bar"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
-    from mtfcdd.evaluation import evaluate
-    from mtfcdd.model_io import load_trained_model
-    from mtfcdd.reports import markdown, write_reports
+    from mtfcdd.evaluation.model_evaluation import evaluate
+    from mtfcdd.model.saving import load_trained_model
+    from mtfcdd.evaluation.reports import markdown, write_reports
 
     model = load_trained_model(arguments.model)
     split = _test_split(arguments, model)
@@ -47,9 +54,9 @@ def run(arguments):
 
 
 def _test_split(arguments, model):
-    from mtfcdd.data.realiad import load_realiad
+    from mtfcdd.data.realiad.reader import load_realiad
 
     return load_realiad(
         arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
-        objects=objects_argument(arguments.objects), num_types=model.num_types,
+        objects=arguments.objects, num_types=model.num_types,
     )

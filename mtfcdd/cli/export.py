@@ -7,7 +7,7 @@
 Writes FILE.tflite and its sidecar FILE.tflite.json (docs/deployment.md).
 """
 
-from mtfcdd.deploy.sidecar import QUANTIZATIONS
+from mtfcdd.constants import QUANTIZATIONS
 
 DEFAULT_CALIBRATION_IMAGES = 100
 
@@ -47,8 +47,8 @@ def run(arguments):
             "like those the model will see (e.g. training images) to "
             "calibrate the int8 ranges."
         )
-    from mtfcdd.deploy.images import find_images
-    from mtfcdd.model_io import load_trained_model
+    from mtfcdd.utils.image_files import find_images
+    from mtfcdd.model.saving import load_trained_model
 
     calibration_paths = None
     if arguments.calibration_images is not None:

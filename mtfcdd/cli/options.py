@@ -1,18 +1,129 @@
-"""Command-line options shared by several verbs."""
+"""Command-line options that several verbs share, each declared once.
 
-DEFAULT_ALPHA = 0.1
+``add_training_options`` and ``training_config`` serve ``mtfcdd train`` and
+every script in ``experiments/``: the options' defaults are read from
+``TrainingConfig`` itself, so that the paper's numbers (299, 32, 1e-4, ...)
+are written in one place.
+"""
+
+from mtfcdd.constants import FUIAD_ALPHAS, STRATEGIES
+from mtfcdd.training.config import TrainingConfig
+
+# The TrainingConfig fields that the training options set.
+_TRAINING_FIELDS = (
+    "multi_class", "image_size", "backbone_weights", "batch_size", "learning_rate",
+    "epochs", "steps_per_epoch", "balanced", "augmentation", "threshold_fraction",
+    "seed", "strategy", "tensorboard",
+)
 
 
-def add_data_options(parser, alpha=True):
-    """--data, --alpha, --resolution and --objects."""
-    parser.add_argument("--data", required=True, help="data set root (holds realiad_jsons/ and the images)")
+def add_data_options(parser, alpha=True, objects=True, required=True):
+    """``--data``, ``--alpha``, ``--resolution`` and ``--objects``."""
+    parser.add_argument(
+        "--data", required=required, metavar="ROOT",
+        help="data set root in Real-IAD's layout (holds realiad_jsons/ and the image folder)",
+    )
     if alpha:
         parser.add_argument(
-            "--alpha", type=float, default=DEFAULT_ALPHA,
-            help="FUIAD noise ratio of the split: 0.0, 0.1, 0.2 or 0.4 (default: 0.1)",
+            "--alpha", type=float, default=TrainingConfig.alpha,
+            help=f"FUIAD noise ratio of the split, one of {', '.join(map(str, FUIAD_ALPHAS))} "
+            "(default: %(default)s)",
         )
-    parser.add_argument("--resolution", default=None, help="image folder, e.g. realiad_256 (default: the only one)")
-    parser.add_argument("--objects", default=None, help="comma-separated objects (default: all)")
+    parser.add_argument(
+        "--resolution", default=None,
+        help="image folder under ROOT, e.g. realiad_256 or 256 (default: the only one)",
+    )
+    if objects:
+        parser.add_argument(
+            "--objects", default=None, type=objects_argument,
+            help="comma-separated objects to use, e.g. audiojack,pcb (default: all)",
+        )
+
+
+def add_training_options(parser, fixed=()):
+    """The options of a ``TrainingConfig``, but for the fields in ``fixed``.
+
+    The experiment scripts fix ``multi_class`` (their name says which
+    setting they run); ``mtfcdd train`` offers it.
+    """
+    defaults = TrainingConfig()
+    group = parser.add_argument_group("training (defaults: the paper's, section 4.3)")
+    if "multi_class" not in fixed:
+        group.add_argument(
+            "--multi-class", action="store_true",
+            help="one 'any defect' heatmap (K = 1, paper 5.2) instead of one per type",
+        )
+    group.add_argument(
+        "--image-size", type=int, default=defaults.image_size, metavar="PIXELS",
+        help="side of the square model input (default: %(default)s)",
+    )
+    group.add_argument(
+        "--backbone-weights", type=backbone_weights_argument, default=defaults.backbone_weights,
+        metavar="WEIGHTS",
+        help="imagenet (default; Keras downloads and caches them), synthetic (shipped, "
+        "trained on synthetic images only), none (random), or a weights file",
+    )
+    group.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, metavar="N",
+        help="images per training step (default: %(default)s)",
+    )
+    group.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, metavar="RATE",
+        help="Adam's learning rate (default: %(default)s)",
+    )
+    group.add_argument(
+        "--epochs", type=int, default=defaults.epochs, metavar="N",
+        help="balanced epochs to train (default: %(default)s)",
+    )
+    group.add_argument(
+        "--steps-per-epoch", type=int, default=defaults.steps_per_epoch, metavar="N",
+        help="batches per epoch (default: the balanced epoch's expected length, paper Eq. 4)",
+    )
+    group.add_argument(
+        "--no-balanced", dest="balanced", action="store_false",
+        help="draw images uniformly, every image once per pass, instead of balanced sampling (paper 4.2)",
+    )
+    group.add_argument(
+        "--no-augmentation", dest="augmentation", action="store_const", const=None,
+        default=defaults.augmentation,
+        help="train on the images as they are (default: random rotation, translation, "
+        "brightness and contrast, paper 4.3.2)",
+    )
+    group.add_argument(
+        "--threshold-fraction", type=float, default=defaults.threshold_fraction, metavar="F",
+        help="fraction of each training class held out to fit the per-type decision "
+        "thresholds (default: %(default)s)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=defaults.seed,
+        help="seed of the initialisation, the data order and the augmentation (default: %(default)s)",
+    )
+    group.add_argument(
+        "--strategy", choices=STRATEGIES, default=defaults.strategy,
+        help="default: one device; mirrored: tf.distribute over every visible GPU",
+    )
+    group.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard"
+    )
+
+
+def training_config(arguments, **fixed):
+    """The ``TrainingConfig`` that parsed options describe.
+
+    Args:
+        arguments: the ``argparse`` namespace of a parser given
+            ``add_data_options`` and ``add_training_options``.
+        **fixed: fields set by the caller rather than the options, e.g.
+            ``alpha`` and ``multi_class`` of an experiment script.
+    """
+    values = {
+        name: getattr(arguments, name) for name in _TRAINING_FIELDS if hasattr(arguments, name)
+    }
+    for name in ("alpha", "resolution", "objects"):
+        if hasattr(arguments, name):
+            values[name] = getattr(arguments, name)
+    values.update(fixed)
+    return TrainingConfig(**values)
 
 
 def backbone_weights_argument(value):
@@ -21,4 +132,5 @@ def backbone_weights_argument(value):
 
 
 def objects_argument(value):
-    return tuple(name.strip() for name in value.split(",") if name.strip()) if value else None
+    """``"a, b"`` -> ``("a", "b")``; empty -> None (every object)."""
+    return tuple(name.strip() for name in value.split(",") if name.strip()) or None

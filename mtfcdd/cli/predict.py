@@ -11,7 +11,7 @@ least one image was processed, 1 when none could be.
 import os
 import sys
 
-from mtfcdd.postprocessing import SCORE_REDUCTIONS
+from mtfcdd.constants import SCORE_REDUCTIONS
 
 TOP_SCORES = 3
 
@@ -45,7 +45,8 @@ def register(subparsers):
 
 
 def run(arguments):
-    from mtfcdd.prediction import describe_detection, heatmap_model, predict
+    from mtfcdd.inference.heatmap_model import heatmap_model
+    from mtfcdd.prediction.predict_images import describe_detection, predict
 
     loaded, inputs = _load_model(arguments)
     model = heatmap_model(loaded)
@@ -82,6 +83,6 @@ def _load_model(arguments):
         return LiteRTModel(arguments.tflite), arguments.inputs
     if len(arguments.inputs) < 2:
         raise ValueError("Give the model file and at least one image, file or folder (or --tflite FILE).")
-    from mtfcdd.model_io import load_trained_model
+    from mtfcdd.model.saving import load_trained_model
 
     return load_trained_model(arguments.inputs[0]), arguments.inputs[1:]

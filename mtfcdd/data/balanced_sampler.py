@@ -5,7 +5,7 @@ picks one of the m classes present uniformly at random, then the next image
 of that class's stream. A class's stream is its images shuffled, reshuffled
 at every pass and repeated, so small classes are reused and, once a class has
 been drawn n_i times (its number of images), every one of its images has been
-drawn: a balanced epoch (Eq. 4, ``mtfcdd.balanced_epoch``) sees every image.
+drawn: a balanced epoch (Eq. 4, ``mtfcdd.data.balanced_epoch``) sees every image.
 
 The streams carry sample indices only (decoding comes later), and every random
 number is a stateless function of the seed and a counter: each iterator of a
@@ -14,7 +14,7 @@ stream yields the same sequence, and skipping draws to resume is cheap.
 
 import tensorflow as tf
 
-from mtfcdd.defect_types import DEFECT_CODES, NORMAL_CLASS
+from mtfcdd.constants import DEFECT_CODES, NORMAL_CLASS
 
 IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
 
@@ -55,7 +55,7 @@ def class_indices(samples):
 
 def class_counts(samples):
     """The number of images n_i of each class present (normal first, then
-    ``DEFECT_CODES`` order), as ``mtfcdd.balanced_epoch`` expects them."""
+    ``DEFECT_CODES`` order), as ``mtfcdd.data.balanced_epoch`` expects them."""
     return {name: len(members) for name, members in class_indices(samples).items()}
 
 

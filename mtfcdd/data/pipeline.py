@@ -3,7 +3,7 @@
 Images are decoded and resized in TensorFlow, in parallel, to float32 RGB
 in 0..255; the model does its own pre-processing. They shrink by area
 averaging and grow bilinearly, exactly as OpenCV does in the resize cache and
-in the LiteRT runner (``mtfcdd.deploy.images.resize_image``; the two agree to
+in the LiteRT runner (``mtfcdd.utils.image_files.resize_image``; the two agree to
 OpenCV's rounding to uint8), so a deployed model sees the pixels it was
 trained and calibrated on. Area averaging also keeps fine scratches, which
 plain bilinear would alias away when Real-IAD's 1024-pixel images shrink ~3.4
@@ -22,7 +22,8 @@ import os
 
 import tensorflow as tf
 
-from mtfcdd.data.augmentation import AugmentationConfig, augment
+from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.data.augmentation_ops import augment
 from mtfcdd.data.balanced_sampler import balanced_index_stream, shuffled_index_stream
 
 

@@ -16,11 +16,9 @@ import os
 
 import cv2
 
-from mtfcdd.atomic_files import write_bytes
-from mtfcdd.data.thread_map import map_in_threads
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
-MASK_EXTENSIONS = (".png",)
+from mtfcdd.constants import IMAGE_EXTENSIONS, MASK_EXTENSION
+from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.thread_map import map_in_threads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +42,7 @@ def resize_image_root(source, destination, size, workers=None, verbose=1):
             not lie inside ``source``.
         size: side of the square output images, in pixels.
         workers: threads (default: one per CPU).
-        verbose: 1 shows a ``keras.utils.Progbar``, 0 nothing.
+        verbose: 1 shows a progress bar, 0 nothing.
 
     Returns:
         A ``ResizeResult``.
@@ -105,7 +103,7 @@ def _image_files(source_root):
 def _resize_file(source_root, destination_root, size, relative_path):
     """Write one resized file; the source path when it cannot be decoded."""
     source_path = os.path.join(source_root, relative_path)
-    is_mask = relative_path.lower().endswith(MASK_EXTENSIONS)
+    is_mask = relative_path.lower().endswith(MASK_EXTENSION)
     # A mask keeps its single channel; an image is read as the readers read
     # it (colour, EXIF orientation applied).
     flags = cv2.IMREAD_UNCHANGED if is_mask else cv2.IMREAD_COLOR

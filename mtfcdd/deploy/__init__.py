@@ -7,7 +7,7 @@ OpenCV (docs/deployment.md):
   a ``.tflite`` file and its JSON sidecar (``mtfcdd.deploy.sidecar``).
 - ``mtfcdd.deploy.runner`` (NumPy, OpenCV, ai-edge-litert): ``LiteRTModel``
   runs the file and turns heatmaps into scores and detected types with
-  ``mtfcdd.postprocessing``.
+  ``mtfcdd.inference.postprocessing``.
 
 Nothing is imported here, so importing the runner never loads the exporter.
 """

@@ -21,7 +21,7 @@ Quantisations (``QUANTIZATIONS``):
 
 Every file ends at the type projection phi_k, the input of the pseudo-Huber
 layer (paper Eq. 1); the runner applies Eq. 1 in NumPy
-(``mtfcdd.postprocessing.pseudo_huber``), on a (u, v, K) map where it costs
+(``mtfcdd.inference.postprocessing.pseudo_huber``), on a (u, v, K) map where it costs
 nothing. In an int8 graph, Eq. 1's ``phi^2 + 1`` spans 1 to ~1,000 on one
 8-bit scale (a step of ~3.4), which wipes out the small heatmap values that
 separate normal from defective images: on an earlier demo model, 2.4 points
@@ -45,14 +45,15 @@ import numpy as np
 import tensorflow as tf
 
 from mtfcdd import __version__
-from mtfcdd.atomic_files import write_bytes
-from mtfcdd.deploy.images import image_batch, read_rgb_image
-from mtfcdd.deploy.sidecar import MODEL_OUTPUT, QUANTIZATIONS, SCHEMA_VERSION, write_sidecar
-from mtfcdd.pseudo_huber import PseudoHuber
+from mtfcdd.constants import QUANTIZATIONS
+from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, write_sidecar
+from mtfcdd.model.pseudo_huber import PseudoHuber
+from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
-    "image_shape", "type_codes", "score_reduction", "thresholds", "weights_source"
+    "image_size", "type_codes", "score_reduction", "thresholds", "weights_source"
 )
 
 
@@ -132,7 +133,7 @@ def export_tflite_variants(
         for quantize, output_path in output_paths.items():
             os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
             converter = _converter(
-                saved_model_dir, quantize, calibration_images, metadata["input_size"]
+                saved_model_dir, quantize, calibration_images, metadata["image_size"]
             )
             write_bytes(output_path, converter.convert())
             write_sidecar(
@@ -171,13 +172,13 @@ def model_metadata(model):
             f"model has no attribute {missing[0]!r}: expected a MultiTypeFCDD "
             "(mtfcdd.build_model, or a .keras file it saved)."
         )
-    height, width, _ = model.image_shape
+    height, width = model.image_size
     return {
         "schema_version": SCHEMA_VERSION,
         "mtfcdd_version": __version__,
         "output": MODEL_OUTPUT,
         "type_codes": list(model.type_codes),
-        "input_size": [int(height), int(width)],
+        "image_size": [int(height), int(width)],
         "score_reduction": model.score_reduction,
         "thresholds": None if model.thresholds is None else list(model.thresholds),
         "weights_source": str(model.weights_source),
@@ -206,7 +207,7 @@ def _calibration_subset(representative_images, count):
     return subset
 
 
-def _converter(saved_model_dir, quantize, calibration_images, input_size):
+def _converter(saved_model_dir, quantize, calibration_images, image_size):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "none":
@@ -218,12 +219,12 @@ def _converter(saved_model_dir, quantize, calibration_images, input_size):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.representative_dataset = lambda: _representative_dataset(
-            calibration_images, input_size
+            calibration_images, image_size
         )
     return converter
 
 
-def _representative_dataset(images, input_size):
+def _representative_dataset(images, image_size):
     """Yields the calibration images one by one, as the converter wants them.
 
     The first image gets one black and one white pixel, so that the input's
@@ -233,7 +234,7 @@ def _representative_dataset(images, input_size):
     for index, image in enumerate(images):
         if isinstance(image, (str, os.PathLike)):
             image = read_rgb_image(image)
-        batch = image_batch([image], input_size).astype(np.float32)
+        batch = image_batch([image], image_size).astype(np.float32)
         if index == 0:
             batch[0, 0, 0, 0], batch[0, 0, 1, 0] = 0.0, 255.0
         yield [batch]

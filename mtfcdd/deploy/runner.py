@@ -5,7 +5,7 @@ JSON sidecar (``mtfcdd.deploy.sidecar``), resizes RGB images to the model's
 input size, runs ``ai_edge_litert``'s interpreter (XNNPACK on the CPU),
 turns its output phi_k into heatmaps (paper Eq. 1; a converted file ends
 before it, ``mtfcdd.deploy.export`` says why) and reads image scores (paper
-Eq. 2) and detected types from them with ``mtfcdd.postprocessing``, the same
+Eq. 2) and detected types from them with ``mtfcdd.inference.postprocessing``, the same
 code as the Keras prediction path.
 
 This module must never import Keras or TensorFlow (``tests/test_deploy.py``
@@ -18,9 +18,9 @@ import os
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from mtfcdd.deploy.images import image_batch, read_rgb_image
 from mtfcdd.deploy.sidecar import read_sidecar
-from mtfcdd.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
+from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
+from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 
 class LiteRTModel:
@@ -46,7 +46,7 @@ class LiteRTModel:
             raise FileNotFoundError(f"{model_path}: model file not found (expected a .tflite file).")
         self.metadata = read_sidecar(model_path)
         self.type_codes = tuple(self.metadata["type_codes"])
-        self.image_size = tuple(self.metadata["input_size"])
+        self.image_size = tuple(self.metadata["image_size"])
         self.score_reduction = self.metadata["score_reduction"]
         self.thresholds = self.metadata["thresholds"]
         self.interpreter = Interpreter(
@@ -59,7 +59,7 @@ class LiteRTModel:
         if (height, width) != self.image_size:
             raise ValueError(
                 f"{model_path}: the model reads {height}x{width} images but its "
-                f"sidecar says input_size {list(self.image_size)}; the two "
+                f"sidecar says image_size {list(self.image_size)}; the two "
                 "files do not belong together."
             )
         if self._output["shape"][-1] != len(self.type_codes):
@@ -97,7 +97,7 @@ class LiteRTModel:
             images: see ``heatmaps``.
 
         Returns:
-            A ``mtfcdd.postprocessing.Prediction``.
+            A ``mtfcdd.inference.postprocessing.Prediction``.
         """
         return prediction_from_heatmaps(
             self.heatmaps(images), self.type_codes, self.score_reduction, self.thresholds
@@ -112,7 +112,7 @@ class LiteRTModel:
                 (bilinear, paper 3.1) instead of the model's u x v grid.
 
         Returns:
-            A ``mtfcdd.postprocessing.Prediction`` of one image.
+            A ``mtfcdd.inference.postprocessing.Prediction`` of one image.
         """
         image = read_rgb_image(path)
         prediction = self.predict(image)

@@ -2,20 +2,23 @@
 
 ``mtfcdd.deploy.export`` writes it next to each ``.tflite`` file, named after
 it with ``.json`` appended (``model.tflite`` -> ``model.tflite.json``), and
-``mtfcdd.deploy.runner`` reads it. Schema, version 2 (docs/deployment.md)::
+``mtfcdd.deploy.runner`` reads it. Schema, version 3 (docs/deployment.md)::
 
     {
-      "schema_version": 2,
+      "schema_version": 3,
       "mtfcdd_version": "0.1.0",           the package that wrote the file
       "output": "type_projection",         the file outputs phi_k; Eq. 1 follows
       "type_codes": ["AK", ..., "ZW"],     code of each heatmap channel, in order
-      "input_size": [299, 299],            the model's input [height, width]
+      "image_size": [299, 299],            the model's input [height, width]
       "score_reduction": "mean",           "mean" (paper Eq. 2) or "max"
       "thresholds": [0.21, ...] or null,   one decision threshold per type
       "quantization": "int8",              "none", "float16", "dynamic", "int8"
       "num_calibration_images": 100,       images that calibrated int8, else null
       "weights_source": "imagenet"         the weights the backbone started from
     }
+
+Version 2 (mtfcdd 0.1) named the input size ``input_size``; such files are
+read as version 3.
 
 No Keras or TensorFlow here: the runner reads sidecars on a board.
 """
@@ -24,15 +27,16 @@ import json
 import numbers
 import os
 
-from mtfcdd.atomic_files import write_json
-from mtfcdd.postprocessing import SCORE_REDUCTIONS
+from mtfcdd.constants import QUANTIZATIONS, SCORE_REDUCTIONS
+from mtfcdd.utils.atomic_files import write_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Older versions that read as this one once their renamed fields are renamed.
+_RENAMED_FIELDS = {2: {"input_size": "image_size"}}
 # What the .tflite file outputs: phi_k, the input of the pseudo-Huber layer
 # (paper Eq. 1), which the runner applies (mtfcdd.deploy.export says why).
 MODEL_OUTPUT = "type_projection"
 SIDECAR_SUFFIX = ".json"
-QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
 
 def sidecar_path(model_path):
@@ -62,8 +66,19 @@ def read_sidecar(model_path):
             metadata = json.load(file)
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}: not valid JSON ({error}).") from error
+    metadata = _upgraded(metadata)
     check_sidecar(metadata, path)
     return metadata
+
+
+def _upgraded(metadata):
+    """A sidecar of an older schema with its fields renamed to today's."""
+    if not isinstance(metadata, dict) or metadata.get("schema_version") not in _RENAMED_FIELDS:
+        return metadata
+    renames = _RENAMED_FIELDS[metadata["schema_version"]]
+    upgraded = {renames.get(field, field): value for field, value in metadata.items()}
+    upgraded["schema_version"] = SCHEMA_VERSION
+    return upgraded
 
 
 def check_sidecar(metadata, source):
@@ -84,7 +99,7 @@ def check_sidecar(metadata, source):
             and all(_is_string(code) for code in value),
             "a non-empty list of type codes",
         ),
-        "input_size": (
+        "image_size": (
             lambda value: isinstance(value, list) and len(value) == 2
             and all(_is_positive_integer(side) for side in value),
             "[height, width] in pixels",

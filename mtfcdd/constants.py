@@ -1,0 +1,117 @@
+"""Names the whole package shares: Real-IAD's, and the choices of settings.
+
+Real-IAD (paper 4.1, paper-notes 6): its defect types in their fixed
+channel order, its classes, its folders and files. Every per-type tensor in
+the package (labels, heatmap channels, scores, thresholds) uses the order of
+``DEFECT_CODES``: channel ``k`` of a model's output is the heatmap of
+``DEFECT_CODES[k]`` (paper Table 1).
+
+The choices of the package's settings (score reductions, quantisations, ...)
+are here too, so that the command line offers them without importing the
+modules that implement them (and Keras or TensorFlow with those).
+
+Nothing here imports anything: importing this module costs nothing.
+"""
+
+# === Real-IAD's defect types and classes ===
+
+DEFECT_CODES = ("AK", "BX", "CH", "HS", "PS", "QS", "YW", "ZW")
+"""Real-IAD's defect type codes in channel order (paper Table 1)."""
+
+DEFECT_NAMES = {
+    "AK": "Pit",
+    "BX": "Deformation",
+    "CH": "Abrasion",
+    "HS": "Scratch",
+    "PS": "Damage",
+    "QS": "Missing Parts",
+    "YW": "Foreign Objects",
+    "ZW": "Contamination",
+}
+"""The English name of each defect code, e.g. ``"AK"`` is ``"Pit"``."""
+
+NORMAL_CLASS = "OK"
+"""Real-IAD's class of defect-free images (its ``OK`` folders)."""
+
+IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
+"""The class of a training image: normal, or one defect type (paper 4.2)."""
+
+ANY_DEFECT_CODE = "ANY"
+"""The one channel of the multi-class setting (paper 5.2): any defect."""
+
+# === Real-IAD's folders and files ===
+
+SPLITS_FOLDER = "realiad_jsons"
+"""Folder of the split settings under a data set root."""
+
+IMAGE_FOLDER_PREFIX = "realiad_"
+"""Image folders are ``realiad_256``, ``realiad_512``, ``realiad_1024``..."""
+
+FUIAD_ALPHAS = (0.0, 0.1, 0.2, 0.4)
+"""The noise ratios of Real-IAD's FUIAD splits: the fraction of the training
+images that are defective, with their labels."""
+
+SPLIT_NAMES = ("train", "test")
+"""The splits of each ``<object>.json``."""
+
+ENTRY_KEYS = ("anomaly_class", "category", "image_path", "mask_path")
+"""The keys of an entry of a split."""
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+"""File extensions read as images."""
+
+MASK_EXTENSION = ".png"
+"""A mask is a PNG with its image's stem, beside it; any value > 0 is defect."""
+
+# === The model ===
+
+DEFAULT_IMAGE_SIZE = 299
+"""The paper's model input side: InceptionResNetV2's 299x299 (paper 4.3.1)."""
+
+# === Choices of the package's settings ===
+
+SCORE_REDUCTIONS = ("mean", "max")
+"""How an image score is read from a heatmap: the mean (paper Eq. 2) or the
+maximum (the authors' code)."""
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+"""LiteRT conversions (``mtfcdd.deploy.export``)."""
+
+BALANCED_EPOCH_METHODS = ("exact", "monte_carlo")
+"""How E[T] of a balanced epoch is computed: Eq. 4 exactly, or Eq. 5."""
+
+STRATEGIES = ("default", "mirrored")
+"""tf.distribute strategies of training."""
+
+SUPERVISIONS = ("image", "pixel")
+"""Training labels: image level (the paper, Eq. 3) or masks per heatmap cell."""
+
+
+def fuiad_setting(alpha):
+    """The split folder name of the FUIAD setting with noise ratio ``alpha``.
+
+    Example: ``fuiad_setting(0.1)`` is ``"realiad_jsons_fuiad_0.1"``.
+    """
+    if alpha not in FUIAD_ALPHAS:
+        raise ValueError(
+            f"alpha must be one of {FUIAD_ALPHAS} (the FUIAD splits Real-IAD "
+            f"ships), got {alpha!r}."
+        )
+    return f"realiad_jsons_fuiad_{alpha:.1f}"
+
+
+def type_codes_for(num_types):
+    """The type code of each output channel for a model with ``num_types``.
+
+    Args:
+        num_types: 8 for the multi-type setting, 1 for the multi-class one;
+            any other count (a custom data set) gets ``TYPE1``, ``TYPE2``...
+
+    Returns:
+        A tuple of ``num_types`` codes.
+    """
+    if num_types == len(DEFECT_CODES):
+        return DEFECT_CODES
+    if num_types == 1:
+        return (ANY_DEFECT_CODE,)
+    return tuple(f"TYPE{index}" for index in range(1, num_types + 1))

@@ -1,0 +1,210 @@
+"""Checking a Real-IAD download: every split, image and mask, all at once.
+
+``verify_dataset`` reads every setting as ``mtfcdd.data.realiad.reader``
+does, decodes every image and mask, and collects the problems instead of
+stopping at the first, so that one run of ``mtfcdd data verify`` lists them
+all, with a table of the images per setting, split, object and type.
+"""
+
+import dataclasses
+import os
+from typing import Dict, Tuple
+
+import cv2
+
+from mtfcdd.constants import DEFECT_CODES, IMAGE_CLASSES, SPLITS_FOLDER
+from mtfcdd.data.realiad.reader import (
+    find_image_root,
+    object_files,
+    parse_split_file,
+    settings_in,
+)
+from mtfcdd.utils.thread_map import map_in_threads
+
+
+@dataclasses.dataclass(frozen=True)
+class VerificationReport:
+    """What ``verify_dataset`` found.
+
+    Attributes:
+        root: the data set root.
+        image_root: the image folder the splits were checked against.
+        counts: ``counts[setting][split][object][type]``: number of entries,
+            ``type`` one of ``IMAGE_CLASSES`` ("OK" and the eight codes).
+        problems: one line per problem, each naming the file at fault.
+        images_checked: distinct images decoded.
+        masks_checked: distinct masks decoded.
+    """
+
+    root: str
+    image_root: str
+    counts: Dict[str, Dict[str, Dict[str, Dict[str, int]]]]
+    problems: Tuple[str, ...]
+    images_checked: int
+    masks_checked: int
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    def to_dict(self):
+        """The report as plain JSON-serialisable values."""
+        return {
+            "root": self.root,
+            "image_root": self.image_root,
+            "images_checked": self.images_checked,
+            "masks_checked": self.masks_checked,
+            "counts": self.counts,
+            "problems": list(self.problems),
+        }
+
+    def to_text(self):
+        """The count table, then a summary line and every problem."""
+        header = ("setting", "split", "object") + IMAGE_CLASSES + ("total",)
+        lines = [
+            f"Real-IAD at {self.root}, images in {self.image_root}",
+            "",
+            *_aligned_table(header, self._table_rows()),
+            "",
+            f"{self.images_checked} images and {self.masks_checked} masks "
+            f"checked: {len(self.problems)} problems.",
+            *self.problems,
+        ]
+        return "\n".join(lines)
+
+    def _table_rows(self):
+        rows = []
+        for setting, splits in self.counts.items():
+            for split, objects in splits.items():
+                totals = dict.fromkeys(IMAGE_CLASSES, 0)
+                for object_name, type_counts in objects.items():
+                    rows.append(_count_row(setting, split, object_name, type_counts))
+                    for code in IMAGE_CLASSES:
+                        totals[code] += type_counts[code]
+                rows.append(_count_row(setting, split, "(all)", totals))
+        return rows
+
+
+def _count_row(setting, split, object_name, type_counts):
+    counts = [type_counts[code] for code in IMAGE_CLASSES]
+    return (setting, split, object_name, *map(str, counts), str(sum(counts)))
+
+
+def _aligned_table(header, rows):
+    """Lines of a table: text columns left-aligned, counts right-aligned."""
+    text_columns = 3
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    return [
+        "  ".join(
+            cell.ljust(width) if column < text_columns else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in (header, *rows)
+    ]
+
+
+def verify_dataset(root, resolution=None, workers=None, verbose=1):
+    """Check every split of ``root`` and every image and mask they list.
+
+    Every ``ROOT/realiad_jsons/<setting>/<object>.json`` is read as
+    ``read_split`` would, and each distinct image and mask is decoded with
+    OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
+    it must exist and decode, a mask must have one channel and its image's
+    size. Problems are collected, not raised, so one run lists them all.
+
+    Args:
+        root: the data set root.
+        resolution: the image folder, as in ``find_image_root``.
+        workers: threads decoding images (default: one per CPU).
+        verbose: 1 shows a progress bar, 0 nothing.
+
+    Returns:
+        A ``VerificationReport``.
+    """
+    image_root = find_image_root(root, resolution)
+    settings = settings_in(root)
+    if not settings:
+        raise ValueError(
+            f"{os.path.join(root, SPLITS_FOLDER)}: no setting folders (e.g. "
+            "realiad_jsons_fuiad_0.1) in it."
+        )
+    counts, problems, listed_in = {}, [], {}
+    for setting in settings:
+        split_dir = os.path.join(root, SPLITS_FOLDER, setting)
+        try:
+            json_paths = object_files(split_dir)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        for object_name, json_path in json_paths.items():
+            samples, file_problems = parse_split_file(
+                json_path, image_root, len(DEFECT_CODES)
+            )
+            problems.extend(file_problems)
+            for split, split_samples in samples.items():
+                splits = counts.setdefault(setting, {}).setdefault(split, {})
+                splits[object_name] = _count_types(split_samples)
+                for sample in split_samples:
+                    listed_in.setdefault(
+                        (sample.image_path, sample.mask_path), f"{json_path} {split}"
+                    )
+    files = list(listed_in)
+    file_problems = map_in_threads(
+        _check_files, files, workers=workers, verbose=verbose, unit_name="image"
+    )
+    for pair, pair_problems in zip(files, file_problems):
+        problems.extend(
+            f"{problem} (listed in {listed_in[pair]})" for problem in pair_problems
+        )
+    return VerificationReport(
+        root=root,
+        image_root=image_root,
+        counts=counts,
+        problems=tuple(problems),
+        images_checked=len({image_path for image_path, _ in files}),
+        masks_checked=len({mask_path for _, mask_path in files if mask_path}),
+    )
+
+
+def _count_types(samples):
+    type_counts = dict.fromkeys(IMAGE_CLASSES, 0)
+    for sample in samples:
+        type_counts[sample.anomaly_class] += 1
+    return type_counts
+
+
+def _check_files(image_and_mask_paths):
+    """The problems of one image and its mask (``None`` for a normal image)."""
+    image_path, mask_path = image_and_mask_paths
+    image, problems = _decode(image_path, cv2.IMREAD_COLOR, "image")
+    if mask_path is None:
+        return problems
+    mask, mask_problems = _decode(mask_path, cv2.IMREAD_UNCHANGED, "mask")
+    problems += mask_problems
+    if mask is None:
+        return problems
+    if mask.ndim != 2:
+        problems.append(
+            f"{mask_path}: mask has {mask.shape[2]} channels; expected one."
+        )
+    if image is not None and mask.shape[:2] != image.shape[:2]:
+        problems.append(
+            f"{mask_path}: mask is {_size(mask)} but its image {image_path} "
+            f"is {_size(image)}."
+        )
+    return problems
+
+
+def _decode(path, flags, kind):
+    """The decoded file (or None) and its problems."""
+    if not os.path.isfile(path):
+        return None, [f"{path}: {kind} file is missing."]
+    decoded = cv2.imread(path, flags)
+    if decoded is None:
+        return None, [f"{path}: {kind} file cannot be decoded by OpenCV."]
+    return decoded, []
+
+
+def _size(image):
+    height, width = image.shape[:2]
+    return f"{width}x{height}"

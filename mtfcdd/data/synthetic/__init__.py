@@ -1,0 +1,1 @@
+"""A synthetic data set in Real-IAD's exact layout (``dataset``)."""

@@ -1,0 +1,282 @@
+"""Footprint of MultiTypeFCDD: size, cost and speed (paper 5.3, Table 6).
+
+The paper reports 5.5 M parameters, 19.7 MB and 69.9 ms per image on a
+6-core CPU (1.7 ms on a GPU). ``run_benchmark`` measures the same on this
+machine, for Keras/TensorFlow and for the LiteRT files of
+``mtfcdd.deploy.export``, and relates the speed to what the machine can do:
+
+- ``gflops_per_image``: counted from the layers
+  (``mtfcdd.deploy.benchmark.flops``): 15.74 GFLOP for K = 8 at 299x299;
+  TensorFlow's profiler gives a cross-check
+  (``gflops_per_image_tf_profiler``).
+- ``matmul_gflops``: float32 GFLOP/s of a 2048x2048 matrix product on the
+  same device and threads, best of several runs: what the machine reaches
+  on the most favourable dense kernel.
+- ``efficiency``: the model's GFLOP/s (``gflops_per_image`` /
+  ``ms_per_image``) divided by ``matmul_gflops``. For int8 files it is
+  "float32-equivalent" and can exceed 1.
+- ``size_mb``: file sizes in MB (10^6 bytes).
+- ``ms_per_image``: median over ``repeats`` runs, after warm-up runs, of a
+  batch's time divided by its size; keys are runtime, then batch size.
+- ``mean_i_auroc`` (with a trained model and a data set): the mean
+  per-type I-AUROC of the float32 and int8 LiteRT files on the test split,
+  the int8 file calibrated on training images: what quantisation costs.
+"""
+
+import importlib.metadata
+import os
+import platform
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtfcdd.constants import DEFAULT_IMAGE_SIZE
+from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.deploy.benchmark.flops import count_flops, profiler_flops
+from mtfcdd.deploy.benchmark.timing import (
+    matmul_gflops,
+    set_tensorflow_threads,
+    smooth_random_images,
+    time_keras,
+    time_litert,
+)
+from mtfcdd.deploy.export import export_tflite_variants
+from mtfcdd.deploy.runner import LiteRTModel
+from mtfcdd.metrics import auroc
+from mtfcdd.model.network import build_model
+from mtfcdd.model.saving import load_trained_model
+from mtfcdd.utils.image_files import read_rgb_image
+
+# File formats whose size is reported, and the quantisation each one is.
+TFLITE_FORMATS = {
+    "tflite_float32": "none",
+    "tflite_float16": "float16",
+    "tflite_int8": "int8",
+}
+# float16 files run as float32 once LiteRT has expanded their weights, so
+# their speed is float32's.
+TIMED_TFLITE_FORMATS = ("tflite_float32", "tflite_int8")
+RANDOM_WEIGHTS_NOTE = (
+    "random weights (build_model(8), backbone_weights=None): timings do not "
+    "depend on the weights; the int8 file's accuracy does"
+)
+CALIBRATION_IMAGES = 8
+CALIBRATION_FROM_SPLIT = 100
+
+
+def run_benchmark(
+    model_path=None,
+    image_size=None,
+    threads=None,
+    repeats=10,
+    batch_sizes=(1, 8),
+    warmup=2,
+    verbose=1,
+    data_root=None,
+    alpha=0.1,
+    resolution=None,
+):
+    """Measures the footprint of a saved model, or of the default one.
+
+    Args:
+        model_path: a ``.keras`` file; None builds the default model
+            (K = 8) with random weights.
+        image_size: side of the square input of the default model (299 when
+            None); with ``model_path``, must be None or the model's own.
+        threads: CPU threads for TensorFlow and LiteRT; None keeps
+            TensorFlow's default and gives LiteRT every CPU. TensorFlow
+            takes it only before it has run anything.
+        repeats: timed runs per runtime and batch size.
+        batch_sizes: the batch sizes to time.
+        warmup: untimed runs before them.
+        verbose: 1 prints what is being done, 0 nothing.
+        data_root, alpha, resolution: a data set and split (with
+            ``model_path``): calibrate the int8 file on its training images
+            and compare the float32 and int8 files' mean per-type I-AUROC
+            on its test images.
+
+    Returns:
+        A dict, see ``measure_footprint``, plus ``model``: the file, or a
+        note that the weights are random, and ``mean_i_auroc`` with a split.
+    """
+    if data_root is not None and model_path is None:
+        raise ValueError("data_root needs model_path: the accuracy of random weights means nothing.")
+    set_tensorflow_threads(threads)
+    model, description = _benchmark_model(model_path, image_size)
+    split = None
+    if data_root is not None:
+        split = load_realiad(data_root, alpha=alpha, resolution=resolution, num_types=model.num_types)
+    with tempfile.TemporaryDirectory() as work_dir:
+        files = {"keras": model_path}
+        if model_path is None:
+            files["keras"] = os.path.join(work_dir, "model.keras")
+            model.save(files["keras"])
+        files.update({name: os.path.join(work_dir, f"{name}.tflite") for name in TFLITE_FORMATS})
+        _say(verbose, "Converting to LiteRT: float32, float16, int8 ...")
+        export_tflite_variants(
+            model,
+            {quantize: files[name] for name, quantize in TFLITE_FORMATS.items()},
+            representative_images=_calibration_images(model, split),
+            num_calibration_images=CALIBRATION_IMAGES if split is None else CALIBRATION_FROM_SPLIT,
+        )
+        _say(verbose, "Timing ...")
+        result = measure_footprint(
+            model, files, threads=threads, repeats=repeats,
+            batch_sizes=batch_sizes, warmup=warmup,
+        )
+        if split is not None:
+            _say(verbose, "Mean per-type I-AUROC of the LiteRT files on the test split ...")
+            result["mean_i_auroc"] = {
+                name: litert_mean_i_auroc(files[name], split.test)
+                for name in TIMED_TFLITE_FORMATS
+            }
+    return {"model": description, **result}
+
+
+def litert_mean_i_auroc(model_path, samples, batch_size=16):
+    """Mean over types of the I-AUROC of a LiteRT file on ``samples``.
+
+    Types without both positive and negative images are left out.
+    """
+    model = LiteRTModel(model_path)
+    labels = np.array([sample.labels for sample in samples])
+    scores = np.concatenate([
+        model.predict([read_rgb_image(sample.image_path) for sample in samples[start:start + batch_size]]).scores
+        for start in range(0, len(samples), batch_size)
+    ])
+    values = [
+        auroc(labels[:, channel], scores[:, channel])
+        for channel in range(labels.shape[1])
+        if 0 < labels[:, channel].sum() < len(labels)
+    ]
+    return float(np.mean(values))
+
+
+def _calibration_images(model, split):
+    """Training images of the split, else smooth random images."""
+    if split is None:
+        return smooth_random_images(CALIBRATION_IMAGES, model.image_size)
+    return [sample.image_path for sample in split.train]
+
+
+def measure_footprint(
+    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=2048
+):
+    """Parameters, FLOPs, file sizes, speed and efficiency of ``model``.
+
+    Args:
+        model: the Keras model the files were made from.
+        files: a dict from format (``"keras"`` and keys of
+            ``TFLITE_FORMATS``) to its file; the ``TIMED_TFLITE_FORMATS``
+            among them are timed.
+        threads, repeats, batch_sizes, warmup: see ``run_benchmark``.
+        matmul_size: side of the matrices of the reference product.
+
+    Returns:
+        A dict with ``params``, ``gflops_per_image``,
+        ``gflops_per_image_tf_profiler``, ``size_mb`` (per format),
+        ``ms_per_image`` and ``efficiency`` (per runtime, then batch size),
+        ``matmul_gflops`` (per device), ``image_size``, ``num_types``,
+        ``threads``, ``repeats`` and ``machine``.
+    """
+    gflops = count_flops(model) / 1e9
+    devices = ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
+    matmul = {device: matmul_gflops(device, matmul_size) for device in devices}
+    timings = {
+        f"keras_{device}": {
+            str(size): time_keras(model, size, repeats, warmup, device)
+            for size in batch_sizes
+        }
+        for device in devices
+    }
+    litert_threads = threads or os.cpu_count()
+    for name in TIMED_TFLITE_FORMATS:
+        if name in files:
+            timings[name] = {
+                str(size): time_litert(files[name], size, repeats, warmup, litert_threads)
+                for size in batch_sizes
+            }
+    return {
+        "image_size": list(model.image_size),
+        "num_types": model.num_types,
+        "params": model.count_params(),
+        "gflops_per_image": gflops,
+        "gflops_per_image_tf_profiler": profiler_flops(model) / 1e9,
+        "size_mb": {name: os.path.getsize(path) / 1e6 for name, path in files.items()},
+        "ms_per_image": timings,
+        "matmul_gflops": matmul,
+        "efficiency": {
+            runtime: {
+                size: gflops / (milliseconds / 1e3) / matmul[_device_of(runtime)]
+                for size, milliseconds in by_size.items()
+            }
+            for runtime, by_size in timings.items()
+        },
+        "threads": threads,
+        "repeats": repeats,
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "ai_edge_litert": importlib.metadata.version("ai-edge-litert"),
+        },
+    }
+
+
+def format_footprint(result):
+    """The result of ``run_benchmark`` as a few lines of text."""
+    lines = [
+        f"model: {result['model']}",
+        f"input {result['image_size'][0]}x{result['image_size'][1]}, "
+        f"K = {result['num_types']}, threads: {result['threads'] or 'default'}",
+        f"parameters: {result['params']:,}",
+        f"GFLOP per image: {result['gflops_per_image']:.2f} "
+        f"(TensorFlow profiler: {result['gflops_per_image_tf_profiler']:.2f})",
+        "matmul GFLOP/s: " + ", ".join(
+            f"{device} {value:.1f}" for device, value in result["matmul_gflops"].items()
+        ),
+        "size (MB): " + ", ".join(
+            f"{name} {value:.2f}" for name, value in result["size_mb"].items()
+        ),
+        "ms per image (efficiency):",
+    ]
+    for runtime, by_size in result["ms_per_image"].items():
+        lines.append(
+            f"  {runtime:16s}" + "  ".join(
+                f"batch {size}: {milliseconds:8.1f} ({result['efficiency'][runtime][size]:.2f})"
+                for size, milliseconds in by_size.items()
+            )
+        )
+    if "mean_i_auroc" in result:
+        lines.append("mean per-type I-AUROC on the test split: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in result["mean_i_auroc"].items()
+        ))
+    return "\n".join(lines)
+
+
+def _benchmark_model(model_path, image_size):
+    if model_path is None:
+        side = DEFAULT_IMAGE_SIZE if image_size is None else image_size
+        return build_model(8, side, backbone_weights=None), RANDOM_WEIGHTS_NOTE
+    model = load_trained_model(model_path)
+    if image_size is not None and model.image_size != (image_size, image_size):
+        raise ValueError(
+            f"{model_path} reads {model.image_size[0]}x{model.image_size[1]} "
+            f"images; --image-size {image_size} applies only to the default model."
+        )
+    return model, os.fspath(model_path)
+
+
+def _device_of(runtime):
+    return "gpu" if runtime.endswith("_gpu") else "cpu"
+
+
+def _say(verbose, message):
+    if verbose:
+        print(message, flush=True)
+
+

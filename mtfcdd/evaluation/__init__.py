@@ -1,0 +1,7 @@
+"""Evaluating a trained model on a test split (paper 4.4, Tables 3-5).
+
+- ``model_evaluation``: ``evaluate`` streams the test split through a model
+  into ``mtfcdd.metrics.MultiTypeEvaluator``.
+- ``reports``: the result tables in the paper's layout (Markdown, CSV,
+  JSON).
+"""

@@ -1,0 +1,117 @@
+"""Result tables laid out like the paper's Tables 3, 4 and 5.
+
+One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per noise ratio
+alpha goes in; Markdown, CSV and JSON come out. Values are percentages with
+one decimal, as in the paper, and every table states the backbone weights,
+input size and score reduction that produced it.
+"""
+
+import csv
+import io
+import os
+
+from mtfcdd.constants import DEFECT_NAMES
+from mtfcdd.utils.atomic_files import write_json, write_text
+
+IMAGE_TABLE = ("Table 3: image level", ("I-AUROC", "AP", "F1-max"))
+PIXEL_TABLE = ("Table 4: pixel level", ("P-AUROC", "AUPRO"))
+MULTI_CLASS_TABLE = ("Table 5: multi-class (any defect)", ("I-AUROC", "AUPRO"))
+ROW_NAMES = {**DEFECT_NAMES, "ANY": "Any defect"}
+
+
+def tables_for(results):
+    """The tables that describe ``results``: Tables 3 and 4, or Table 5."""
+    first = next(iter(results.values()))
+    return (MULTI_CLASS_TABLE,) if len(first["type_codes"]) == 1 else (IMAGE_TABLE, PIXEL_TABLE)
+
+
+def table(results, metric_names):
+    """Header and rows of one table.
+
+    Args:
+        results: dict from alpha to an evaluation result.
+        metric_names: the metric columns, repeated for every alpha.
+
+    Returns:
+        (header, rows), lists of strings; a row per type plus the Mean row
+        (only with several types); a metric that is undefined is "-".
+    """
+    header = ["Anomaly Type"] + [
+        f"{name} (alpha={alpha})" for alpha in results for name in metric_names
+    ]
+    first = next(iter(results.values()))
+    row_codes = list(first["type_codes"]) + (["Mean"] if len(first["type_codes"]) > 1 else [])
+    rows = []
+    for code in row_codes:
+        cells = [ROW_NAMES.get(code, code)]
+        for result in results.values():
+            for name in metric_names:
+                value = result["metrics"][code][name]
+                cells.append("-" if value is None else f"{100 * value:.1f}")
+        rows.append(cells)
+    return header, rows
+
+
+def settings_line(results):
+    """What produced the results, in one line."""
+    parts = []
+    for alpha, result in results.items():
+        settings = result["settings"]
+        parts.append(
+            f"alpha={alpha}: backbone weights {settings['backbone_weights']}, input "
+            f"{'x'.join(map(str, settings['image_size']))}, score reduction "
+            f"{settings['score_reduction']}, pixel metrics at "
+            f"{'x'.join(map(str, settings['pixel_size']))}, {settings['test_images']} test images"
+        )
+    return "; ".join(parts)
+
+
+def markdown(results):
+    """All tables of ``results`` as one Markdown document."""
+    sections = [f"Settings: {settings_line(results)}."]
+    for title, metric_names in tables_for(results):
+        header, rows = table(results, metric_names)
+        lines = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+        lines += [f"| {' | '.join(row)} |" for row in rows]
+        sections.append(f"### {title} (%)\n\n" + "\n".join(lines))
+    for alpha, result in results.items():
+        if "type_classification" in result:
+            sections.append(_type_classification_markdown(alpha, result))
+    return "\n\n".join(sections) + "\n"
+
+
+def write_reports(results, output_dir, stem="results"):
+    """Writes ``<stem>.json``, ``<stem>.md`` and one CSV per table.
+
+    Returns:
+        The list of paths written.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    paths = [os.path.join(output_dir, f"{stem}.json"), os.path.join(output_dir, f"{stem}.md")]
+    write_json(paths[0], {str(alpha): result for alpha, result in results.items()})
+    write_text(paths[1], markdown(results))
+    for title, metric_names in tables_for(results):
+        header, rows = table(results, metric_names)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header] + rows)
+        table_name = title.split(":")[0].lower().replace(" ", "")
+        paths.append(os.path.join(output_dir, f"{stem}_{table_name}.csv"))
+        write_text(paths[-1], buffer.getvalue())
+    return paths
+
+
+def _type_classification_markdown(alpha, result):
+    codes = result["type_codes"]
+    classification = result["type_classification"]
+    lines = [
+        f"### Type classification of the defective test images (alpha={alpha})",
+        "",
+        f"Predicted type = arg-max of the type scores; macro-F1 "
+        f"{100 * classification['macro_f1']:.1f} %. Rows: true type, columns: predicted.",
+        "",
+        "| true \\ predicted | " + " | ".join(codes) + " |",
+        "|" + "---|" * (len(codes) + 1),
+    ]
+    for code, counts in zip(codes, classification["confusion_matrix"]):
+        lines.append(f"| {code} | " + " | ".join(str(count) for count in counts) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""One interface over every runtime of the model: Keras, LiteRT.
+
+Prediction, the figures and the server need the same things of a model:
+images in, heatmaps (paper Eq. 1) out, and the facts that turn heatmaps into
+answers (type codes, input size, score reduction, thresholds). A
+``HeatmapModel`` holds exactly that, and ``heatmap_model`` makes one from a
+Keras ``MultiTypeFCDD`` or a ``mtfcdd.deploy.runner.LiteRTModel``, telling
+them apart by what they offer, so that neither Keras nor LiteRT is imported
+to recognise the other.
+"""
+
+import dataclasses
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+
+from mtfcdd.utils.image_files import image_batch
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatmapModel:
+    """What prediction needs of a model, whichever runtime runs it.
+
+    Attributes:
+        heatmaps: function from a sequence of RGB images (values 0..255,
+            any sizes) to their float32 heatmaps (N, u, v, K); it resizes
+            the images to ``image_size``.
+        type_codes: the code of each heatmap channel.
+        image_size: ``(height, width)`` of the model's input.
+        score_reduction: ``"mean"`` or ``"max"``, what the thresholds were
+            fitted with.
+        thresholds: K decision thresholds, or None.
+        weights_source: the weights the backbone started from.
+    """
+
+    heatmaps: Callable
+    type_codes: Tuple[str, ...]
+    image_size: Tuple[int, int]
+    score_reduction: str
+    thresholds: Optional[Tuple[float, ...]]
+    weights_source: str
+
+
+def heatmap_model(model):
+    """``model`` as a ``HeatmapModel``.
+
+    Args:
+        model: a Keras ``MultiTypeFCDD``, a
+            ``mtfcdd.deploy.runner.LiteRTModel``, or a ``HeatmapModel``.
+    """
+    if isinstance(model, HeatmapModel):
+        return model
+    thresholds = getattr(model, "thresholds", None)
+    thresholds = None if thresholds is None else tuple(float(value) for value in thresholds)
+    # Told apart by what they offer, so that neither Keras nor LiteRT is
+    # imported to recognise the other.
+    if callable(getattr(model, "predict_on_batch", None)) and hasattr(model, "type_codes"):
+        image_size = tuple(model.image_size)
+        return HeatmapModel(
+            heatmaps=lambda images: np.asarray(
+                model.predict_on_batch(image_batch(images, image_size).astype(np.float32)),
+                np.float32,
+            ),
+            type_codes=tuple(model.type_codes),
+            image_size=image_size,
+            score_reduction=model.score_reduction,
+            thresholds=thresholds,
+            weights_source=model.weights_source,
+        )
+    if callable(getattr(model, "heatmaps", None)) and hasattr(model, "metadata"):
+        return HeatmapModel(
+            heatmaps=model.heatmaps,
+            type_codes=tuple(model.type_codes),
+            image_size=tuple(model.image_size),
+            score_reduction=model.score_reduction,
+            thresholds=thresholds,
+            weights_source=model.metadata["weights_source"],
+        )
+    raise ValueError(
+        "model must be a MultiTypeFCDD (Keras), a mtfcdd.deploy.runner.LiteRTModel "
+        f"or a HeatmapModel; got a {type(model).__name__}."
+    )
+
+
+def channel_of(type_code, type_codes):
+    """The channel that shows ``type_code``: its own, or the only one."""
+    if type_code in type_codes:
+        return type_codes.index(type_code)
+    if len(type_codes) == 1:
+        return 0
+    raise ValueError(f"type code {type_code!r} is not one of the model's {list(type_codes)}.")

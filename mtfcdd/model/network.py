@@ -1,0 +1,186 @@
+"""The MultiTypeFCDD network (paper 3.1 and 4.3.1)."""
+
+import warnings
+
+import keras
+
+from mtfcdd.constants import DEFAULT_IMAGE_SIZE, SCORE_REDUCTIONS, type_codes_for
+from mtfcdd.model.backbone import build_backbone
+from mtfcdd.model.pseudo_huber import PseudoHuber
+from mtfcdd.utils.image_size import image_size_pair
+
+HEAD_FILTERS = 512
+
+
+@keras.saving.register_keras_serializable(package="mtfcdd")
+class MultiTypeFCDD(keras.Model):
+    """Frozen InceptionResNetV2 features, a small head, one heatmap per type.
+
+    A Functional model: raw RGB images (N, H, W, 3) with values in 0..255 in,
+    heatmaps (N, u, v, K) out, where ``u, v`` is the block35 grid (35x35 for a
+    299x299 input) and channel ``k`` belongs to ``type_codes[k]``.
+
+        x / 127.5 - 1                         InceptionResNetV2 pre-processing
+        backbone (frozen)                     backbone.build_backbone
+        2 x [Conv2D 512 3x3 -> BN -> ReLU]    the trainable head
+        Conv2D K 1x1 (with bias)              phi(X; W); its bias plays the
+                                              role of FCDD's hypersphere centre
+        PseudoHuber                           A_k(X), paper Eq. 1
+
+    Pre-processing lives inside the model so that a saved or converted model
+    takes plain images.
+
+    Args:
+        num_types: K, the number of heatmaps: 8 for Real-IAD's defect types
+            (paper Tables 3, 4), 1 for "any defect" (paper Table 5).
+        image_size: the input's side (``299``: 299x299, the paper's) or
+            ``(height, width)``; sides >= 75.
+        backbone_weights: see ``mtfcdd.model.backbone.build_backbone``. Used only
+            when the model is first built; a saved model carries its weights.
+        type_codes: the code of each channel; defaults to Real-IAD's codes
+            for K = 8 and ``("ANY",)`` for K = 1.
+        weights_source: a record of the weights the backbone started from;
+            defaults to ``str(backbone_weights)``. Saved with the model so
+            that every result can say which weights produced it.
+        score_reduction: ``"mean"`` (paper Eq. 2) or ``"max"``: how image
+            scores are read from the heatmaps at prediction time.
+        thresholds: per-type decision thresholds on the image scores (one
+            float per type) or ``None``; set after training and saved with
+            the model so that prediction uses them.
+        train_backbone: train the backbone too (BatchNorm in training mode).
+            False in the paper; True only to pre-train a backbone from
+            scratch (see docs/model.md, "Offline backbone").
+        dtype: the dtype policy of the head (e.g. ``"mixed_bfloat16"``), as
+            for any Keras layer; None follows Keras' global policy. The
+            pseudo-Huber output is always float32.
+        image_shape: deprecated, ``(height, width, 3)``: the name mtfcdd
+            0.1 used (and wrote into saved models); use ``image_size``.
+    """
+
+    def __init__(
+        self,
+        num_types=8,
+        image_size=DEFAULT_IMAGE_SIZE,
+        backbone_weights="imagenet",
+        type_codes=None,
+        weights_source=None,
+        score_reduction="mean",
+        thresholds=None,
+        train_backbone=False,
+        dtype=None,
+        image_shape=None,
+        **kwargs,
+    ):
+        if image_shape is not None:
+            warnings.warn(
+                "MultiTypeFCDD(image_shape=(height, width, 3)) is deprecated; "
+                "use image_size=(height, width).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            image_size = tuple(image_shape)[:2]
+        if num_types < 1:
+            raise ValueError(f"num_types must be >= 1; got {num_types}.")
+        type_codes = tuple(type_codes or type_codes_for(num_types))
+        if len(type_codes) != num_types:
+            raise ValueError(
+                f"type_codes has {len(type_codes)} codes for {num_types} "
+                "types; give one code per type."
+            )
+        image_size = image_size_pair(image_size)
+        if score_reduction not in SCORE_REDUCTIONS:
+            raise ValueError(
+                f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
+                f"{score_reduction!r}."
+            )
+        if thresholds is not None:
+            thresholds = tuple(float(value) for value in thresholds)
+            if len(thresholds) != num_types:
+                raise ValueError(
+                    f"thresholds has {len(thresholds)} values for {num_types} "
+                    "types; give one per type, or None."
+                )
+
+        # === Functional model ===
+        images = keras.Input(shape=(*image_size, 3), name="images")
+        x = keras.layers.Rescaling(
+            scale=1.0 / 127.5, offset=-1.0, name="preprocessing", dtype=dtype
+        )(images)
+        backbone = build_backbone(image_size, weights=backbone_weights)
+        # A non-trainable backbone also keeps its BatchNorm layers in
+        # inference mode during fit() (Keras 3), so nothing in it changes.
+        backbone.trainable = train_backbone
+        x = backbone(x)
+        for index in (1, 2):
+            x = keras.layers.Conv2D(
+                HEAD_FILTERS, 3, padding="same", name=f"head_conv{index}", dtype=dtype
+            )(x)
+            x = keras.layers.BatchNormalization(name=f"head_bn{index}", dtype=dtype)(x)
+            x = keras.layers.ReLU(name=f"head_relu{index}", dtype=dtype)(x)
+        x = keras.layers.Conv2D(num_types, 1, name="type_projection", dtype=dtype)(x)
+        # Eq. 1 in float32 whatever the policy: its square overflows float16.
+        heatmaps = PseudoHuber(name="heatmaps", dtype="float32")(x)
+        super().__init__(inputs=images, outputs=heatmaps, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.num_types = num_types
+        self.image_size = image_size
+        self.type_codes = type_codes
+        self.weights_source = (
+            weights_source if weights_source is not None else str(backbone_weights)
+        )
+        self.score_reduction = score_reduction
+        self.thresholds = thresholds
+        self.train_backbone = train_backbone
+        self.backbone = backbone
+
+    def get_config(self):
+        # A saved model carries its own weights, so from_config builds the
+        # architecture without fetching any (like keras-hub's backbones).
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "num_types": self.num_types,
+            "image_size": self.image_size,
+            "backbone_weights": None,
+            "type_codes": self.type_codes,
+            "weights_source": self.weights_source,
+            "score_reduction": self.score_reduction,
+            "thresholds": self.thresholds,
+            "train_backbone": self.train_backbone,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="imagenet", input_shape=None):
+    """Builds MultiTypeFCDD (paper 3.1), see ``MultiTypeFCDD``.
+
+    Args:
+        num_types: K, the number of heatmaps (8: one per Real-IAD type).
+        image_size: the input's side, or ``(height, width)``.
+        backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
+            None or a weights file (``mtfcdd.model.backbone.build_backbone``).
+        input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
+
+    Returns:
+        A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
+        heatmaps (N, u, v, num_types). ``num_types=8`` at 299x299 has
+        5,519,080 parameters, 1,676,000 of them in the frozen backbone.
+    """
+    if input_shape is not None:
+        warnings.warn(
+            "build_model(input_shape=(height, width, 3)) is deprecated; use image_size=(height, width).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        image_size = tuple(input_shape)[:2]
+    return MultiTypeFCDD(
+        num_types=num_types,
+        image_size=image_size,
+        backbone_weights=backbone_weights,
+        name="multi_type_fcdd",
+    )

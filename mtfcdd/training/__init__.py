@@ -1,0 +1,6 @@
+"""Training MultiTypeFCDD (paper 4.3).
+
+- ``config``: ``TrainingConfig``, every setting of a run, the paper's
+  defaults.
+- ``trainer``: ``train``: balanced epochs, checkpoints, resume, thresholds.
+"""

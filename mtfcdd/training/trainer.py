@@ -1,0 +1,263 @@
+"""Training MultiTypeFCDD (paper 4.3): config, checkpoints, resume.
+
+``train`` reads a Real-IAD-format data set, builds the model, trains the head
+with Adam on balanced batches (paper 4.2) for a number of balanced epochs
+(Eq. 4), fits per-type decision thresholds on a held-out part of the
+training split and writes everything to one output folder:
+
+    config.json            the TrainingConfig
+    checkpoint.keras       model + optimizer after the last finished epoch
+    training_state.json    epochs finished, steps per epoch
+    training_log.csv       loss per epoch (Keras CSVLogger)
+    tensorboard/           if asked for
+    model.keras            the trained model, thresholds included
+
+Checkpoints are written to a temporary file and renamed, so a run killed at
+any moment leaves the last checkpoint intact; ``resume=True`` continues from
+it with the same epoch, optimizer state and data order.
+"""
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+
+import keras
+import numpy as np
+
+from mtfcdd.data.balanced_epoch import balanced_epoch_summary
+from mtfcdd.data.balanced_sampler import class_counts
+from mtfcdd.data.pipeline import training_dataset
+from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.evaluation.model_evaluation import predict_scores
+from mtfcdd.inference.decision_thresholds import fit_thresholds
+from mtfcdd.model.backbone import feature_map_size
+from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
+from mtfcdd.model.network import MultiTypeFCDD
+from mtfcdd.model.saving import save_model_atomically
+from mtfcdd.training.config import TrainingConfig
+from mtfcdd.utils.atomic_files import write_json
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.keras"
+STATE_FILE = "training_state.json"
+LOG_FILE = "training_log.csv"
+MODEL_FILE = "model.keras"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingResult:
+    """What ``train`` produced.
+
+    Attributes:
+        model_path: the trained ``model.keras``.
+        steps_per_epoch: batches per epoch used.
+        history: loss per epoch of this call (a resumed run: its epochs only).
+        thresholds: the per-type decision thresholds, or None.
+    """
+
+    model_path: str
+    steps_per_epoch: int
+    history: dict
+    thresholds: object
+
+
+def train(data_root, output_dir, config=None, resume=False, verbose=1):
+    """Train MultiTypeFCDD on a Real-IAD-format data set.
+
+    Args:
+        data_root: data set root (holds ``realiad_jsons/`` and the images).
+        output_dir: folder for checkpoints, logs and the model.
+        config: a ``TrainingConfig``; with ``resume`` the saved one is used,
+            and a ``config`` that differs in anything but ``epochs`` (which
+            extends the run) is an error.
+        resume: continue from the last checkpoint in ``output_dir``.
+        verbose: Keras verbosity (1: progress bar).
+
+    Returns:
+        A ``TrainingResult``.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    config, epochs_done = _config_and_progress(output_dir, config, resume)
+    split = load_realiad(
+        data_root, alpha=config.alpha, resolution=config.resolution,
+        objects=config.objects, num_types=config.num_types,
+    )
+    fit_samples, threshold_samples = hold_out(split.train, config.threshold_fraction, config.seed)
+    steps_per_epoch = config.steps_per_epoch or _balanced_steps(fit_samples, config.batch_size)
+    write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
+
+    keras.utils.set_random_seed(config.seed)
+    with _distribution_scope(config.strategy):
+        model = _model_to_train(output_dir, config, resume=epochs_done > 0)
+    dataset = training_dataset(
+        fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
+        augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
+        balanced=config.balanced, mask_grid=_mask_grid(config),
+    )
+    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
+    history = model.fit(
+        dataset, epochs=config.epochs, initial_epoch=epochs_done,
+        steps_per_epoch=steps_per_epoch, callbacks=_callbacks(output_dir, config, checkpoint, resume),
+        shuffle=False,  # the balanced stream already fixes the order
+        verbose=verbose,
+    )
+    if checkpoint.failure:
+        raise FloatingPointError(
+            f"Training stopped: {checkpoint.failure}. The last good checkpoint "
+            f"is kept in {os.path.join(output_dir, CHECKPOINT_FILE)}; lower the "
+            "learning rate, check the data, then run again with resume."
+        )
+
+    thresholds = None
+    if threshold_samples:
+        labels, scores = predict_scores(model, threshold_samples, config.batch_size)
+        thresholds = fit_thresholds(labels, scores)
+    model_path = os.path.join(output_dir, MODEL_FILE)
+    save_model_atomically(_inference_copy(model, thresholds), model_path)
+    return TrainingResult(model_path, steps_per_epoch, dict(history.history), thresholds)
+
+
+def hold_out(samples, fraction, seed):
+    """Split ``samples`` into (training, held-out) per class, seeded.
+
+    Each class (normal, each defect type) gives ``round(fraction * n)`` of
+    its images, at least one when it has two or more, so that every type
+    present in training can have a threshold.
+    """
+    if fraction == 0:
+        return tuple(samples), ()
+    rng = np.random.default_rng(seed)
+    by_class = {}
+    for index, sample in enumerate(samples):
+        by_class.setdefault(sample.anomaly_class, []).append(index)
+    held_out = set()
+    for anomaly_class in sorted(by_class):
+        indices = by_class[anomaly_class]
+        count = max(round(fraction * len(indices)), 1) if len(indices) > 1 else 0
+        held_out.update(rng.choice(indices, size=count, replace=False).tolist())
+    training = tuple(sample for index, sample in enumerate(samples) if index not in held_out)
+    return training, tuple(samples[index] for index in sorted(held_out))
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves model and optimizer after every good epoch; stops on NaN loss.
+
+    A non-finite loss stops training at once and skips the save, so the
+    checkpoint on disk is always the last good one.
+    """
+
+    def __init__(self, output_dir, steps_per_epoch):
+        super().__init__()
+        self.output_dir = output_dir
+        self.steps_per_epoch = steps_per_epoch
+        self.failure = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.failure = (
+                f"the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}"
+            )
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.failure:
+            return
+        save_model_atomically(self.model, os.path.join(self.output_dir, CHECKPOINT_FILE))
+        write_json(
+            os.path.join(self.output_dir, STATE_FILE),
+            {"epochs_completed": epoch + 1, "steps_per_epoch": self.steps_per_epoch},
+        )
+
+
+def _config_and_progress(output_dir, config, resume):
+    """The config to train with and the number of epochs already done."""
+    if not resume:
+        return config or TrainingConfig(), 0
+    config_path = os.path.join(output_dir, CONFIG_FILE)
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(
+            f"Cannot resume: {config_path} does not exist (no earlier run in {output_dir})."
+        )
+    with open(config_path) as file:
+        saved = TrainingConfig.from_dict(json.load(file))
+    if config is not None:
+        # More epochs extend a run; anything else would make it another run.
+        changed = [
+            name for name, value in saved.to_dict().items()
+            if config.to_dict()[name] != value and name != "epochs"
+        ]
+        if changed:
+            raise ValueError(
+                f"Cannot resume {output_dir} with a different config: {', '.join(changed)} "
+                "differ from the saved config.json (only epochs may change). Resume "
+                "without a config, or use a new folder."
+            )
+        saved = dataclasses.replace(saved, epochs=config.epochs)
+    state_path = os.path.join(output_dir, STATE_FILE)
+    if not os.path.exists(state_path):
+        return saved, 0  # killed before the first epoch ended
+    with open(state_path) as file:
+        return saved, int(json.load(file)["epochs_completed"])
+
+
+def _balanced_steps(samples, batch_size):
+    """Batches of one balanced epoch, E[T] / batch_size (paper Eq. 4)."""
+    counts = tuple(class_counts(samples).values())
+    summary = balanced_epoch_summary(counts, batch_size=batch_size)
+    return max(1, math.ceil(summary.balanced_iterations))
+
+
+def _model_to_train(output_dir, config, resume):
+    if resume:
+        return keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
+    model = MultiTypeFCDD(
+        num_types=config.num_types,
+        image_size=config.image_size,
+        backbone_weights=config.backbone_weights,
+        train_backbone=config.train_backbone,
+        name="multi_type_fcdd",
+    )
+    loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+    return model
+
+
+def _mask_grid(config):
+    """The heatmap grid that pixel supervision's masks are resampled to."""
+    if config.supervision != "pixel":
+        return None
+    side = feature_map_size(config.image_size)
+    return (side, side)
+
+
+def _inference_copy(model, thresholds):
+    """The trained model with its thresholds and without optimizer state.
+
+    Keras 3 saves a compiled model's optimizer variables too (twice the
+    head's size for Adam); a deployed model needs only the weights.
+    """
+    copy = MultiTypeFCDD.from_config({**model.get_config(), "thresholds": thresholds})
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _callbacks(output_dir, config, checkpoint, resume):
+    callbacks = [checkpoint, keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume)]
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
+    return callbacks
+
+
+def _distribution_scope(strategy):
+    if strategy == "mirrored":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()

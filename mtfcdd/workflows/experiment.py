@@ -1,0 +1,99 @@
+"""One experiment of the paper: train, evaluate, write tables and figures.
+
+``run_experiment`` is what every script in ``experiments/`` (through
+``mtfcdd.cli.experiment``) and the ``mtfcdd demo`` command run: train on the training split of one noise ratio
+(paper 4.3), evaluate on the test split (paper 4.4), and write, in one
+folder:
+
+    model.keras, config.json, training_log.csv, checkpoint.keras   (training)
+    results.json, results.md, results_table*.csv                   (Tables 3-5)
+    heatmaps_per_type.png                                          (Figure 2)
+"""
+
+import dataclasses
+import os
+
+from mtfcdd.constants import SPLITS_FOLDER
+from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.data.synthetic.dataset import make_synthetic_iad
+from mtfcdd.evaluation.model_evaluation import evaluate
+from mtfcdd.evaluation.reports import markdown, write_reports
+from mtfcdd.model.saving import load_trained_model
+from mtfcdd.training.trainer import train
+from mtfcdd.visualization.figures import figure2_grid
+
+FIGURE_FILE = "heatmaps_per_type.png"
+RESULTS_STEM = "results"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentResult:
+    """What ``run_experiment`` wrote and measured.
+
+    Attributes:
+        output_dir: the experiment's folder.
+        model_path: the trained model.
+        evaluation: the evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``).
+        report_paths: the JSON, Markdown and CSV tables.
+        figure_path: the per-type heatmap grid (paper Figure 2).
+    """
+
+    output_dir: str
+    model_path: str
+    evaluation: dict
+    report_paths: tuple
+    figure_path: str
+
+    @property
+    def table(self):
+        """The result tables as Markdown."""
+        return markdown({self.evaluation["settings"]["alpha"]: self.evaluation})
+
+
+def run_experiment(
+    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32, verbose=1
+):
+    """Train, evaluate and report one setting.
+
+    Args:
+        data_root: Real-IAD-format data set root.
+        output_dir: folder for everything the experiment writes.
+        config: a ``TrainingConfig`` (its ``alpha`` picks the split).
+        resume: continue an interrupted training in ``output_dir``.
+        pixel_size: resolution of the pixel metrics; the model input if None.
+        evaluation_batch_size: images per evaluation batch.
+        verbose: 1 for progress bars.
+
+    Returns:
+        An ``ExperimentResult``.
+    """
+    training = train(data_root, output_dir, config=config, resume=resume, verbose=verbose)
+    model = load_trained_model(training.model_path)
+    test_samples = load_realiad(
+        data_root, alpha=config.alpha, resolution=config.resolution,
+        objects=config.objects, num_types=config.num_types,
+    ).test
+    evaluation = evaluate(
+        model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size, verbose=verbose
+    )
+    evaluation["settings"]["alpha"] = config.alpha
+    report_paths = write_reports({config.alpha: evaluation}, output_dir, stem=RESULTS_STEM)
+    figure_path = os.path.join(output_dir, FIGURE_FILE)
+    figure2_grid(model, test_samples, figure_path)
+    return ExperimentResult(output_dir, training.model_path, evaluation, tuple(report_paths), figure_path)
+
+
+def synthetic_data(root, preset="full", seed=0, verbose=1):
+    """The synthetic data set at ``root``, generated first if it is not there.
+
+    Args:
+        root: the data set root.
+        preset, seed: as for ``mtfcdd.data.synthetic.dataset.make_synthetic_iad``.
+        verbose: 1 shows the generator's progress bar.
+
+    Returns:
+        ``root``.
+    """
+    if not os.path.isdir(os.path.join(root, SPLITS_FOLDER)):
+        make_synthetic_iad(root, preset=preset, seed=seed, progress=bool(verbose))
+    return root

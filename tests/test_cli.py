@@ -1,0 +1,93 @@
+"""The command line: light to start, every option explained, options declared once."""
+
+import argparse
+import json
+import subprocess
+import sys
+
+from mtfcdd.cli import build_parser
+from mtfcdd.cli.experiment import experiment_parser
+from mtfcdd.cli.options import training_config
+from mtfcdd.training.config import TrainingConfig
+
+HEAVY_PACKAGES = ("keras", "tensorflow", "jax", "scipy", "cv2")
+
+
+def _run_and_list_modules(argv):
+    """Runs ``mtfcdd ARGV`` in a fresh interpreter; returns (stdout, heavy packages loaded)."""
+    script = (
+        "import json, sys\n"
+        "from mtfcdd.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"loaded = sorted({{name.split('.')[0] for name in sys.modules}} & set({HEAVY_PACKAGES!r}))\n"
+        "print(json.dumps(loaded))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    *output, loaded = completed.stdout.strip().splitlines()
+    return "\n".join(output), json.loads(loaded)
+
+
+def test_help_and_each_verbs_help_load_no_heavy_package():
+    """What makes `mtfcdd --help` answer in a fraction of a second."""
+    verbs = [name for name in _subparsers(build_parser()).choices]
+    for argv in [["--help"]] + [[verb, "--help"] for verb in verbs]:
+        output, loaded = _run_and_list_modules(argv)
+        assert "usage: mtfcdd" in output, argv
+        assert loaded == [], f"mtfcdd {' '.join(argv)} imported {loaded}"
+
+
+def test_balanced_epochs_needs_scipy_only():
+    output, loaded = _run_and_list_modules(["balanced-epochs", "--counts", "4,2", "--batch-size", "1"])
+    assert loaded == ["scipy"]
+    # Eq. 4 by hand for quotas (4, 2): E[T] = 2 int [1 - P(4, t) P(2, t)] dt
+    # = 2 (4 + int P(4, t) Q(2, t) dt), with Q(2, t) = e^-t (1 + t) and
+    # P(4, t) = 1 - e^-t (1 + t + t^2/2 + t^3/6); int Q(2, t) dt = 2 and
+    # int e^-2t (1 + 2t + 3t^2/2 + 2t^3/3 + t^4/6) dt = 1.75, so E[T] = 8.5.
+    assert "expected draws                8.50" in output
+
+
+def test_every_option_has_help_text():
+    missing = []
+    for prefix, parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+                continue
+            if not action.help:
+                missing.append(f"{prefix} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+def test_train_options_default_to_the_training_config():
+    arguments = build_parser().parse_args(["train", "--data", "root", "--out", "run"])
+    assert training_config(arguments) == TrainingConfig()
+
+
+def test_experiment_scripts_share_the_train_options():
+    parser = experiment_parser("multi_class_alpha_0.2", alpha=0.2, multi_class=True)
+    arguments = parser.parse_args(["--data", "root", "--epochs", "3", "--no-augmentation"])
+    expected = TrainingConfig(alpha=0.2, multi_class=True, epochs=3, augmentation=None)
+    assert training_config(arguments, alpha=0.2, multi_class=True) == expected
+    train_options = _option_strings(_subparsers(build_parser()).choices["train"])
+    experiment_options = _option_strings(parser)
+    # Everything train offers but what an experiment script fixes or does not need.
+    assert train_options - experiment_options == {"--alpha", "--multi-class"}
+
+
+def _subparsers(parser):
+    return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+
+
+def _all_parsers(parser, prefix="mtfcdd"):
+    yield prefix, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield from _all_parsers(subparser, f"{prefix} {name}")
+
+
+def _option_strings(parser):
+    return {option for action in parser._actions for option in action.option_strings}
