@@ -13,8 +13,9 @@ original unsupervised settings). Each file is::
     {"meta": {"prefix": "audiojack/", "normal_class": "OK", ...},
      "train": [entry, ...], "test": [entry, ...]}
 
-and each entry has exactly the keys ``category``, ``anomaly_class``,
-``image_path`` and ``mask_path``. An image's path is
+and each entry has the keys ``category``, ``anomaly_class``, ``image_path``
+and ``mask_path``; other keys that a download may carry are ignored (and
+counted by ``verify_dataset``). An image's path is
 ``<image root>/<meta.prefix><image_path>``. Labels come from
 ``anomaly_class`` and ``mask_path``, never from the folder: many views under
 ``NG/`` are labelled normal (the defect is not visible from that camera).
@@ -24,6 +25,7 @@ defective images), so a defective entry without ``mask_path``, or a normal
 entry with one, is reported as an error rather than guessed at.
 """
 
+import collections
 import dataclasses
 import json
 import os
@@ -179,7 +181,7 @@ def read_split(split_dir, image_root, objects=None, num_types=8):
         )
     samples = {split: [] for split in SPLIT_NAMES}
     for object_name in selected:
-        file_samples, problems = _parse_split_file(
+        file_samples, problems, _ = _parse_split_file(
             json_paths[object_name], image_root, num_types
         )
         if problems:
@@ -226,12 +228,14 @@ def _object_files(split_dir):
 
 
 def _parse_split_file(json_path, image_root, num_types):
-    """The samples of one file per split, and every problem found in it."""
+    """The samples of one file per split, every problem found in it, and a
+    ``Counter`` of the unknown entry keys (ignored) by number of entries."""
+    unknown_keys = collections.Counter()
     try:
         content = _read_json(json_path)
         meta = _check_layout(content)
     except ValueError as error:
-        return {}, [f"{json_path}: {error}"]
+        return {}, [f"{json_path}: {error}"], unknown_keys
     object_name = os.path.basename(json_path)[: -len(".json")]
     samples = {split: [] for split in SPLIT_NAMES}
     problems = []
@@ -243,7 +247,9 @@ def _parse_split_file(json_path, image_root, num_types):
                 )
             except ValueError as error:
                 problems.append(f"{json_path}: {split}[{index}]: {error}")
-    return samples, problems
+                continue
+            unknown_keys.update(set(entry) - set(ENTRY_KEYS))
+    return samples, problems, unknown_keys
 
 
 def _read_json(json_path):
@@ -287,12 +293,11 @@ def _parse_entry(entry, meta, object_name, image_root, num_types):
             f"expected an object with keys {list(ENTRY_KEYS)}, got a "
             f"{type(entry).__name__}."
         )
+    # Keys beyond these are ignored: a download may carry more per entry.
     missing = sorted(set(ENTRY_KEYS) - set(entry))
-    extra = sorted(set(entry) - set(ENTRY_KEYS))
-    if missing or extra:
+    if missing:
         raise ValueError(
-            f"expected exactly the keys {list(ENTRY_KEYS)}; missing {missing}, "
-            f"unexpected {extra}."
+            f"expected the keys {list(ENTRY_KEYS)}; missing {missing}."
         )
     category = _string_field(entry, "category")
     if category != object_name:
@@ -373,6 +378,8 @@ class VerificationReport:
         problems: one line per problem, each naming the file at fault.
         images_checked: distinct images decoded.
         masks_checked: distinct masks decoded.
+        ignored_keys: entry keys beyond ``ENTRY_KEYS``, which the reader
+            ignores, each with the number of entries that carry it.
     """
 
     root: str
@@ -381,6 +388,7 @@ class VerificationReport:
     problems: Tuple[str, ...]
     images_checked: int
     masks_checked: int
+    ignored_keys: Dict[str, int]
 
     @property
     def ok(self):
@@ -394,6 +402,7 @@ class VerificationReport:
             "images_checked": self.images_checked,
             "masks_checked": self.masks_checked,
             "counts": self.counts,
+            "ignored_keys": self.ignored_keys,
             "problems": list(self.problems),
         }
 
@@ -407,9 +416,18 @@ class VerificationReport:
             "",
             f"{self.images_checked} images and {self.masks_checked} masks "
             f"checked: {len(self.problems)} problems.",
+            *self._ignored_keys_lines(),
             *self.problems,
         ]
         return "\n".join(lines)
+
+    def _ignored_keys_lines(self):
+        if not self.ignored_keys:
+            return []
+        keys = ", ".join(
+            f"{key} (in {count} entries)" for key, count in sorted(self.ignored_keys.items())
+        )
+        return [f"Entry keys beyond {', '.join(ENTRY_KEYS)}, ignored: {keys}."]
 
     def _table_rows(self):
         rows = []
@@ -450,6 +468,8 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
     it must exist and decode, a mask must have one channel and its image's
     size. Problems are collected, not raised, so one run lists them all.
+    Entry keys beyond the four the reader uses are not problems: they are
+    counted in ``ignored_keys``.
 
     Args:
         root: the data set root.
@@ -468,6 +488,7 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             "realiad_jsons_fuiad_0.1) in it."
         )
     counts, problems, listed_in = {}, [], {}
+    ignored_keys = collections.Counter()
     for setting in settings:
         split_dir = os.path.join(root, SPLITS_FOLDER, setting)
         try:
@@ -476,10 +497,11 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             problems.append(str(error))
             continue
         for object_name, json_path in json_paths.items():
-            samples, file_problems = _parse_split_file(
+            samples, file_problems, unknown_keys = _parse_split_file(
                 json_path, image_root, len(DEFECT_CODES)
             )
             problems.extend(file_problems)
+            ignored_keys.update(unknown_keys)
             for split, split_samples in samples.items():
                 splits = counts.setdefault(setting, {}).setdefault(split, {})
                 splits[object_name] = _count_types(split_samples)
@@ -502,6 +524,7 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
         problems=tuple(problems),
         images_checked=len({image_path for image_path, _ in files}),
         masks_checked=len({mask_path for _, mask_path in files if mask_path}),
+        ignored_keys=dict(sorted(ignored_keys.items())),
     )
 
 
