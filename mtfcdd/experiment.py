@@ -14,7 +14,12 @@ import argparse
 import dataclasses
 import os
 
-from mtfcdd.cli.options import backbone_weights_argument
+from mtfcdd.cli.options import (
+    add_paper_training_options,
+    add_pixel_protocol_option,
+    backbone_weights_argument,
+    paper_training_settings,
+)
 from mtfcdd.data.realiad import load_realiad
 from mtfcdd.evaluation import evaluate
 from mtfcdd.model_io import load_trained_model
@@ -51,7 +56,8 @@ class ExperimentResult:
 
 
 def run_experiment(
-    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32, verbose=1
+    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
+    pixel_protocol="per-type", verbose=1,
 ):
     """Train, evaluate and report one setting.
 
@@ -62,6 +68,8 @@ def run_experiment(
         resume: continue an interrupted training in ``output_dir``.
         pixel_size: resolution of the pixel metrics; the model input if None.
         evaluation_batch_size: images per evaluation batch.
+        pixel_protocol: ``"per-type"`` or ``"authors"`` (see
+            ``mtfcdd.evaluation.evaluate``).
         verbose: 1 for progress bars.
 
     Returns:
@@ -74,9 +82,14 @@ def run_experiment(
         objects=config.objects, num_types=config.num_types,
     ).test
     evaluation = evaluate(
-        model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size, verbose=verbose
+        model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
+        pixel_protocol=pixel_protocol, verbose=verbose,
     )
     evaluation["settings"]["alpha"] = config.alpha
+    evaluation["settings"]["training"] = {
+        **config.to_dict(), "steps_per_epoch": training.steps_per_epoch,
+        "training_images": training.training_images,
+    }
     report_paths = write_reports({config.alpha: evaluation}, output_dir, stem=RESULTS_STEM)
     figure_path = os.path.join(output_dir, FIGURE_FILE)
     figure2_grid(model, test_samples, figure_path)
@@ -103,11 +116,12 @@ def experiment_main(name, alpha, multi_class, argv=None):
         "--backbone-weights", type=backbone_weights_argument, default="imagenet",
         help="imagenet (default), synthetic, none or a weights file",
     )
-    parser.add_argument("--epochs", type=int, default=1, help="balanced epochs (default: 1)")
+    add_paper_training_options(parser)
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one balanced epoch (Eq. 4)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--pixel-size", type=int, default=None)
+    add_pixel_protocol_option(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
     arguments = parser.parse_args(argv)
@@ -123,10 +137,14 @@ def experiment_main(name, alpha, multi_class, argv=None):
         alpha=alpha, multi_class=multi_class, image_size=arguments.image_size,
         backbone_weights=arguments.backbone_weights,
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
-        epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
+        steps_per_epoch=arguments.steps_per_epoch,
         seed=arguments.seed, resolution=arguments.resolution,
+        **paper_training_settings(arguments),
     )
-    result = run_experiment(data_root, arguments.out, config, resume=arguments.resume, pixel_size=arguments.pixel_size)
+    result = run_experiment(
+        data_root, arguments.out, config, resume=arguments.resume, pixel_size=arguments.pixel_size,
+        pixel_protocol=arguments.pixel_protocol,
+    )
     print(result.table)
     print(f"Results in {os.path.abspath(arguments.out)}")
     return result

@@ -2,8 +2,9 @@
 
 ``train`` reads a Real-IAD-format data set, builds the model, trains the head
 with Adam on balanced batches (paper 4.2) for a number of balanced epochs
-(Eq. 4), fits per-type decision thresholds on a held-out part of the
-training split and writes everything to one output folder:
+(Eq. 4), fits per-type decision thresholds (on the training split after
+training, or on a part of it held out when asked to) and writes everything
+to one output folder:
 
     config.json            the TrainingConfig
     checkpoint.keras       model + optimizer after the last finished epoch
@@ -29,11 +30,11 @@ import numpy as np
 from mtfcdd.atomic_files import atomic_path, write_json
 from mtfcdd.backbone import feature_map_size
 from mtfcdd.balanced_epoch import balanced_epoch_summary
-from mtfcdd.data.augmentation import AugmentationConfig
-from mtfcdd.data.balanced_sampler import class_counts
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
+from mtfcdd.data.balanced_sampler import SAMPLING_CLASSES, class_counts
 from mtfcdd.data.pipeline import training_dataset
 from mtfcdd.data.realiad import load_realiad
-from mtfcdd.decision_thresholds import fit_thresholds
+from mtfcdd.decision_thresholds import fit_thresholds, threshold_source
 from mtfcdd.evaluation import predict_scores
 from mtfcdd.model import MultiTypeFCDD
 from mtfcdd.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
@@ -49,7 +50,9 @@ SUPERVISIONS = ("image", "pixel")
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
-    """Everything that defines a training run; defaults are the paper's.
+    """Everything that defines a training run; defaults are the paper's,
+    or its authors' code's where the paper is silent (docs/realiad.md,
+    "Differences from the paper").
 
     Attributes:
         alpha: FUIAD noise ratio of the training split (0.0, 0.1, 0.2, 0.4).
@@ -65,13 +68,23 @@ class TrainingConfig:
             pre-train the offline backbone; needs ``augmentation=None``).
         batch_size: 32 in the paper.
         learning_rate: Adam's, 1e-4 in the paper.
-        epochs: balanced epochs to train.
+        epochs: balanced epochs to train (10, as the authors' code; the
+            paper says "a few").
         steps_per_epoch: batches per epoch; None takes the balanced epoch
             length E[T] / batch_size (Eq. 4) of the training split.
         balanced: balanced sampling (paper 4.2).
-        augmentation: an ``AugmentationConfig`` (paper 4.3.2) or None.
-        threshold_fraction: fraction of each training class held out to fit
-            the decision thresholds (0 disables them).
+        sampling_classes: the classes balanced sampling draws uniformly:
+            ``"types"`` (normal and each defect type, the paper's 9) or
+            ``"binary"`` (normal and defective, FCDD's 50/50; an option for
+            ``multi_class``).
+        augmentation: an ``AugmentationConfig`` (paper 4.3.2; the default
+            has the authors' values) or None; ``AUGMENTATION_PRESETS`` names
+            the alternatives.
+        threshold_fraction: fraction of each training class held out from
+            training to fit the decision thresholds on. 0 (the default)
+            trains on every image and fits them on the training split after
+            training (optimistic thresholds, see
+            ``mtfcdd.decision_thresholds``).
         seed: seeds the model's initialisation, the data order and the
             augmentation.
         resolution: image folder of the data set (e.g. ``realiad_256``);
@@ -90,11 +103,12 @@ class TrainingConfig:
     supervision: str = "image"
     batch_size: int = 32
     learning_rate: float = 1e-4
-    epochs: int = 1
+    epochs: int = 10
     steps_per_epoch: object = None
     balanced: bool = True
+    sampling_classes: str = "types"
     augmentation: object = AugmentationConfig()
-    threshold_fraction: float = 0.1
+    threshold_fraction: float = 0.0
     seed: int = 0
     resolution: object = None
     objects: object = None
@@ -106,6 +120,11 @@ class TrainingConfig:
             raise ValueError(f"supervision must be one of {SUPERVISIONS}; got {self.supervision!r}.")
         if self.supervision == "pixel" and self.augmentation is not None:
             raise ValueError("supervision='pixel' needs augmentation=None (masks are not augmented).")
+        if self.sampling_classes not in SAMPLING_CLASSES:
+            raise ValueError(
+                f"sampling_classes must be one of {tuple(SAMPLING_CLASSES)}; got "
+                f"{self.sampling_classes!r}."
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not 0 <= self.threshold_fraction < 1:
@@ -121,19 +140,29 @@ class TrainingConfig:
         """K, the number of heatmaps: 1 with ``multi_class``, else 8."""
         return 1 if self.multi_class else 8
 
+    @property
+    def threshold_source(self):
+        """How the run's decision thresholds are fitted, in words."""
+        return threshold_source(self.threshold_fraction)
+
     def to_dict(self):
-        """The config as plain values for ``config.json``."""
+        """The config as plain values for ``config.json``, with the
+        ``threshold_source`` it implies."""
         values = dataclasses.asdict(self)
         values["objects"] = list(self.objects) if self.objects else None
+        values["threshold_source"] = self.threshold_source
         return values
 
     @classmethod
     def from_dict(cls, values):
         """The config that ``to_dict`` returned, also after a JSON round trip."""
         values = dict(values)
+        values.pop("threshold_source", None)
         if values.get("augmentation") is not None:
-            # JSON turned the tuples into lists.
-            values["augmentation"] = AugmentationConfig(**{
+            # JSON turned the tuples into lists. A config.json written before
+            # the authors' values became the defaults lacks the newer fields:
+            # its run used the mtfcdd-0.1 values.
+            values["augmentation"] = dataclasses.replace(AUGMENTATION_PRESETS["mtfcdd-0.1"], **{
                 name: tuple(value) if isinstance(value, list) else value
                 for name, value in values["augmentation"].items()
             })
@@ -150,13 +179,18 @@ class TrainingResult:
         model_path: the trained ``model.keras``.
         steps_per_epoch: batches per epoch used.
         history: loss per epoch of this call (a resumed run: its epochs only).
-        thresholds: the per-type decision thresholds, or None.
+        thresholds: the per-type decision thresholds.
+        threshold_source: the images they were fitted on, in words.
+        training_images: the number of training images the sampler draws
+            from (the training split less any held-out images).
     """
 
     model_path: str
     steps_per_epoch: int
     history: dict
-    thresholds: object
+    thresholds: tuple
+    threshold_source: str
+    training_images: int
 
 
 def train(data_root, output_dir, config=None, resume=False, verbose=1):
@@ -180,8 +214,10 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
     )
-    fit_samples, threshold_samples = hold_out(split.train, config.threshold_fraction, config.seed)
-    steps_per_epoch = config.steps_per_epoch or _balanced_steps(fit_samples, config.batch_size)
+    fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
+    steps_per_epoch = config.steps_per_epoch or balanced_steps(
+        fit_samples, config.batch_size, config.sampling_classes
+    )
     write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
 
     keras.utils.set_random_seed(config.seed)
@@ -191,6 +227,7 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
         augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
         balanced=config.balanced, mask_grid=_mask_grid(config),
+        sampling_classes=config.sampling_classes,
     )
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
     history = model.fit(
@@ -206,13 +243,18 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
             "learning rate, check the data, then run again with resume."
         )
 
-    thresholds = None
-    if threshold_samples:
-        labels, scores = predict_scores(model, threshold_samples, config.batch_size)
-        thresholds = fit_thresholds(labels, scores)
+    trained = _inference_copy(model)
+    # Without a held-out part, one pass over the training split, without
+    # augmentation, scores the images the model was trained on.
+    labels, scores = predict_scores(trained, held_out or fit_samples, config.batch_size, verbose=verbose)
+    trained.thresholds = fit_thresholds(labels, scores)
+    trained.threshold_source = config.threshold_source
     model_path = os.path.join(output_dir, MODEL_FILE)
-    save_model_atomically(_inference_copy(model, thresholds), model_path)
-    return TrainingResult(model_path, steps_per_epoch, dict(history.history), thresholds)
+    save_model_atomically(trained, model_path)
+    return TrainingResult(
+        model_path, steps_per_epoch, dict(history.history), trained.thresholds,
+        trained.threshold_source, len(fit_samples),
+    )
 
 
 def hold_out(samples, fraction, seed):
@@ -309,9 +351,10 @@ def _config_and_progress(output_dir, config, resume):
         return saved, int(json.load(file)["epochs_completed"])
 
 
-def _balanced_steps(samples, batch_size):
-    """Batches of one balanced epoch, E[T] / batch_size (paper Eq. 4)."""
-    counts = tuple(class_counts(samples).values())
+def balanced_steps(samples, batch_size, sampling_classes="types"):
+    """Batches of one balanced epoch, E[T] / batch_size rounded up (paper
+    Eq. 4), for balanced sampling over ``sampling_classes``."""
+    counts = tuple(class_counts(samples, sampling_classes).values())
     summary = balanced_epoch_summary(counts, batch_size=batch_size)
     return max(1, math.ceil(summary.balanced_iterations))
 
@@ -339,13 +382,14 @@ def _mask_grid(config):
     return (side, side)
 
 
-def _inference_copy(model, thresholds):
-    """The trained model with its thresholds and without optimizer state.
+def _inference_copy(model):
+    """The trained model without optimizer state, outside any distribution
+    strategy (the thresholds are fitted with it).
 
     Keras 3 saves a compiled model's optimizer variables too (twice the
     head's size for Adam); a deployed model needs only the weights.
     """
-    copy = MultiTypeFCDD.from_config({**model.get_config(), "thresholds": thresholds})
+    copy = MultiTypeFCDD.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 

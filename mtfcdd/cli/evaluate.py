@@ -2,7 +2,7 @@
 
 import json
 
-from mtfcdd.cli.options import add_data_options, objects_argument
+from mtfcdd.cli.options import add_data_options, add_pixel_protocol_option, objects_argument
 
 
 def register(subparsers):
@@ -20,6 +20,7 @@ def register(subparsers):
         "--reduction", choices=("mean", "max"), default=None,
         help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
     )
+    add_pixel_protocol_option(parser)
     parser.add_argument("--out", default=None, help="folder for the JSON, CSV and Markdown tables")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
@@ -35,7 +36,7 @@ def run(arguments):
     result = evaluate(
         model, split.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, reduction=arguments.reduction,
-        verbose=0 if arguments.json else 1,
+        pixel_protocol=arguments.pixel_protocol, verbose=0 if arguments.json else 1,
     )
     result["settings"]["alpha"] = arguments.alpha
     results = {arguments.alpha: result}

@@ -1,6 +1,12 @@
 """`mtfcdd train`: train MultiTypeFCDD on a Real-IAD-format data set."""
 
-from mtfcdd.cli.options import add_data_options, backbone_weights_argument, objects_argument
+from mtfcdd.cli.options import (
+    add_data_options,
+    add_paper_training_options,
+    backbone_weights_argument,
+    objects_argument,
+    paper_training_settings,
+)
 
 
 def register(subparsers):
@@ -22,17 +28,12 @@ def register(subparsers):
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=int, default=1, help="balanced epochs (default: 1)")
     parser.add_argument(
         "--steps-per-epoch", type=int, default=None,
         help="batches per epoch (default: one balanced epoch, paper Eq. 4)",
     )
     parser.add_argument("--no-balanced", action="store_true", help="plain shuffling instead of balanced sampling")
-    parser.add_argument("--no-augmentation", action="store_true")
-    parser.add_argument(
-        "--threshold-fraction", type=float, default=0.1,
-        help="fraction of the training split held out to fit decision thresholds (default: 0.1)",
-    )
+    add_paper_training_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", choices=("default", "mirrored"), default="default")
     parser.add_argument("--tensorboard", action="store_true")
@@ -42,21 +43,23 @@ def register(subparsers):
 def run(arguments):
     from mtfcdd.training import TrainingConfig, train
 
-    defaults = TrainingConfig()
     config = None
     if not arguments.resume:
         config = TrainingConfig(
             alpha=arguments.alpha, multi_class=arguments.multi_class,
             image_size=arguments.image_size, backbone_weights=arguments.backbone_weights,
             batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
-            epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
-            balanced=not arguments.no_balanced,
-            augmentation=None if arguments.no_augmentation else defaults.augmentation,
-            threshold_fraction=arguments.threshold_fraction, seed=arguments.seed,
+            steps_per_epoch=arguments.steps_per_epoch,
+            balanced=not arguments.no_balanced, seed=arguments.seed,
             resolution=arguments.resolution, objects=objects_argument(arguments.objects),
             strategy=arguments.strategy, tensorboard=arguments.tensorboard,
+            **paper_training_settings(arguments),
         )
     result = train(arguments.data, arguments.out, config=config, resume=arguments.resume)
-    print(f"Model written to {result.model_path} ({result.steps_per_epoch} steps per epoch).")
+    print(
+        f"Model written to {result.model_path}: {result.training_images} training images, "
+        f"{result.steps_per_epoch} steps per epoch, decision thresholds fitted on "
+        f"{result.threshold_source}."
+    )
     return 0
 
