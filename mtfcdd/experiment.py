@@ -96,12 +96,9 @@ def run_experiment(
     return ExperimentResult(output_dir, training.model_path, evaluation, tuple(report_paths), figure_path)
 
 
-def experiment_main(name, alpha, multi_class, argv=None):
-    """Command line of a script in ``experiments/`` (one per setting).
-
-    ``--data ROOT`` runs on Real-IAD; ``--synthetic`` generates the
-    ``full`` synthetic data set and runs the same experiment on it.
-    """
+def experiment_parser(name, alpha, multi_class):
+    """The command line of a script in ``experiments/``; its defaults are
+    the paper runs' (``mtfcdd.cli.options.add_paper_training_options``)."""
     parser = argparse.ArgumentParser(
         description=f"Paper experiment {name}: {'multi-class (K = 1)' if multi_class else 'multi-type (K = 8)'}, "
         f"alpha = {alpha}."
@@ -124,8 +121,16 @@ def experiment_main(name, alpha, multi_class, argv=None):
     add_pixel_protocol_option(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
-    arguments = parser.parse_args(argv)
+    return parser
 
+
+def experiment_main(name, alpha, multi_class, argv=None):
+    """Command line of a script in ``experiments/`` (one per setting).
+
+    ``--data ROOT`` runs on Real-IAD; ``--synthetic`` generates the
+    ``full`` synthetic data set and runs the same experiment on it.
+    """
+    arguments = experiment_parser(name, alpha, multi_class).parse_args(argv)
     data_root = arguments.data
     if arguments.synthetic:
         from mtfcdd.data.synthetic import make_synthetic_iad
