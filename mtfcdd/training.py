@@ -215,7 +215,7 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         objects=config.objects, num_types=config.num_types,
     )
     fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
-    steps_per_epoch = config.steps_per_epoch or balanced_steps(
+    steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
     write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
@@ -351,7 +351,7 @@ def _config_and_progress(output_dir, config, resume):
         return saved, int(json.load(file)["epochs_completed"])
 
 
-def balanced_steps(samples, batch_size, sampling_classes="types"):
+def _balanced_steps(samples, batch_size, sampling_classes="types"):
     """Batches of one balanced epoch, E[T] / batch_size rounded up (paper
     Eq. 4), for balanced sampling over ``sampling_classes``."""
     counts = tuple(class_counts(samples, sampling_classes).values())
