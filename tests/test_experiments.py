@@ -13,6 +13,7 @@ from mtfcdd import demo
 from mtfcdd.data.realiad import load_realiad
 from mtfcdd.cli import main
 from mtfcdd.experiment import FIGURE_FILE, experiment_main, experiment_parser
+from mtfcdd.training import hold_out
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(REPOSITORY, "experiments")
@@ -63,16 +64,20 @@ def test_experiment_script_and_collector(tiny_dataset, tmp_path, capsys):
     experiment_main(
         "multi_class_alpha_0.2", 0.2, True,
         argv=["--data", tiny_dataset, "--out", str(results / "multi_class_alpha_0.2"), "--batch-size", "8",
-              "--sampling-classes", "binary", "--pixel-protocol", "authors"] + FAST,
+              "--sampling-classes", "binary", "--pixel-protocol", "authors", "--augmentation", "mtfcdd-0.1",
+              "--threshold-fraction", "0.25"] + FAST,
     )
     assert capsys.readouterr().out.strip().endswith(str(results / "multi_class_alpha_0.2"))
     settings = json.loads((results / "multi_class_alpha_0.2" / "results.json").read_text())["0.2"]["settings"]
     training = settings["training"]
     assert (training["epochs"], training["steps_per_epoch"], training["sampling_classes"]) == (1, 2, "binary")
-    assert training["training_images"] == len(load_realiad(tiny_dataset, alpha=0.2).train)
-    assert training["threshold_fraction"] == 0 and settings["pixel_protocol"] == "authors"
-    assert settings["decision_thresholds"] == training["threshold_source"]
-    assert training["augmentation"]["fill_mode"] == "constant"  # the authors' values
+    training_split = load_realiad(tiny_dataset, alpha=0.2, num_types=1).train
+    assert training["training_images"] == len(hold_out(training_split, 0.25, seed=0)[0]) < len(training_split)
+    assert settings["pixel_protocol"] == "authors"
+    assert settings["decision_thresholds"] == training["threshold_source"] == (
+        "25 % of the training split, held out from training"
+    )
+    assert training["augmentation"]["fill_mode"] == "reflect"  # the mtfcdd-0.1 values
     sys.argv = ["collect_results.py", str(results)]
     runpy.run_path(os.path.join(EXPERIMENTS, "collect_results.py"), run_name="__main__")
     tables = (results / "paper_tables.md").read_text()
