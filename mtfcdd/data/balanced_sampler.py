@@ -5,10 +5,11 @@ Real-IAD: the paper's classes, ``sampling_classes="types"``); with
 ``sampling_classes="binary"`` it is normal or defective (m = 2: FCDD's
 half-normal, half-defective batches, an option for the multi-class setting,
 K = 1). Each draw picks one of the m classes present uniformly at random,
-then the next image of that class's stream. A class's stream is its images shuffled, reshuffled
-at every pass and repeated, so small classes are reused and, once a class has
-been drawn n_i times (its number of images), every one of its images has been
-drawn: a balanced epoch (Eq. 4, ``mtfcdd.balanced_epoch``) sees every image.
+then the next image of that class's stream. A class's stream is its images
+shuffled, reshuffled at every pass and repeated, so small classes are reused
+and, once a class has been drawn n_i times (its number of images), every one
+of its images has been drawn: a balanced epoch (Eq. 4,
+``mtfcdd.balanced_epoch``) sees every image.
 
 The streams carry sample indices only (decoding comes later), and every random
 number is a stateless function of the seed and a counter: each iterator of a
