@@ -25,7 +25,7 @@ import json
 import os
 
 import mtfcdd
-from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE
 from mtfcdd.model.saving import load_trained_model
@@ -71,7 +71,8 @@ def main():
         alpha=0.4, image_size=arguments.image_size, backbone_weights=arguments.initial_backbone,
         train_backbone=True,
         supervision=arguments.supervision,
-        augmentation=None if arguments.supervision == "pixel" else AugmentationConfig(),
+        # The values the shipped weights were made with (mtfcdd 0.1's).
+        augmentation=None if arguments.supervision == "pixel" else AUGMENTATION_PRESETS["mtfcdd-0.1"],
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
         epochs=arguments.epochs, steps_per_epoch=arguments.steps_per_epoch,
         threshold_fraction=0, seed=PRETRAINING_SEED,

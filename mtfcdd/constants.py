@@ -39,6 +39,16 @@ IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
 ANY_DEFECT_CODE = "ANY"
 """The one channel of the multi-class setting (paper 5.2): any defect."""
 
+DEFECTIVE_CLASS = "defective"
+"""The class of every defective image when sampling is normal/defective."""
+
+SAMPLING_CLASSES = {
+    "types": IMAGE_CLASSES,
+    "binary": (NORMAL_CLASS, DEFECTIVE_CLASS),
+}
+"""The classes that balanced sampling draws uniformly (paper 4.2): normal and
+each defect type (the paper's 9), or normal and defective (FCDD's 50/50)."""
+
 # === Real-IAD's folders and files ===
 
 SPLITS_FOLDER = "realiad_jsons"
@@ -85,6 +95,11 @@ STRATEGIES = ("default", "mirrored")
 
 SUPERVISIONS = ("image", "pixel")
 """Training labels: image level (the paper, Eq. 3) or masks per heatmap cell."""
+
+PIXEL_PROTOCOLS = ("per-type", "authors")
+"""Which images and masks the pixel metrics of channel k use
+(``mtfcdd.metrics.evaluator``): the normal and type-k images against the
+type-k masks, or every image against its own mask (the authors' code)."""
 
 
 def fuiad_setting(alpha):

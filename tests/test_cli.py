@@ -68,7 +68,7 @@ def test_train_options_default_to_the_training_config():
 
 def test_experiment_scripts_share_the_train_options():
     parser = experiment_parser("multi_class_alpha_0.2", alpha=0.2, multi_class=True)
-    arguments = parser.parse_args(["--data", "root", "--epochs", "3", "--no-augmentation"])
+    arguments = parser.parse_args(["--data", "root", "--epochs", "3", "--augmentation", "none"])
     expected = TrainingConfig(alpha=0.2, multi_class=True, epochs=3, augmentation=None)
     assert training_config(arguments, alpha=0.2, multi_class=True) == expected
     train_options = _option_strings(_subparsers(build_parser()).choices["train"])

@@ -8,19 +8,22 @@ import sys
 
 import pytest
 
+import mtfcdd
 from mtfcdd.cli import main
-from mtfcdd.cli.experiment import experiment_main
+from mtfcdd.cli.experiment import experiment_main, experiment_parser
+from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.training.trainer import hold_out
 from mtfcdd.workflows import demo
 from mtfcdd.workflows.experiment import FIGURE_FILE
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(REPOSITORY, "experiments")
-FAST = ["--image-size", "75", "--steps-per-epoch", "2", "--backbone-weights", "none"]
+FAST = ["--image-size", "75", "--epochs", "1", "--steps-per-epoch", "2", "--backbone-weights", "none"]
 
 
 def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
     output = tmp_path / "demo"
-    arguments = ["demo", "--out", str(output), "--preset", "tiny", "--epochs", "1"] + FAST
+    arguments = ["demo", "--out", str(output), "--preset", "tiny"] + FAST
     assert main(arguments) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == f"Results, model and figures in {output / 'run'}"
@@ -61,13 +64,51 @@ def test_experiment_script_and_collector(tiny_dataset, tmp_path, capsys):
     results = tmp_path / "results"
     experiment_main(
         "multi_class_alpha_0.2", 0.2, True,
-        argv=["--data", tiny_dataset, "--out", str(results / "multi_class_alpha_0.2"), "--batch-size", "8"] + FAST,
+        argv=["--data", tiny_dataset, "--out", str(results / "multi_class_alpha_0.2"), "--batch-size", "8",
+              "--sampling-classes", "binary", "--pixel-protocol", "authors", "--augmentation", "mtfcdd-0.1",
+              "--threshold-fraction", "0.25"] + FAST,
     )
     assert capsys.readouterr().out.strip().endswith(str(results / "multi_class_alpha_0.2"))
+    settings = json.loads((results / "multi_class_alpha_0.2" / "results.json").read_text())["0.2"]["settings"]
+    training = settings["training"]
+    assert (training["epochs"], training["steps_per_epoch"], training["sampling_classes"]) == (1, 2, "binary")
+    training_split = load_realiad(tiny_dataset, alpha=0.2, num_types=1).train
+    assert training["training_images"] == len(hold_out(training_split, 0.25, seed=0)[0]) < len(training_split)
+    assert settings["pixel_protocol"] == "authors"
+    assert settings["decision_thresholds"] == training["threshold_source"] == (
+        "25 % of the training split, held out from training"
+    )
+    assert training["augmentation"]["fill_mode"] == "reflect"  # the mtfcdd-0.1 values
     sys.argv = ["collect_results.py", str(results)]
     runpy.run_path(os.path.join(EXPERIMENTS, "collect_results.py"), run_name="__main__")
     tables = (results / "paper_tables.md").read_text()
     assert "## multi-class" in tables and "Table 5" in tables and "I-AUROC (alpha=0.2)" in tables
+
+
+def test_experiment_defaults_are_the_paper_runs():
+    defaults = vars(experiment_parser("multi_type_alpha_0.1", 0.1, False).parse_args(["--data", "somewhere"]))
+    assert defaults["epochs"] == 10 and defaults["augmentation"] == "authors"
+    assert defaults["threshold_fraction"] == 0 and defaults["sampling_classes"] == "types"
+    assert defaults["pixel_protocol"] == "per-type" and defaults["batch_size"] == 32
+
+
+def test_cli_evaluate_pixel_protocol_decides_which_pixels_count(tiny_dataset, tmp_path, capsys):
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
+    model.save(tmp_path / "model.keras")
+    test = load_realiad(tiny_dataset, alpha=0.1).test
+    counts = {}
+    for protocol in ("per-type", "authors"):
+        assert main(["evaluate", str(tmp_path / "model.keras"), "--data", tiny_dataset, "--pixel-size", "16",
+                     "--pixel-protocol", protocol, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["settings"]["pixel_protocol"] == result["pixel_protocol"] == protocol
+        counts[protocol] = result["counts"]
+    normal = sum(sample.anomaly_class == "OK" for sample in test)
+    for code in mtfcdd.DEFECT_CODES:
+        pixels = {protocol: counts[protocol][code]["normal_pixels"] + counts[protocol][code]["defect_pixels"]
+                  for protocol in counts}
+        assert pixels["authors"] == len(test) * 16 * 16
+        assert pixels["per-type"] == (normal + sum(sample.anomaly_class == code for sample in test)) * 16 * 16
 
 
 @pytest.mark.parametrize("kind", ["multi_type", "multi_class"])

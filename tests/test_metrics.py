@@ -358,6 +358,52 @@ def test_evaluator_follows_the_per_type_protocol():
     assert json.loads(json.dumps(result)) == result
 
 
+def test_pixel_protocols_hand_case():
+    """Two types, three 1x4 images: normal, type A (mask 1100), type B
+    (mask 0011); each mask is one region.
+
+    Per-type: channel A sees images 0 and 1, channel B images 0 and 2; each
+    ranks its own defect pixels above every normal pixel: P-AUROC = AUPRO = 1.
+
+    Authors: both channels see all three images against both masks.
+    Channel A: positives 5, 3 (image 1) and 0, 1.5 (image 2), negatives six
+    1s and two 2s. P-AUROC = (8 + 8 + 0 + 6) / 32 = 0.6875. PRO: 0.5 (region
+    1 in full) up to FPR 0.25 (the two 2s), then 0.75 (1.5 enters):
+    AUPRO = (0.5 * 0.25 + 0.75 * 0.05) / 0.3 = 13/24.
+    Channel B: positives 3, 0 (image 1) and 2, 1 (image 2), negatives eight
+    0s. P-AUROC = (8 + 4 + 8 + 8) / 32 = 0.875 (the 0 ties all eight).
+    PRO: 0.75 at FPR 0, then the tied 0s move it linearly to (1, 1):
+    AUPRO = (0.75 * 0.3 + 0.25 * 0.3 ** 2 / 2) / 0.3 = 0.7875.
+    """
+    labels = np.array([[0, 0], [1, 0], [0, 1]])
+    masks = np.array([[[0, 0, 0, 0]], [[1, 1, 0, 0]], [[0, 0, 1, 1]]])
+    maps = np.stack([
+        [[[1, 1, 1, 1]], [[5, 3, 1, 1]], [[2, 2, 0, 1.5]]],  # channel A
+        [[[0, 0, 0, 0]], [[3, 0, 0, 0]], [[0, 0, 2, 1]]],    # channel B
+    ], axis=-1).astype(np.float32)
+    scores = maps.mean(axis=(1, 2))
+    results = {}
+    for protocol in ("per-type", "authors"):
+        evaluator = MultiTypeEvaluator(("A", "B"), pixel_protocol=protocol)
+        evaluator.update(scores, maps, labels, masks)
+        results[protocol] = evaluator.result()
+        assert results[protocol]["pixel_protocol"] == protocol
+    per_type, authors = (results[name]["metrics"] for name in ("per-type", "authors"))
+    for code in "AB":
+        assert per_type[code]["P-AUROC"] == pytest.approx(1.0)
+        assert per_type[code]["AUPRO"] == pytest.approx(1.0)
+        assert authors[code]["I-AUROC"] == per_type[code]["I-AUROC"]
+    assert authors["A"]["P-AUROC"] == pytest.approx(0.6875)
+    assert authors["A"]["AUPRO"] == pytest.approx(13 / 24)
+    assert authors["B"]["P-AUROC"] == pytest.approx(0.875)
+    assert authors["B"]["AUPRO"] == pytest.approx(0.7875)
+    assert authors["Mean"]["P-AUROC"] == pytest.approx((0.6875 + 0.875) / 2)
+    assert results["authors"]["counts"]["A"]["regions"] == 2
+    assert results["per-type"]["counts"]["A"]["regions"] == 1
+    with pytest.raises(ValueError, match="pixel_protocol"):
+        MultiTypeEvaluator(("A",), pixel_protocol="union")
+
+
 def test_evaluator_single_channel_is_any_defect():
     rng = np.random.default_rng(3)
     scores, maps, labels, masks = random_test_set(rng, images=16, types=1)

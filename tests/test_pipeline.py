@@ -7,7 +7,7 @@ import scipy.stats
 import tensorflow as tf
 
 from mtfcdd.constants import DEFECT_CODES
-from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
 from mtfcdd.data.augmentation_ops import augment, rotate_and_translate
 from mtfcdd.data.balanced_sampler import (
     balanced_index_stream,
@@ -98,6 +98,23 @@ def test_balanced_class_frequencies_are_uniform():
     # Uniform over the m = 6 classes present, whatever their sizes.
     assert scipy.stats.chisquare(frequencies).pvalue > 1e-4
     assert set(drawn) == set(CLASS_SIZES)
+
+
+def test_binary_sampling_draws_half_normal_and_defects_in_proportion():
+    samples = _fake_samples(CLASS_SIZES)
+    assert class_counts(samples, "binary") == {"OK": 40, "defective": 28}
+    classes = np.array([sample.anomaly_class for sample in samples])
+    drawn = classes[_draws(balanced_index_stream(samples, seed=7, sampling_classes="binary"), 5600)]
+    # Binomial(5600, 1/2): sd 37; allow 5 sd.
+    assert abs(np.sum(drawn == "OK") - 2800) <= 190
+    # The defective images form one class: every 28 defective draws are one
+    # pass over them, so each type comes in proportion to its images.
+    defects = drawn[drawn != "OK"][: 28 * 50]
+    assert {name: np.sum(defects == name) for name in CLASS_SIZES if name != "OK"} == {
+        name: 50 * size for name, size in CLASS_SIZES.items() if name != "OK"
+    }
+    with pytest.raises(ValueError, match="sampling_classes"):
+        class_counts(samples, "pairs")
 
 
 def test_balanced_epoch_draws_every_image_and_reshuffles_each_pass():
@@ -272,6 +289,62 @@ def test_rotate_and_translate_match_numpy():
     np.testing.assert_array_equal(shifted[6], 0.0)
 
 
+def _fixed(**ranges):
+    """Augment every image, with no geometric change and fixed factors."""
+    return AugmentationConfig(fraction=1.0, max_rotation_degrees=0.0, max_translation=0.0, **ranges)
+
+
+def test_brightness_and_contrast_follow_torchvision():
+    image = _textured_image().numpy()
+    # Brightness multiplies, then clips.
+    brighter, _ = _augmented(_fixed(brightness_range=(1.5, 1.5), contrast_range=(1.0, 1.0)), 1)
+    np.testing.assert_allclose(brighter[0], np.clip(1.5 * image, 0, 255), atol=1e-3)
+    # Contrast blends with the mean of the grey image (one number), or with
+    # each channel's mean.
+    grey_mean = (image @ np.array([0.299, 0.587, 0.114])).mean()
+    flatter, _ = _augmented(_fixed(brightness_range=(1.0, 1.0), contrast_range=(0.5, 0.5)), 1)
+    np.testing.assert_allclose(flatter[0], grey_mean + 0.5 * (image - grey_mean), atol=1e-3)
+    channel_mean = image.mean(axis=(0, 1))
+    per_channel, _ = _augmented(
+        _fixed(brightness_range=(1.0, 1.0), contrast_range=(0.5, 0.5), contrast_mean="channel"), 1
+    )
+    np.testing.assert_allclose(per_channel[0], channel_mean + 0.5 * (image - channel_mean), atol=1e-3)
+    # Both, in a random order, each step clipped: the two orders differ
+    # where brightness clips, and both occur.
+    both, _ = _augmented(_fixed(brightness_range=(1.5, 1.5), contrast_range=(2.0, 2.0)), 40)
+
+    def contrast(values):
+        mean = (values @ np.array([0.299, 0.587, 0.114])).mean()
+        return np.clip(mean + 2.0 * (values - mean), 0, 255)
+
+    orders = (contrast(np.clip(1.5 * image, 0, 255)), np.clip(1.5 * contrast(image), 0, 255))
+    matched = [
+        next(number for number, order in enumerate(orders) if np.allclose(one, order, atol=1e-3))
+        for one in both
+    ]
+    assert set(matched) == {0, 1}
+
+
+def test_nearest_interpolation_and_zero_fill_only_copy_pixels():
+    image = _textured_image().numpy()
+    moved = rotate_and_translate(image, 10.0, (2.7, -1.3), fill_mode="constant", interpolation="nearest").numpy()
+    original = {tuple(pixel) for pixel in image.reshape(-1, 3)} | {(0.0, 0.0, 0.0)}
+    assert {tuple(pixel) for pixel in moved.reshape(-1, 3)} <= original
+    assert (moved == 0).all(axis=-1).any()  # corners rotated in are black
+
+
+def test_augmentation_presets():
+    authors = AUGMENTATION_PRESETS["authors"]
+    assert authors == AugmentationConfig()
+    assert (authors.fraction, authors.max_rotation_degrees) == (0.5, 15.0)
+    assert authors.max_translation * 299 == pytest.approx(20.0)
+    assert authors.brightness_range == authors.contrast_range == (0.7, 1.3)
+    assert (authors.fill_mode, authors.interpolation, authors.contrast_mean) == ("constant", "nearest", "grey")
+    earlier = AUGMENTATION_PRESETS["mtfcdd-0.1"]
+    assert (earlier.max_translation, earlier.max_brightness_delta, earlier.fill_mode) == (0.1, 0.2, "reflect")
+    assert AUGMENTATION_PRESETS["none"] is None
+
+
 def test_augmentation_config_rejects_bad_ranges():
     with pytest.raises(ValueError, match="fraction"):
         AugmentationConfig(fraction=1.5)
@@ -279,6 +352,10 @@ def test_augmentation_config_rejects_bad_ranges():
         AugmentationConfig(contrast_range=(1.2, 0.8))
     with pytest.raises(ValueError, match="fill_mode"):
         AugmentationConfig(fill_mode="mirror")
+    with pytest.raises(ValueError, match="brightness_range"):
+        AugmentationConfig(brightness_range=(0.0, 1.3))
+    with pytest.raises(ValueError, match="interpolation"):
+        AugmentationConfig(interpolation="bicubic")
 
 
 def test_undecodable_and_missing_files_are_named(image_samples, tmp_path):

@@ -270,11 +270,6 @@ ENTRY_ERRORS = [
         id="missing key",
     ),
     pytest.param(
-        set_field("test", 1, "view", "C2"),
-        r"test\[1\]: .*unexpected \['view'\]",
-        id="extra key",
-    ),
-    pytest.param(
         set_field("test", 0, "anomaly_class", "XX"),
         r"test\[0\]: unknown anomaly_class 'XX'",
         id="unknown defect code",
@@ -326,6 +321,28 @@ def test_bad_split_file_raises_naming_file_and_entry(root, change, message):
     assert raised.match(message)
 
 
+def test_unknown_entry_keys_are_ignored_and_verify_names_them_once(root, capsys):
+    def add_keys(content):
+        for item in content["train"] + content["test"]:
+            item["view"] = "C1"
+        content["test"][0]["defect_area"] = 12
+    rewrite_split(root, FUIAD, "audiojack", add_keys)
+    plain = by_image_name(load_realiad(root, alpha=0.1).test)
+    assert by_image_name(read_split(
+        split_dir_for(root, alpha=0.1), os.path.join(root, IMAGE_FOLDER)
+    ).test) == plain
+    assert plain[os.path.basename(AUDIOJACK_HS["image_path"])].anomaly_class == "HS"
+    report = verify_dataset(root, verbose=0)
+    assert report.ok and report.ignored_keys == {"defect_area": 1, "view": 5}
+    assert main(["data", "verify", root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    notes = [line for line in lines if "ignored" in line]
+    assert notes == [
+        "Entry keys beyond anomaly_class, category, image_path, mask_path, ignored: "
+        "defect_area (in 1 entries), view (in 5 entries)."
+    ]
+
+
 def test_invalid_json_names_the_file(root):
     json_path = json_path_of(root, FUIAD, "bottle_cap")
     with open(json_path, "w") as file:
@@ -360,7 +377,7 @@ def expected_counts(ok=0, **defects):
 
 def test_verify_clean_data_set_counts_every_split_object_and_type(root):
     report = verify_dataset(root, verbose=0)
-    assert report.ok and report.problems == ()
+    assert report.ok and report.problems == () and report.ignored_keys == {}
     assert report.images_checked == 7 and report.masks_checked == 3
     assert report.counts == {
         FUIAD: {

@@ -16,23 +16,28 @@ import pytest
 import mtfcdd
 
 from mtfcdd.cli import main
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.sample import Sample
 from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.evaluation.reports import markdown, write_reports
 from mtfcdd.inference.decision_thresholds import fit_thresholds
 from mtfcdd.model.saving import load_trained_model
+from mtfcdd.training import trainer as training
 from mtfcdd.training.trainer import AtomicCheckpoint, TrainingConfig, hold_out, train
 
 SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3)
 
 
 def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
-    config = TrainingConfig(epochs=2, steps_per_epoch=2, **SMALL)
+    config = TrainingConfig(epochs=2, steps_per_epoch=2, threshold_fraction=0.2, **SMALL)
     result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
     assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
+    training_split = load_realiad(tiny_dataset, alpha=0.1).train
+    assert result.training_images == len(hold_out(training_split, 0.2, seed=0)[0]) < len(training_split)
     model = load_trained_model(result.model_path)
     assert model.thresholds == pytest.approx(result.thresholds)
+    assert model.threshold_source == result.threshold_source == "20 % of the training split, held out from training"
     assert model.weights_source == "None" and getattr(model, "optimizer", None) is None
     with open(tmp_path / "run" / "training_log.csv") as file:
         assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1"]
@@ -43,21 +48,70 @@ def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     assert set(evaluation["metrics"]) == set(model.type_codes) | {"Mean"}
     assert evaluation["settings"]["backbone_weights"] == "None"
     assert evaluation["settings"]["test_images"] == len(test_samples)
+    assert evaluation["settings"]["pixel_protocol"] == "per-type"
+    assert evaluation["settings"]["decision_thresholds"] == model.threshold_source
     paths = write_reports({0.1: evaluation}, tmp_path / "reports")
     assert sorted(os.path.basename(path) for path in paths) == [
         "results.json", "results.md", "results_table3.csv", "results_table4.csv"
     ]
     table = markdown({0.1: evaluation})
     assert "| Scratch |" in table and "backbone weights None" in table
+    assert "(per-type protocol)" in table and f"decision thresholds: {model.threshold_source}" in table
 
 
-def test_multi_class_training_has_one_heatmap(tiny_dataset, tmp_path):
-    config = TrainingConfig(multi_class=True, epochs=1, steps_per_epoch=1, threshold_fraction=0, **SMALL)
-    result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
-    model = load_trained_model(result.model_path)
-    assert model.type_codes == ("ANY",) and model.thresholds is None
+def test_cli_train_defaults_draw_from_every_training_image(tiny_dataset, tmp_path, monkeypatch, capsys):
+    """No threshold option: the sampler gets the whole training split, and
+    the thresholds are fitted on it after training (recorded as such). The
+    run is multi-class (K = 1), to check that setting end to end too."""
+    drawn_from, scored = [], []
+
+    def spy_training_dataset(samples, *args, **kwargs):
+        drawn_from.append(samples)
+        return training_dataset(samples, *args, **kwargs)
+
+    def spy_predict_scores(model, samples, *args, **kwargs):
+        scored.append(samples)
+        return predict_scores(model, samples, *args, **kwargs)
+
+    training_dataset, predict_scores = training.training_dataset, training.predict_scores
+    monkeypatch.setattr(training, "training_dataset", spy_training_dataset)
+    monkeypatch.setattr(training, "predict_scores", spy_predict_scores)
+    output = tmp_path / "run"
+    assert main([
+        "train", "--data", tiny_dataset, "--out", str(output), "--image-size", "75",
+        "--backbone-weights", "none", "--batch-size", "4", "--steps-per-epoch", "1", "--epochs", "1",
+        "--multi-class",
+    ]) == 0
+    training_split = load_realiad(tiny_dataset, alpha=0.1, num_types=1).train
+    assert drawn_from == [training_split] and scored == [training_split]
+    assert f"{len(training_split)} training images" in capsys.readouterr().out
+    config = json.loads((output / "config.json").read_text())
+    assert config["threshold_fraction"] == 0 and config["sampling_classes"] == "types"
+    assert config["threshold_source"] == "the training split, the images trained on (optimistic)"
+    assert TrainingConfig.from_dict(config).augmentation == AUGMENTATION_PRESETS["authors"]
+    model = load_trained_model(str(output / "model.keras"))
+    assert model.type_codes == ("ANY",) and len(model.thresholds) == 1
+    assert model.threshold_source == config["threshold_source"]
     evaluation = evaluate(model, load_realiad(tiny_dataset, 0.1, num_types=1).test, batch_size=32, verbose=0)
     assert "Table 5" in markdown({0.1: evaluation})
+
+
+def test_paper_defaults_and_legacy_config():
+    config = TrainingConfig()
+    assert (config.epochs, config.threshold_fraction, config.sampling_classes) == (10, 0.0, "types")
+    assert config.augmentation == AUGMENTATION_PRESETS["authors"]
+    # A config.json of mtfcdd 0.1 lacks the newer augmentation fields: its
+    # run used the mtfcdd-0.1 values, and resumes with them.
+    legacy = {**config.to_dict(), "augmentation": {
+        "fraction": 0.5, "max_rotation_degrees": 15.0, "max_translation": 0.1,
+        "max_brightness_delta": 0.2, "contrast_range": [0.8, 1.2], "fill_mode": "reflect",
+    }}
+    del legacy["threshold_source"], legacy["sampling_classes"]
+    restored = TrainingConfig.from_dict(json.loads(json.dumps(legacy)))
+    assert restored.augmentation == AUGMENTATION_PRESETS["mtfcdd-0.1"]
+    assert restored.sampling_classes == "types"
+    with pytest.raises(ValueError, match="sampling_classes"):
+        TrainingConfig(sampling_classes="pairs")
 
 
 RESUMABLE_RUN = textwrap.dedent(

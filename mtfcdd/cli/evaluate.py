@@ -2,7 +2,7 @@
 
 import json
 
-from mtfcdd.cli.options import add_data_options
+from mtfcdd.cli.options import add_data_options, add_pixel_protocol_option
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
@@ -23,6 +23,7 @@ def register(subparsers):
         "--reduction", choices=SCORE_REDUCTIONS, default=None,
         help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
     )
+    add_pixel_protocol_option(parser)
     parser.add_argument(
         "--out", default=None, metavar="DIR", help="also write the tables to DIR (JSON, CSV, Markdown)"
     )
@@ -42,7 +43,7 @@ def run(arguments):
     result = evaluate(
         model, split.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, reduction=arguments.reduction,
-        verbose=0 if arguments.json else 1,
+        pixel_protocol=arguments.pixel_protocol, verbose=0 if arguments.json else 1,
     )
     result["settings"]["alpha"] = arguments.alpha
     results = {arguments.alpha: result}

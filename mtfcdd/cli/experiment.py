@@ -9,7 +9,12 @@ calls ``experiment_main``; the training options are ``mtfcdd train``'s
 import argparse
 import os
 
-from mtfcdd.cli.options import add_data_options, add_training_options, training_config
+from mtfcdd.cli.options import (
+    add_data_options,
+    add_pixel_protocol_option,
+    add_training_options,
+    training_config,
+)
 
 
 def experiment_parser(name, alpha, multi_class):
@@ -29,6 +34,7 @@ def experiment_parser(name, alpha, multi_class):
         "--pixel-size", type=int, default=None, metavar="PIXELS",
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
+    add_pixel_protocol_option(parser)
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted run in --out"
     )
@@ -57,7 +63,8 @@ def experiment_main(name, alpha, multi_class, argv=None):
         data_root = synthetic_data(os.path.join(arguments.out, "synthetic_data"), seed=arguments.seed)
     config = training_config(arguments, alpha=alpha, multi_class=multi_class)
     result = run_experiment(
-        data_root, arguments.out, config, resume=arguments.resume, pixel_size=arguments.pixel_size
+        data_root, arguments.out, config, resume=arguments.resume, pixel_size=arguments.pixel_size,
+        pixel_protocol=arguments.pixel_protocol,
     )
     print(result.table)
     print(f"Results in {os.path.abspath(arguments.out)}")

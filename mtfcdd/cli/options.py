@@ -6,14 +6,15 @@ every script in ``experiments/``: the options' defaults are read from
 are written in one place.
 """
 
-from mtfcdd.constants import FUIAD_ALPHAS, STRATEGIES
+from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, SAMPLING_CLASSES, STRATEGIES
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.training.config import TrainingConfig
 
 # The TrainingConfig fields that the training options set.
 _TRAINING_FIELDS = (
     "multi_class", "image_size", "backbone_weights", "batch_size", "learning_rate",
-    "epochs", "steps_per_epoch", "balanced", "augmentation", "threshold_fraction",
-    "seed", "strategy", "tensorboard",
+    "epochs", "steps_per_epoch", "balanced", "sampling_classes", "augmentation",
+    "threshold_fraction", "seed", "strategy", "tensorboard",
 )
 
 
@@ -47,7 +48,9 @@ def add_training_options(parser, fixed=()):
     setting they run); ``mtfcdd train`` offers it.
     """
     defaults = TrainingConfig()
-    group = parser.add_argument_group("training (defaults: the paper's, section 4.3)")
+    group = parser.add_argument_group(
+        "training (defaults: the paper's, or its authors' code's where it is silent; docs/realiad.md)"
+    )
     if "multi_class" not in fixed:
         group.add_argument(
             "--multi-class", action="store_true",
@@ -73,7 +76,7 @@ def add_training_options(parser, fixed=()):
     )
     group.add_argument(
         "--epochs", type=int, default=defaults.epochs, metavar="N",
-        help="balanced epochs to train (default: %(default)s)",
+        help="balanced epochs to train (default: %(default)s, as the authors' code)",
     )
     group.add_argument(
         "--steps-per-epoch", type=int, default=defaults.steps_per_epoch, metavar="N",
@@ -84,15 +87,21 @@ def add_training_options(parser, fixed=()):
         help="draw images uniformly, every image once per pass, instead of balanced sampling (paper 4.2)",
     )
     group.add_argument(
-        "--no-augmentation", dest="augmentation", action="store_const", const=None,
-        default=defaults.augmentation,
-        help="train on the images as they are (default: random rotation, translation, "
-        "brightness and contrast, paper 4.3.2)",
+        "--sampling-classes", choices=tuple(SAMPLING_CLASSES), default=defaults.sampling_classes,
+        help="the classes balanced sampling draws uniformly: types (normal and each defect "
+        "type, the paper) or binary (normal and defective, 50/50); default: %(default)s",
+    )
+    group.add_argument(
+        "--augmentation", choices=tuple(AUGMENTATION_PRESETS), default=_preset_name(defaults.augmentation),
+        help="random rotation, translation, brightness and contrast (paper 4.3.2): authors "
+        "(the authors' code's ranges), mtfcdd-0.1 (this package's earlier ones) or none; "
+        "docs/training.md compares them (default: %(default)s)",
     )
     group.add_argument(
         "--threshold-fraction", type=float, default=defaults.threshold_fraction, metavar="F",
-        help="fraction of each training class held out to fit the per-type decision "
-        "thresholds (default: %(default)s)",
+        help="fraction of each training class held out from training to fit the per-type "
+        "decision thresholds on (default: %(default)s: train on every image, fit them on "
+        "the training split afterwards)",
     )
     group.add_argument(
         "--seed", type=int, default=defaults.seed,
@@ -122,8 +131,25 @@ def training_config(arguments, **fixed):
     for name in ("alpha", "resolution", "objects"):
         if hasattr(arguments, name):
             values[name] = getattr(arguments, name)
+    if "augmentation" in values:
+        values["augmentation"] = AUGMENTATION_PRESETS[values["augmentation"]]
     values.update(fixed)
     return TrainingConfig(**values)
+
+
+def add_pixel_protocol_option(parser):
+    """``--pixel-protocol``: which images and masks the pixel metrics use."""
+    parser.add_argument(
+        "--pixel-protocol", choices=PIXEL_PROTOCOLS, default=PIXEL_PROTOCOLS[0],
+        help="per-type (channel k on the normal and type-k images against the type-k "
+        "masks) or authors (every channel on every image against its own mask, as the "
+        "authors' evaluate.py); docs/evaluation.md (default: %(default)s)",
+    )
+
+
+def _preset_name(augmentation):
+    """The name of ``augmentation`` in ``AUGMENTATION_PRESETS``."""
+    return next(name for name, preset in AUGMENTATION_PRESETS.items() if preset == augmentation)
 
 
 def backbone_weights_argument(value):

@@ -26,5 +26,9 @@ def run(arguments):
 
     config = None if arguments.resume else training_config(arguments)
     result = train(arguments.data, arguments.out, config=config, resume=arguments.resume)
-    print(f"Model written to {result.model_path} ({result.steps_per_epoch} steps per epoch).")
+    print(
+        f"Model written to {result.model_path}: {result.training_images} training images, "
+        f"{result.steps_per_epoch} steps per epoch, decision thresholds fitted on "
+        f"{result.threshold_source}."
+    )
     return 0

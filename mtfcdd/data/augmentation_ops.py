@@ -1,7 +1,11 @@
 """Training-time data augmentation in TensorFlow (paper 4.3.2).
 
 ``augment`` applies the ranges of an ``AugmentationConfig``
-(``mtfcdd.data.augmentation``) to one image inside the tf.data pipeline.
+(``mtfcdd.data.augmentation``) to one image inside the tf.data pipeline. As
+torchvision does, brightness and contrast are applied in a random order,
+each clipped to 0..255, and contrast blends with the mean of the image's
+grey version (ITU-R 601 weights) unless the config says per channel.
+
 Every random number of an image is a stateless function of the seed and the
 image's position in the training stream, so the augmented stream is the same
 on every run and after resuming.
@@ -14,6 +18,8 @@ import tensorflow as tf
 # Folded into the seed to keep augmentation's random numbers apart from the
 # sampler's (mtfcdd.data.balanced_sampler uses keys 1 and 2).
 _AUGMENTATION_STREAM = 3
+# ITU-R 601-2 luma, the grey conversion of PIL and torchvision.
+_GREY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def augment(image, position, seed, config):
@@ -33,18 +39,18 @@ def augment(image, position, seed, config):
         tf.constant([seed, _AUGMENTATION_STREAM], tf.int64), position
     )
     # One uniform number in [0, 1) per random decision of this image.
-    chosen, angle, shift_x, shift_y, brightness, contrast = tf.unstack(
-        tf.random.stateless_uniform([6], image_seed)
-    )
+    chosen, *uniforms = tf.unstack(tf.random.stateless_uniform([8], image_seed))
     return tf.cond(
         chosen < config.fraction,
-        lambda: _transform(image, config, angle, shift_x, shift_y, brightness, contrast),
+        lambda: _transform(image, config, *uniforms),
         lambda: image,
     )
 
 
-def rotate_and_translate(image, angle_degrees, shift_pixels, fill_mode="reflect"):
-    """Rotate ``image`` about its centre, then shift it, bilinearly.
+def rotate_and_translate(
+    image, angle_degrees, shift_pixels, fill_mode="reflect", interpolation="bilinear"
+):
+    """Rotate ``image`` about its centre, then shift it.
 
     Args:
         image: (H, W, C) float32 image.
@@ -52,6 +58,7 @@ def rotate_and_translate(image, angle_degrees, shift_pixels, fill_mode="reflect"
             counter-clockwise as the image is displayed (y axis down).
         shift_pixels: (dx, dy): the content moves dx pixels right, dy down.
         fill_mode: one of ``FILL_MODES``.
+        interpolation: one of ``INTERPOLATIONS``.
 
     Returns:
         The (H, W, C) float32 image.
@@ -76,13 +83,13 @@ def rotate_and_translate(image, angle_degrees, shift_pixels, fill_mode="reflect"
         transforms=transform[tf.newaxis],
         output_shape=tf.stack([height, width]),
         fill_value=0.0,
-        interpolation="BILINEAR",
+        interpolation=interpolation.upper(),
         fill_mode=fill_mode.upper(),
     )
     return transformed[0]
 
 
-def _transform(image, config, angle, shift_x, shift_y, brightness, contrast):
+def _transform(image, config, angle, shift_x, shift_y, factor, delta, contrast, order):
     """Apply the random changes; the uniforms in [0, 1) pick the amounts."""
     height = tf.cast(tf.shape(image)[0], tf.float32)
     width = tf.cast(tf.shape(image)[1], tf.float32)
@@ -94,11 +101,34 @@ def _transform(image, config, angle, shift_x, shift_y, brightness, contrast):
             _symmetric(shift_y, config.max_translation) * height,
         ]),
         config.fill_mode,
+        config.interpolation,
     )
-    image = image + _symmetric(brightness, config.max_brightness_delta) * 255.0
-    lower, upper = config.contrast_range
-    image = tf.image.adjust_contrast(image, lower + contrast * (upper - lower))
-    return tf.clip_by_value(image, 0.0, 255.0)
+
+    def brightness(image):
+        changed = image * _between(factor, config.brightness_range)
+        changed += _symmetric(delta, config.max_brightness_delta) * 255.0
+        return tf.clip_by_value(changed, 0.0, 255.0)
+
+    def contrast_change(image):
+        if config.contrast_mean == "grey":
+            mean = tf.reduce_mean(tf.tensordot(image, tf.constant(_GREY_WEIGHTS), axes=1))
+        else:
+            mean = tf.reduce_mean(image, axis=(0, 1))
+        changed = mean + _between(contrast, config.contrast_range) * (image - mean)
+        return tf.clip_by_value(changed, 0.0, 255.0)
+
+    # torchvision's ColorJitter applies its changes in a random order.
+    return tf.cond(
+        order < 0.5,
+        lambda: contrast_change(brightness(image)),
+        lambda: brightness(contrast_change(image)),
+    )
+
+
+def _between(uniform, value_range):
+    """Map a uniform number in [0, 1) into [lower, upper)."""
+    lower, upper = value_range
+    return lower + uniform * (upper - lower)
 
 
 def _symmetric(uniform, limit):

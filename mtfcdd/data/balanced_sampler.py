@@ -1,11 +1,15 @@
 """Balanced sampling of the training images (paper 4.2, paper-notes 4).
 
-The class of an image is ``"OK"`` (normal) or its defect code. Each draw
-picks one of the m classes present uniformly at random, then the next image
-of that class's stream. A class's stream is its images shuffled, reshuffled
-at every pass and repeated, so small classes are reused and, once a class has
-been drawn n_i times (its number of images), every one of its images has been
-drawn: a balanced epoch (Eq. 4, ``mtfcdd.data.balanced_epoch``) sees every image.
+The class of an image is ``"OK"`` (normal) or its defect code (m = 9 on
+Real-IAD: the paper's classes, ``sampling_classes="types"``); with
+``sampling_classes="binary"`` it is normal or defective (m = 2: FCDD's
+half-normal, half-defective batches, an option for the multi-class setting,
+K = 1). Each draw picks one of the m classes present uniformly at random,
+then the next image of that class's stream. A class's stream is its images
+shuffled, reshuffled at every pass and repeated, so small classes are reused
+and, once a class has been drawn n_i times (its number of images), every one
+of its images has been drawn: a balanced epoch (Eq. 4,
+``mtfcdd.data.balanced_epoch``) sees every image.
 
 The streams carry sample indices only (decoding comes later), and every random
 number is a stateless function of the seed and a counter: each iterator of a
@@ -14,9 +18,8 @@ stream yields the same sequence, and skipping draws to resume is cheap.
 
 import tensorflow as tf
 
-from mtfcdd.constants import DEFECT_CODES, NORMAL_CLASS
+from mtfcdd.constants import DEFECTIVE_CLASS, IMAGE_CLASSES, NORMAL_CLASS, SAMPLING_CLASSES
 
-IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
 
 # Keys folded into the seed so that one seed gives independent random
 # streams; mtfcdd.data.augmentation uses another key.
@@ -28,38 +31,53 @@ _SHUFFLE_STREAM = 2
 _BLOCK_DRAWS = 1024
 
 
-def image_class(sample):
-    """The class of ``sample`` for balanced sampling: "OK" or its defect code."""
+def image_class(sample, sampling_classes="types"):
+    """The class of ``sample`` for balanced sampling: "OK" or its defect
+    code, or with ``sampling_classes="binary"`` "OK" or "defective"."""
     if sample.anomaly_class not in IMAGE_CLASSES:
         raise ValueError(
             f"Sample {sample.image_path} has anomaly_class "
             f"{sample.anomaly_class!r}; expected one of {IMAGE_CLASSES}."
         )
+    if sampling_classes == "binary" and sample.anomaly_class != NORMAL_CLASS:
+        return DEFECTIVE_CLASS
     return sample.anomaly_class
 
 
-def class_indices(samples):
+def class_indices(samples, sampling_classes="types"):
     """The indices into ``samples`` of each class present.
 
+    Args:
+        samples: the training ``Sample``s.
+        sampling_classes: a key of ``SAMPLING_CLASSES``.
+
     Returns:
-        A dict from class to a list of indices, normal first, then the defect
-        types in ``DEFECT_CODES`` order; absent classes are left out.
+        A dict from class to a list of indices, in ``SAMPLING_CLASSES``
+        order (normal first); absent classes are left out.
     """
+    if sampling_classes not in SAMPLING_CLASSES:
+        raise ValueError(
+            f"sampling_classes must be one of {tuple(SAMPLING_CLASSES)}; got "
+            f"{sampling_classes!r}."
+        )
     if not samples:
         raise ValueError("samples is empty; balanced sampling needs images.")
-    indices = {image_class_: [] for image_class_ in IMAGE_CLASSES}
+    indices = {name: [] for name in SAMPLING_CLASSES[sampling_classes]}
     for index, sample in enumerate(samples):
-        indices[image_class(sample)].append(index)
+        indices[image_class(sample, sampling_classes)].append(index)
     return {name: members for name, members in indices.items() if members}
 
 
-def class_counts(samples):
-    """The number of images n_i of each class present (normal first, then
-    ``DEFECT_CODES`` order), as ``mtfcdd.data.balanced_epoch`` expects them."""
-    return {name: len(members) for name, members in class_indices(samples).items()}
+def class_counts(samples, sampling_classes="types"):
+    """The number of images n_i of each class present (in
+    ``SAMPLING_CLASSES`` order), as ``mtfcdd.data.balanced_epoch`` expects them."""
+    return {
+        name: len(members)
+        for name, members in class_indices(samples, sampling_classes).items()
+    }
 
 
-def balanced_index_stream(samples, seed=0, skip=0):
+def balanced_index_stream(samples, seed=0, skip=0, sampling_classes="types"):
     """The infinite stream of balanced draws, as indices into ``samples``.
 
     Args:
@@ -67,11 +85,14 @@ def balanced_index_stream(samples, seed=0, skip=0):
         seed: integer seed; the stream is a fixed function of it.
         skip: number of draws to leave out at the start, to resume a run
             (``skip`` = batches done x batch size).
+        sampling_classes: the classes drawn uniformly: ``"types"`` (normal
+            and each defect type, the paper) or ``"binary"`` (normal and
+            defective).
 
     Returns:
         A ``tf.data.Dataset`` of int64 scalars.
     """
-    indices_by_class = class_indices(samples)
+    indices_by_class = class_indices(samples, sampling_classes)
     class_streams = [
         reshuffled_stream(members, _class_seed(seed, name))
         for name, members in indices_by_class.items()
@@ -144,7 +165,7 @@ def _class_seed(seed, name):
     # change when another class is absent.
     shuffle_seed = _stream_seed(seed, _SHUFFLE_STREAM)
     return tf.random.experimental.stateless_fold_in(
-        shuffle_seed, IMAGE_CLASSES.index(name)
+        shuffle_seed, (IMAGE_CLASSES + (DEFECTIVE_CLASS,)).index(name)
     )
 
 

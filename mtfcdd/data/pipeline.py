@@ -107,6 +107,7 @@ def training_dataset(
     start_step=0,
     balanced=True,
     mask_grid=None,
+    sampling_classes="types",
 ):
     """The infinite training stream of (images, labels) batches.
 
@@ -125,6 +126,10 @@ def training_dataset(
             masks on that grid instead of image labels (pixel supervision,
             used only to pre-train the offline backbone); needs
             ``augmentation=None``.
+        sampling_classes: the classes balanced sampling draws uniformly:
+            ``"types"`` (normal and each defect type, paper 4.2) or
+            ``"binary"`` (normal and defective; see
+            ``mtfcdd.data.balanced_sampler``).
 
     Returns:
         A ``tf.data.Dataset`` of (images (B, H, W, 3) float32 in 0..255,
@@ -146,7 +151,9 @@ def training_dataset(
     image_paths, mask_paths, labels = _sample_tensors(samples)
     first_draw = start_step * batch_size
     if balanced:
-        indices = balanced_index_stream(samples, seed, skip=first_draw)
+        indices = balanced_index_stream(
+            samples, seed, skip=first_draw, sampling_classes=sampling_classes
+        )
     else:
         indices = shuffled_index_stream(len(samples), seed, skip=first_draw)
 

@@ -55,6 +55,7 @@ def evaluate(
     pixel_size=None,
     reduction=None,
     fpr_limit=0.3,
+    pixel_protocol="per-type",
     verbose=1,
 ):
     """Per-type image and pixel metrics of ``model`` on ``samples``.
@@ -68,6 +69,10 @@ def evaluate(
         reduction: ``"mean"`` (paper Eq. 2) or ``"max"``; the model's
             ``score_reduction`` if None.
         fpr_limit: AUPRO's false positive rate limit (0.3 in the paper).
+        pixel_protocol: ``"per-type"`` (channel k on the normal and type-k
+            images against the type-k masks) or ``"authors"`` (channel k on
+            every image against every mask, as the authors' evaluate.py);
+            see ``mtfcdd.metrics.evaluator`` and docs/evaluation.md.
 
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
@@ -81,7 +86,9 @@ def evaluate(
         pixel_size = model.image_size
     elif isinstance(pixel_size, int):
         pixel_size = (pixel_size, pixel_size)
-    evaluator = MultiTypeEvaluator(model.type_codes, fpr_limit=fpr_limit)
+    evaluator = MultiTypeEvaluator(
+        model.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol
+    )
     for heatmaps, labels, masks in predict_batches(
         model, samples, batch_size, mask_size=pixel_size, verbose=verbose
     ):
@@ -94,6 +101,15 @@ def evaluate(
         "image_size": list(model.image_size),
         "score_reduction": reduction,
         "pixel_size": list(pixel_size),
+        "pixel_protocol": pixel_protocol,
+        "decision_thresholds": _thresholds_record(model),
         "test_images": len(samples),
     }
     return result
+
+
+def _thresholds_record(model):
+    """Where the model's decision thresholds come from, for the settings."""
+    if model.thresholds is None:
+        return "none"
+    return model.threshold_source or "not recorded"

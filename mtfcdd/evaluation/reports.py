@@ -3,7 +3,8 @@
 One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per noise ratio
 alpha goes in; Markdown, CSV and JSON come out. Values are percentages with
 one decimal, as in the paper, and every table states the backbone weights,
-input size and score reduction that produced it.
+input size, score reduction, pixel protocol and decision thresholds that
+produced it.
 """
 
 import csv
@@ -53,15 +54,28 @@ def table(results, metric_names):
 
 
 def settings_line(results):
-    """What produced the results, in one line."""
+    """What produced the results, in one line.
+
+    The training run is named when the result records it (the experiment
+    scripts do). Results written before the pixel protocol and the
+    thresholds' source were recorded used the per-type protocol; their
+    thresholds' source is "not recorded".
+    """
     parts = []
     for alpha, result in results.items():
         settings = result["settings"]
+        training = settings.get("training")
+        trained = "" if training is None else (
+            f"trained {training['epochs']} epochs x {training['steps_per_epoch']} steps of "
+            f"{training['batch_size']} on {training['training_images']} images, "
+        )
         parts.append(
-            f"alpha={alpha}: backbone weights {settings['backbone_weights']}, input "
+            f"alpha={alpha}: {trained}backbone weights {settings['backbone_weights']}, input "
             f"{'x'.join(map(str, settings['image_size']))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
-            f"{'x'.join(map(str, settings['pixel_size']))}, {settings['test_images']} test images"
+            f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
+            f"protocol), {settings['test_images']} test images, decision thresholds: "
+            f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)
 

@@ -2,9 +2,14 @@
 
 The paper reports threshold-free metrics; an inspection line needs a yes/no
 per type. ``fit_thresholds`` picks, for each type, the score threshold with
-the best F1 on images the model did not train on (a held-out part of the
-training split); the thresholds are saved with the model and used by
-``predict``. A type is reported when its score is ``>= threshold``.
+the best F1 on a set of scored images: after training, by default, the
+training split itself (every image once, without augmentation: no image is
+taken from training, but the thresholds are optimistic, fitted on images the
+model has learned), or a held-out part of the training split when training
+is asked to keep one. The thresholds are saved with the model, with
+``threshold_source`` saying which (``TrainingConfig.threshold_source``),
+and used by ``predict``. A type is reported when its score is
+``>= threshold``.
 """
 
 import numpy as np

@@ -5,8 +5,12 @@ For each type ``k`` (channel ``k`` of the model):
 - image level: label = "the image has type k", score = ``s_k``; the
   negatives are the normal images and the images of the other types.
   I-AUROC, AP and F1-max are exact (one float per image is kept).
-- pixel level: only the normal images and the type-k images take part;
-  ground truth = the masks of the type-k images, map = channel ``k``.
+- pixel level, ``pixel_protocol="per-type"`` (the default, paper-notes 7):
+  only the normal images and the type-k images take part; ground truth =
+  the masks of the type-k images, map = channel ``k``.
+  ``pixel_protocol="authors"`` (the authors' published ``evaluate.py``):
+  every test image takes part, ground truth = each image's own mask
+  whatever its type (the union of all types' masks), map = channel ``k``.
   P-AUROC and AUPRO come from fixed-memory histograms
   (``mtfcdd.metrics.streaming``), with a bound on their error.
 - the "Mean" row averages the types.
@@ -19,6 +23,7 @@ type scores): confusion matrix and macro-F1.
 
 import numpy as np
 
+from mtfcdd.constants import PIXEL_PROTOCOLS
 from mtfcdd.metrics.aupro import DEFAULT_FPR_LIMIT
 from mtfcdd.metrics.image_metrics import auroc, average_precision, f1_max
 from mtfcdd.metrics.streaming import DEFAULT_MANTISSA_BITS, BinnedPixelScores
@@ -44,6 +49,10 @@ class MultiTypeEvaluator:
         fpr_limit: upper false positive rate of AUPRO (0.3 in the paper).
         mantissa_bits: resolution of the pixel-score bins (see
             ``mtfcdd.metrics.streaming``).
+        pixel_protocol: ``"per-type"`` (channel k on the normal and type-k
+            images against the type-k masks) or ``"authors"`` (channel k on
+            every image against every image's mask); see the module
+            docstring.
     """
 
     def __init__(
@@ -51,6 +60,7 @@ class MultiTypeEvaluator:
         type_codes,
         fpr_limit=DEFAULT_FPR_LIMIT,
         mantissa_bits=DEFAULT_MANTISSA_BITS,
+        pixel_protocol="per-type",
     ):
         self.type_codes = tuple(type_codes)
         if not self.type_codes or len(set(self.type_codes)) != len(
@@ -66,8 +76,14 @@ class MultiTypeEvaluator:
             raise ValueError(
                 f"fpr_limit must be in (0, 1]; got {fpr_limit!r}."
             )
+        if pixel_protocol not in PIXEL_PROTOCOLS:
+            raise ValueError(
+                f"pixel_protocol must be one of {PIXEL_PROTOCOLS}; got "
+                f"{pixel_protocol!r}."
+            )
         self.fpr_limit = fpr_limit
         self.mantissa_bits = mantissa_bits
+        self.pixel_protocol = pixel_protocol
         self._pixel_scores = [
             BinnedPixelScores(mantissa_bits) for _ in self.type_codes
         ]
@@ -90,9 +106,12 @@ class MultiTypeEvaluator:
         )
         normal = ~labels.any(axis=1)
         for channel, pixel_scores in enumerate(self._pixel_scores):
-            # Images of the other types would add their defects as normal
-            # pixels of type k: the protocol leaves them out.
-            taking_part = normal | labels[:, channel]
+            if self.pixel_protocol == "authors":
+                taking_part = np.ones(len(labels), dtype=bool)
+            else:
+                # Images of the other types would add their defects as
+                # normal pixels of type k: the protocol leaves them out.
+                taking_part = normal | labels[:, channel]
             if taking_part.any():
                 pixel_scores.update(
                     maps[taking_part, ..., channel], masks[taking_part]
@@ -152,6 +171,7 @@ class MultiTypeEvaluator:
 
         Returns:
             ``{"type_codes": [...], "fpr_limit", "mantissa_bits",
+            "pixel_protocol",
             "metrics": {code or "Mean": {metric name: value or None}},
             "types_in_mean": {metric name: [codes]},
             "error_bounds": {code: {"P-AUROC": bound, "AUPRO": bound}},
@@ -181,6 +201,7 @@ class MultiTypeEvaluator:
             "type_codes": list(self.type_codes),
             "fpr_limit": self.fpr_limit,
             "mantissa_bits": self.mantissa_bits,
+            "pixel_protocol": self.pixel_protocol,
             "metrics": metrics,
             "types_in_mean": types_in_mean,
             "error_bounds": error_bounds,

@@ -47,6 +47,10 @@ class MultiTypeFCDD(keras.Model):
         thresholds: per-type decision thresholds on the image scores (one
             float per type) or ``None``; set after training and saved with
             the model so that prediction uses them.
+        threshold_source: how the thresholds were fitted, in words (see
+            ``mtfcdd.training.config.TrainingConfig.threshold_source``), or
+            ``None`` (no thresholds, or a model saved before this was
+            recorded).
         train_backbone: train the backbone too (BatchNorm in training mode).
             False in the paper; True only to pre-train a backbone from
             scratch (see docs/model.md, "Offline backbone").
@@ -67,6 +71,7 @@ class MultiTypeFCDD(keras.Model):
         score_reduction="mean",
         thresholds=None,
         train_backbone=False,
+        threshold_source=None,
         dtype=None,
         image_shape=None,
         **kwargs,
@@ -100,6 +105,10 @@ class MultiTypeFCDD(keras.Model):
                     f"thresholds has {len(thresholds)} values for {num_types} "
                     "types; give one per type, or None."
                 )
+        if threshold_source is not None and not isinstance(threshold_source, str):
+            raise ValueError(
+                f"threshold_source must be a string or None; got {threshold_source!r}."
+            )
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")
@@ -131,6 +140,7 @@ class MultiTypeFCDD(keras.Model):
         )
         self.score_reduction = score_reduction
         self.thresholds = thresholds
+        self.threshold_source = threshold_source
         self.train_backbone = train_backbone
         self.backbone = backbone
 
@@ -148,6 +158,7 @@ class MultiTypeFCDD(keras.Model):
             "weights_source": self.weights_source,
             "score_reduction": self.score_reduction,
             "thresholds": self.thresholds,
+            "threshold_source": self.threshold_source,
             "train_backbone": self.train_backbone,
         }
 

@@ -1,19 +1,23 @@
-"""Every setting of a training run, with the paper's defaults (paper 4.3).
+"""Every setting of a training run (paper 4.3).
 
 ``TrainingConfig`` is what ``mtfcdd.training.trainer.train`` runs, what
 ``config.json`` records, and where every default of the command line's
-training options comes from (``mtfcdd.cli.options``).
+training options comes from (``mtfcdd.cli.options``). Its defaults are the
+paper's, or its authors' code's where the paper is silent (docs/realiad.md,
+"Differences from the paper").
 """
 
 import dataclasses
 
-from mtfcdd.constants import DEFAULT_IMAGE_SIZE, STRATEGIES, SUPERVISIONS
-from mtfcdd.data.augmentation import AugmentationConfig
+from mtfcdd.constants import DEFAULT_IMAGE_SIZE, SAMPLING_CLASSES, STRATEGIES, SUPERVISIONS
+from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
-    """Everything that defines a training run; defaults are the paper's.
+    """Everything that defines a training run; defaults are the paper's,
+    or its authors' code's where the paper is silent (docs/realiad.md,
+    "Differences from the paper").
 
     Attributes:
         alpha: FUIAD noise ratio of the training split (0.0, 0.1, 0.2, 0.4).
@@ -29,13 +33,23 @@ class TrainingConfig:
             pre-train the offline backbone; needs ``augmentation=None``).
         batch_size: 32 in the paper.
         learning_rate: Adam's, 1e-4 in the paper.
-        epochs: balanced epochs to train.
+        epochs: balanced epochs to train (10, as the authors' code; the
+            paper says "a few").
         steps_per_epoch: batches per epoch; None takes the balanced epoch
             length E[T] / batch_size (Eq. 4) of the training split.
         balanced: balanced sampling (paper 4.2).
-        augmentation: an ``AugmentationConfig`` (paper 4.3.2) or None.
-        threshold_fraction: fraction of each training class held out to fit
-            the decision thresholds (0 disables them).
+        sampling_classes: the classes balanced sampling draws uniformly:
+            ``"types"`` (normal and each defect type, the paper's 9) or
+            ``"binary"`` (normal and defective, FCDD's 50/50; an option for
+            ``multi_class``).
+        augmentation: an ``AugmentationConfig`` (paper 4.3.2; the default
+            has the authors' values) or None; ``AUGMENTATION_PRESETS`` names
+            the alternatives.
+        threshold_fraction: fraction of each training class held out from
+            training to fit the decision thresholds on. 0 (the default)
+            trains on every image and fits them on the training split after
+            training (optimistic thresholds, see
+            ``mtfcdd.inference.decision_thresholds``).
         seed: seeds the model's initialisation, the data order and the
             augmentation.
         resolution: image folder of the data set (e.g. ``realiad_256``);
@@ -54,11 +68,12 @@ class TrainingConfig:
     supervision: str = "image"
     batch_size: int = 32
     learning_rate: float = 1e-4
-    epochs: int = 1
+    epochs: int = 10
     steps_per_epoch: object = None
     balanced: bool = True
+    sampling_classes: str = "types"
     augmentation: object = AugmentationConfig()
-    threshold_fraction: float = 0.1
+    threshold_fraction: float = 0.0
     seed: int = 0
     resolution: object = None
     objects: object = None
@@ -70,6 +85,11 @@ class TrainingConfig:
             raise ValueError(f"supervision must be one of {SUPERVISIONS}; got {self.supervision!r}.")
         if self.supervision == "pixel" and self.augmentation is not None:
             raise ValueError("supervision='pixel' needs augmentation=None (masks are not augmented).")
+        if self.sampling_classes not in SAMPLING_CLASSES:
+            raise ValueError(
+                f"sampling_classes must be one of {tuple(SAMPLING_CLASSES)}; got "
+                f"{self.sampling_classes!r}."
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not 0 <= self.threshold_fraction < 1:
@@ -85,19 +105,32 @@ class TrainingConfig:
         """K, the number of heatmaps: 1 with ``multi_class``, else 8."""
         return 1 if self.multi_class else 8
 
+    @property
+    def threshold_source(self):
+        """How the run's decision thresholds are fitted, in words: recorded
+        with the model and in every result."""
+        if self.threshold_fraction == 0:
+            return "the training split, the images trained on (optimistic)"
+        return f"{100 * self.threshold_fraction:g} % of the training split, held out from training"
+
     def to_dict(self):
-        """The config as plain values for ``config.json``."""
+        """The config as plain values for ``config.json``, with the
+        ``threshold_source`` it implies."""
         values = dataclasses.asdict(self)
         values["objects"] = list(self.objects) if self.objects else None
+        values["threshold_source"] = self.threshold_source
         return values
 
     @classmethod
     def from_dict(cls, values):
         """The config that ``to_dict`` returned, also after a JSON round trip."""
         values = dict(values)
+        values.pop("threshold_source", None)
         if values.get("augmentation") is not None:
-            # JSON turned the tuples into lists.
-            values["augmentation"] = AugmentationConfig(**{
+            # JSON turned the tuples into lists. A config.json written before
+            # the authors' values became the defaults lacks the newer fields:
+            # its run used the mtfcdd-0.1 values.
+            values["augmentation"] = dataclasses.replace(AUGMENTATION_PRESETS["mtfcdd-0.1"], **{
                 name: tuple(value) if isinstance(value, list) else value
                 for name, value in values["augmentation"].items()
             })

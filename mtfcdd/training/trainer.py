@@ -2,8 +2,9 @@
 
 ``train`` reads a Real-IAD-format data set, builds the model, trains the head
 with Adam on balanced batches (paper 4.2) for a number of balanced epochs
-(Eq. 4), fits per-type decision thresholds on a held-out part of the
-training split and writes everything to one output folder:
+(Eq. 4), fits per-type decision thresholds (on the training split after
+training, or on a part of it held out when asked to) and writes everything
+to one output folder:
 
     config.json            the TrainingConfig
     checkpoint.keras       model + optimizer after the last finished epoch
@@ -54,13 +55,18 @@ class TrainingResult:
         model_path: the trained ``model.keras``.
         steps_per_epoch: batches per epoch used.
         history: loss per epoch of this call (a resumed run: its epochs only).
-        thresholds: the per-type decision thresholds, or None.
+        thresholds: the per-type decision thresholds.
+        threshold_source: the images they were fitted on, in words.
+        training_images: the number of training images the sampler draws
+            from (the training split less any held-out images).
     """
 
     model_path: str
     steps_per_epoch: int
     history: dict
-    thresholds: object
+    thresholds: tuple
+    threshold_source: str
+    training_images: int
 
 
 def train(data_root, output_dir, config=None, resume=False, verbose=1):
@@ -84,8 +90,10 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
     )
-    fit_samples, threshold_samples = hold_out(split.train, config.threshold_fraction, config.seed)
-    steps_per_epoch = config.steps_per_epoch or _balanced_steps(fit_samples, config.batch_size)
+    fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
+    steps_per_epoch = config.steps_per_epoch or _balanced_steps(
+        fit_samples, config.batch_size, config.sampling_classes
+    )
     write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
 
     keras.utils.set_random_seed(config.seed)
@@ -95,6 +103,7 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
         fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
         augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
         balanced=config.balanced, mask_grid=_mask_grid(config),
+        sampling_classes=config.sampling_classes,
     )
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
     history = model.fit(
@@ -110,13 +119,18 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
             "learning rate, check the data, then run again with resume."
         )
 
-    thresholds = None
-    if threshold_samples:
-        labels, scores = predict_scores(model, threshold_samples, config.batch_size)
-        thresholds = fit_thresholds(labels, scores)
+    trained = _inference_copy(model)
+    # Without a held-out part, one pass over the training split, without
+    # augmentation, scores the images the model was trained on.
+    labels, scores = predict_scores(trained, held_out or fit_samples, config.batch_size, verbose=verbose)
+    trained.thresholds = fit_thresholds(labels, scores)
+    trained.threshold_source = config.threshold_source
     model_path = os.path.join(output_dir, MODEL_FILE)
-    save_model_atomically(_inference_copy(model, thresholds), model_path)
-    return TrainingResult(model_path, steps_per_epoch, dict(history.history), thresholds)
+    save_model_atomically(trained, model_path)
+    return TrainingResult(
+        model_path, steps_per_epoch, dict(history.history), trained.thresholds,
+        trained.threshold_source, len(fit_samples),
+    )
 
 
 def hold_out(samples, fraction, seed):
@@ -207,9 +221,10 @@ def _config_and_progress(output_dir, config, resume):
         return saved, int(json.load(file)["epochs_completed"])
 
 
-def _balanced_steps(samples, batch_size):
-    """Batches of one balanced epoch, E[T] / batch_size (paper Eq. 4)."""
-    counts = tuple(class_counts(samples).values())
+def _balanced_steps(samples, batch_size, sampling_classes="types"):
+    """Batches of one balanced epoch, E[T] / batch_size rounded up (paper
+    Eq. 4), for balanced sampling over ``sampling_classes``."""
+    counts = tuple(class_counts(samples, sampling_classes).values())
     summary = balanced_epoch_summary(counts, batch_size=batch_size)
     return max(1, math.ceil(summary.balanced_iterations))
 
@@ -237,13 +252,14 @@ def _mask_grid(config):
     return (side, side)
 
 
-def _inference_copy(model, thresholds):
-    """The trained model with its thresholds and without optimizer state.
+def _inference_copy(model):
+    """The trained model without optimizer state, outside any distribution
+    strategy (the thresholds are fitted with it).
 
     Keras 3 saves a compiled model's optimizer variables too (twice the
     head's size for Adam); a deployed model needs only the weights.
     """
-    copy = MultiTypeFCDD.from_config({**model.get_config(), "thresholds": thresholds})
+    copy = MultiTypeFCDD.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 

@@ -2,8 +2,8 @@
 
 Generates the ``demo`` synthetic data set (Real-IAD's exact layout), trains
 MultiTypeFCDD on it, evaluates it per type and writes the tables and the
-per-type heatmap grid to one folder, in about 7.5 minutes on 2 CPU cores
-(measured: 7 min 21 s; the target is 10).
+per-type heatmap grid to one folder, in about 6-7.5 minutes on 2 CPU cores
+(measured: 5 min 59 s; the target is 10).
 
 Backbone weights: with network access (or a cached download) the paper's
 ImageNet weights; offline, the weights this package pre-trained on its own

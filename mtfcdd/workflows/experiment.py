@@ -51,7 +51,8 @@ class ExperimentResult:
 
 
 def run_experiment(
-    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32, verbose=1
+    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
+    pixel_protocol="per-type", verbose=1,
 ):
     """Train, evaluate and report one setting.
 
@@ -62,6 +63,8 @@ def run_experiment(
         resume: continue an interrupted training in ``output_dir``.
         pixel_size: resolution of the pixel metrics; the model input if None.
         evaluation_batch_size: images per evaluation batch.
+        pixel_protocol: ``"per-type"`` or ``"authors"`` (see
+            ``mtfcdd.evaluation.model_evaluation.evaluate``).
         verbose: 1 for progress bars.
 
     Returns:
@@ -74,9 +77,14 @@ def run_experiment(
         objects=config.objects, num_types=config.num_types,
     ).test
     evaluation = evaluate(
-        model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size, verbose=verbose
+        model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
+        pixel_protocol=pixel_protocol, verbose=verbose,
     )
     evaluation["settings"]["alpha"] = config.alpha
+    evaluation["settings"]["training"] = {
+        **config.to_dict(), "steps_per_epoch": training.steps_per_epoch,
+        "training_images": training.training_images,
+    }
     report_paths = write_reports({config.alpha: evaluation}, output_dir, stem=RESULTS_STEM)
     figure_path = os.path.join(output_dir, FIGURE_FILE)
     figure2_grid(model, test_samples, figure_path)

@@ -13,8 +13,9 @@ original unsupervised settings). Each file is::
     {"meta": {"prefix": "audiojack/", "normal_class": "OK", ...},
      "train": [entry, ...], "test": [entry, ...]}
 
-and each entry has exactly the keys ``category``, ``anomaly_class``,
-``image_path`` and ``mask_path``. An image's path is
+and each entry has the keys ``category``, ``anomaly_class``, ``image_path``
+and ``mask_path``; other keys that a download may carry are ignored (and
+counted by ``verify_dataset``). An image's path is
 ``<image root>/<meta.prefix><image_path>``. Labels come from
 ``anomaly_class`` and ``mask_path``, never from the folder: many views under
 ``NG/`` are labelled normal (the defect is not visible from that camera).
@@ -24,6 +25,7 @@ defective images), so a defective entry without ``mask_path``, or a normal
 entry with one, is reported as an error rather than guessed at.
 """
 
+import collections
 import dataclasses
 import json
 import os
@@ -167,7 +169,7 @@ def read_split(split_dir, image_root, objects=None, num_types=8):
         )
     samples = {split: [] for split in SPLIT_NAMES}
     for object_name in selected:
-        file_samples, problems = parse_split_file(
+        file_samples, problems, _ = parse_split_file(
             json_paths[object_name], image_root, num_types
         )
         if problems:
@@ -216,12 +218,14 @@ def object_files(split_dir):
 
 
 def parse_split_file(json_path, image_root, num_types):
-    """The samples of one file per split, and every problem found in it."""
+    """The samples of one file per split, every problem found in it, and a
+    ``Counter`` of the unknown entry keys (ignored) by number of entries."""
+    unknown_keys = collections.Counter()
     try:
         content = _read_json(json_path)
         meta = _check_layout(content)
     except ValueError as error:
-        return {}, [f"{json_path}: {error}"]
+        return {}, [f"{json_path}: {error}"], unknown_keys
     object_name = os.path.basename(json_path)[: -len(".json")]
     samples = {split: [] for split in SPLIT_NAMES}
     problems = []
@@ -233,7 +237,9 @@ def parse_split_file(json_path, image_root, num_types):
                 )
             except ValueError as error:
                 problems.append(f"{json_path}: {split}[{index}]: {error}")
-    return samples, problems
+                continue
+            unknown_keys.update(set(entry) - set(ENTRY_KEYS))
+    return samples, problems, unknown_keys
 
 
 def _read_json(json_path):
@@ -277,12 +283,11 @@ def _parse_entry(entry, meta, object_name, image_root, num_types):
             f"expected an object with keys {list(ENTRY_KEYS)}, got a "
             f"{type(entry).__name__}."
         )
+    # Keys beyond these are ignored: a download may carry more per entry.
     missing = sorted(set(ENTRY_KEYS) - set(entry))
-    extra = sorted(set(entry) - set(ENTRY_KEYS))
-    if missing or extra:
+    if missing:
         raise ValueError(
-            f"expected exactly the keys {list(ENTRY_KEYS)}; missing {missing}, "
-            f"unexpected {extra}."
+            f"expected the keys {list(ENTRY_KEYS)}; missing {missing}."
         )
     category = _string_field(entry, "category")
     if category != object_name:

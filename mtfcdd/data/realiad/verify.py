@@ -6,13 +6,14 @@ stopping at the first, so that one run of ``mtfcdd data verify`` lists them
 all, with a table of the images per setting, split, object and type.
 """
 
+import collections
 import dataclasses
 import os
 from typing import Dict, Tuple
 
 import cv2
 
-from mtfcdd.constants import DEFECT_CODES, IMAGE_CLASSES, SPLITS_FOLDER
+from mtfcdd.constants import DEFECT_CODES, ENTRY_KEYS, IMAGE_CLASSES, SPLITS_FOLDER
 from mtfcdd.data.realiad.reader import (
     find_image_root,
     object_files,
@@ -34,6 +35,8 @@ class VerificationReport:
         problems: one line per problem, each naming the file at fault.
         images_checked: distinct images decoded.
         masks_checked: distinct masks decoded.
+        ignored_keys: entry keys beyond ``ENTRY_KEYS``, which the reader
+            ignores, each with the number of entries that carry it.
     """
 
     root: str
@@ -42,6 +45,7 @@ class VerificationReport:
     problems: Tuple[str, ...]
     images_checked: int
     masks_checked: int
+    ignored_keys: Dict[str, int]
 
     @property
     def ok(self):
@@ -55,6 +59,7 @@ class VerificationReport:
             "images_checked": self.images_checked,
             "masks_checked": self.masks_checked,
             "counts": self.counts,
+            "ignored_keys": self.ignored_keys,
             "problems": list(self.problems),
         }
 
@@ -68,9 +73,18 @@ class VerificationReport:
             "",
             f"{self.images_checked} images and {self.masks_checked} masks "
             f"checked: {len(self.problems)} problems.",
+            *self._ignored_keys_lines(),
             *self.problems,
         ]
         return "\n".join(lines)
+
+    def _ignored_keys_lines(self):
+        if not self.ignored_keys:
+            return []
+        keys = ", ".join(
+            f"{key} (in {count} entries)" for key, count in sorted(self.ignored_keys.items())
+        )
+        return [f"Entry keys beyond {', '.join(ENTRY_KEYS)}, ignored: {keys}."]
 
     def _table_rows(self):
         rows = []
@@ -111,6 +125,8 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
     it must exist and decode, a mask must have one channel and its image's
     size. Problems are collected, not raised, so one run lists them all.
+    Entry keys beyond the four the reader uses are not problems: they are
+    counted in ``ignored_keys``.
 
     Args:
         root: the data set root.
@@ -129,6 +145,7 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             "realiad_jsons_fuiad_0.1) in it."
         )
     counts, problems, listed_in = {}, [], {}
+    ignored_keys = collections.Counter()
     for setting in settings:
         split_dir = os.path.join(root, SPLITS_FOLDER, setting)
         try:
@@ -137,10 +154,11 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             problems.append(str(error))
             continue
         for object_name, json_path in json_paths.items():
-            samples, file_problems = parse_split_file(
+            samples, file_problems, unknown_keys = parse_split_file(
                 json_path, image_root, len(DEFECT_CODES)
             )
             problems.extend(file_problems)
+            ignored_keys.update(unknown_keys)
             for split, split_samples in samples.items():
                 splits = counts.setdefault(setting, {}).setdefault(split, {})
                 splits[object_name] = _count_types(split_samples)
@@ -163,6 +181,7 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
         problems=tuple(problems),
         images_checked=len({image_path for image_path, _ in files}),
         masks_checked=len({mask_path for _, mask_path in files if mask_path}),
+        ignored_keys=dict(sorted(ignored_keys.items())),
     )
 
 
