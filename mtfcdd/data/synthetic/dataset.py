@@ -39,6 +39,7 @@ import numpy as np
 from mtfcdd.constants import DEFECT_CODES, DEFECT_NAMES, NORMAL_CLASS
 from mtfcdd.data.synthetic.presets import PRESETS, SyntheticPreset
 from mtfcdd.utils.atomic_files import write_bytes, write_json
+from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
 from mtfcdd.utils.progress import ProgressBar
 
 ALPHAS = ("0.0", "0.1", "0.2", "0.4")
@@ -1709,16 +1710,9 @@ def _interleave(lists):
         yield [entries[index] for entries in lists if index < len(entries)]
 
 
-def _read(path, flags):
-    image = cv2.imread(path, flags)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return image
-
-
 def _contact_tile(image_folder, prefix, entry, tile_size):
-    image = _read(os.path.join(image_folder, prefix + entry["image_path"]), cv2.IMREAD_COLOR)
-    mask = _read(os.path.join(image_folder, prefix + entry["mask_path"]), cv2.IMREAD_GRAYSCALE)
+    image = read_rgb_image(os.path.join(image_folder, prefix + entry["image_path"]))
+    mask = read_mask(os.path.join(image_folder, prefix + entry["mask_path"]))
     tile = cv2.resize(image, (tile_size, tile_size), interpolation=cv2.INTER_AREA)
     mask = cv2.resize(mask, (tile_size, tile_size), interpolation=cv2.INTER_NEAREST)
     # Outline the mask a few pixels out, so the line does not hide the defect.
@@ -1728,7 +1722,7 @@ def _contact_tile(image_folder, prefix, entry, tile_size):
     contours, _ = cv2.findContours(outside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     # Yellow on a dark edge shows on every object colour.
     cv2.drawContours(tile, contours, -1, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.drawContours(tile, contours, -1, (0, 235, 255), 1, cv2.LINE_AA)
+    cv2.drawContours(tile, contours, -1, (255, 235, 0), 1, cv2.LINE_AA)
     caption = entry["category"]
     (width, height), _ = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, 0.38, 1)
     cv2.rectangle(tile, (0, tile_size - height - 8), (width + 7, tile_size), (0, 0, 0), cv2.FILLED)
@@ -1803,6 +1797,6 @@ def write_contact_sheets(
                 _contact_tile(image_folder, prefix, entry, tile_size)
             )
         path = os.path.join(output_dir, f"synthetic_{code}.png")
-        write_bytes(path, _encode(".png", sheet, (cv2.IMWRITE_PNG_COMPRESSION, 9)))
+        write_png(path, sheet, compression=9)
         paths.append(path)
     return paths
