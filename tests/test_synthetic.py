@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from mtfcdd.cli import main as cli_main
-from mtfcdd.constants import DEFECT_CODES
+from mtfcdd.constants import DEFECT_CODES, FUIAD_ALPHAS, SPLITS_FOLDER, fuiad_setting
 from mtfcdd.data.synthetic import dataset as synthetic
 from mtfcdd.data.synthetic.presets import PRESETS
 
-ALPHAS = ("0.0", "0.1", "0.2", "0.4")
 TINY = PRESETS["tiny"]
 IMAGE_FOLDER = f"realiad_{TINY.image_size}"
 
@@ -28,7 +27,7 @@ def tiny_root(tmp_path_factory):
 
 
 def _splits(root, alpha):
-    folder = os.path.join(root, "realiad_jsons", f"realiad_jsons_fuiad_{alpha}")
+    folder = os.path.join(root, SPLITS_FOLDER, fuiad_setting(alpha))
     splits = {}
     for file_name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, file_name), encoding="utf-8") as file:
@@ -48,9 +47,9 @@ def _files(root):
 
 
 def test_tiny_preset_writes_the_real_iad_layout_and_file_names(tiny_root):
-    assert sorted(os.listdir(tiny_root)) == ["realiad_128", "realiad_jsons"]
-    assert sorted(os.listdir(os.path.join(tiny_root, "realiad_jsons"))) == [
-        f"realiad_jsons_fuiad_{alpha}" for alpha in ALPHAS
+    assert sorted(os.listdir(tiny_root)) == ["realiad_128", SPLITS_FOLDER]
+    assert sorted(os.listdir(os.path.join(tiny_root, SPLITS_FOLDER))) == [
+        fuiad_setting(alpha) for alpha in FUIAD_ALPHAS
     ]
     image_count = 0
     separators = set()
@@ -88,7 +87,7 @@ def test_tiny_preset_writes_the_real_iad_layout_and_file_names(tiny_root):
 
 
 def test_split_files_have_real_iad_schema(tiny_root):
-    for alpha in ALPHAS:
+    for alpha in FUIAD_ALPHAS:
         splits = _splits(tiny_root, alpha)
         assert sorted(splits) == sorted(TINY.objects)
         for object_name, split in splits.items():
@@ -112,33 +111,33 @@ def test_split_files_have_real_iad_schema(tiny_root):
 
 
 def test_fuiad_splits_follow_alpha(tiny_root):
-    splits = {alpha: _splits(tiny_root, alpha) for alpha in ALPHAS}
+    splits = {alpha: _splits(tiny_root, alpha) for alpha in FUIAD_ALPHAS}
     for object_name in TINY.objects:
-        test_split = splits["0.0"][object_name]["test"]
+        test_split = splits[0.0][object_name]["test"]
         test_paths = {entry["image_path"] for entry in test_split}
         assert len(test_paths) == len(test_split)
-        for alpha in ALPHAS:
+        for alpha in FUIAD_ALPHAS:
             split = splits[alpha][object_name]
             assert split["test"] == test_split
             train_paths = [entry["image_path"] for entry in split["train"]]
             assert len(train_paths) == TINY.train_images == len(set(train_paths))
             assert not test_paths & set(train_paths)
             defective = sum(entry["anomaly_class"] != "OK" for entry in split["train"])
-            assert defective == round(float(alpha) * TINY.train_images)
-    for alpha in ALPHAS[1:]:
+            assert defective == round(alpha * TINY.train_images)
+    for alpha in FUIAD_ALPHAS[1:]:
         train_codes = {
             entry["anomaly_class"] for split in splits[alpha].values() for entry in split["train"]
         }
         assert train_codes == {"OK", *DEFECT_CODES}
     test_codes = {
-        entry["anomaly_class"] for split in splits["0.0"].values() for entry in split["test"]
+        entry["anomaly_class"] for split in splits[0.0].values() for entry in split["test"]
     }
     assert test_codes == {"OK", *DEFECT_CODES}
 
 
 def test_defective_samples_have_unlabelled_views_and_binary_masks(tiny_root):
     unlabelled_views = 0
-    for split in _splits(tiny_root, "0.0").values():
+    for split in _splits(tiny_root, 0.0).values():
         defective_views = {}
         for entry in split["test"]:
             sample = os.path.dirname(entry["image_path"])
@@ -174,7 +173,7 @@ def test_masks_are_exactly_the_pixels_the_defect_altered(object_name):
 
 
 def test_written_mask_is_the_rendered_one(tiny_root):
-    split = _splits(tiny_root, "0.4")["pcb"]
+    split = _splits(tiny_root, 0.4)["pcb"]
     entry = next(entry for entry in split["train"] if entry["anomaly_class"] == "QS")
     match = re.search(r"_(\d{4})_NG_QS_C(\d)_", entry["image_path"])
     views = synthetic.render_sample(

@@ -36,13 +36,21 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
-from mtfcdd.constants import DEFECT_CODES, DEFECT_NAMES, NORMAL_CLASS
+from mtfcdd.constants import (
+    DEFECT_CODES,
+    DEFECT_NAMES,
+    FUIAD_ALPHAS,
+    IMAGE_FOLDER_PREFIX,
+    MASK_EXTENSION,
+    NORMAL_CLASS,
+    SPLITS_FOLDER,
+    fuiad_setting,
+)
 from mtfcdd.data.synthetic.presets import PRESETS, SyntheticPreset
 from mtfcdd.utils.atomic_files import write_bytes, write_json
 from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
 from mtfcdd.utils.progress import ProgressBar
 
-ALPHAS = ("0.0", "0.1", "0.2", "0.4")
 CAMERAS = 5
 # A defective sample shows its defect in at least this many views, so that
 # the training splits can always be filled with the planned defective images.
@@ -52,7 +60,6 @@ MASK_THRESHOLD = 8
 # Smallest defect region worth a mask, as a fraction of the image area.
 MIN_MASK_FRACTION = 0.0006
 JPEG_QUALITY = 92
-SPLITS_FOLDER = "realiad_jsons"
 
 
 @dataclasses.dataclass
@@ -1443,7 +1450,7 @@ def _round_half_up(value):
 
 
 def _defective_train_images(alpha, train_images):
-    return _round_half_up(float(alpha) * train_images)
+    return _round_half_up(alpha * train_images)
 
 
 def _plan_samples(object_name, preset, rng):
@@ -1453,7 +1460,7 @@ def _plan_samples(object_name, preset, rng):
     fewest defective views a defective sample can have.
     """
     codes = SYNTHETIC_OBJECTS[object_name].defect_codes
-    largest = _defective_train_images(ALPHAS[-1], preset.train_images)
+    largest = _defective_train_images(FUIAD_ALPHAS[-1], preset.train_images)
     per_type = math.ceil(largest / len(codes))
     train_defective = math.ceil(per_type / MIN_DEFECTIVE_VIEWS)
     groups = [(None, math.ceil(preset.train_images / CAMERAS), preset.test_normal_samples)]
@@ -1516,8 +1523,8 @@ def _write_sample(object_folder, object_name, sample, views):
         )
         mask_path = None
         if view.mask is not None:
-            mask_path = f"{stem}.png"
-            write_bytes(os.path.join(object_folder, mask_path), _encode(".png", view.mask))
+            mask_path = f"{stem}{MASK_EXTENSION}"
+            write_bytes(os.path.join(object_folder, mask_path), _encode(MASK_EXTENSION, view.mask))
         entries.append(
             {
                 "category": object_name,
@@ -1577,8 +1584,8 @@ def _write_splits(root, object_name, samples, entries_by_sample, preset):
     test = [
         entry for sample in samples if sample.in_test for entry in entries_by_sample[sample.number]
     ]
-    for alpha in ALPHAS:
-        folder = os.path.join(root, SPLITS_FOLDER, f"realiad_jsons_fuiad_{alpha}")
+    for alpha in FUIAD_ALPHAS:
+        folder = os.path.join(root, SPLITS_FOLDER, fuiad_setting(alpha))
         os.makedirs(folder, exist_ok=True)
         split = {
             "meta": {"prefix": f"{object_name}/", "normal_class": NORMAL_CLASS},
@@ -1632,7 +1639,7 @@ def make_synthetic_iad(output_dir, preset="demo", seed=0, progress=True):
     """
     chosen = _resolve_preset(preset)
     root = os.path.abspath(output_dir)
-    image_folder = os.path.join(root, f"realiad_{chosen.image_size}")
+    image_folder = os.path.join(root, f"{IMAGE_FOLDER_PREFIX}{chosen.image_size}")
     if os.path.isdir(image_folder) and os.listdir(image_folder):
         raise ValueError(f"{image_folder} already holds files; choose an empty output folder")
     plans = {
@@ -1665,7 +1672,7 @@ def _image_folder(root):
     folders = sorted(
         name
         for name in os.listdir(root)
-        if name.startswith("realiad_") and name[len("realiad_") :].isdigit()
+        if name.startswith(IMAGE_FOLDER_PREFIX) and name[len(IMAGE_FOLDER_PREFIX) :].isdigit()
     )
     if len(folders) != 1:
         raise ValueError(
@@ -1745,7 +1752,7 @@ def write_contact_sheets(
     examples_per_type=8,
     columns=4,
     tile_size=160,
-    split_folder="realiad_jsons_fuiad_0.4",
+    split_folder=fuiad_setting(0.4),
 ):
     """Writes one PNG per defect type: example images with the mask outlined.
 
