@@ -230,6 +230,12 @@ def test_contact_sheets(tiny_root, tmp_path):
         assert yellow_outline.sum() >= 10
 
 
+def test_full_preset_has_every_object_kind():
+    # presets.py names the objects by hand, so that listing the presets does
+    # not load the renderer; this keeps its list in step with the renderer's.
+    assert sorted(PRESETS["full"].objects) == sorted(SYNTHETIC_OBJECTS)
+
+
 def test_bad_input_is_reported(tiny_root, tmp_path):
     with pytest.raises(ValueError, match="already holds files"):
         dataset.make_synthetic_iad(tiny_root, preset="tiny", progress=False)
