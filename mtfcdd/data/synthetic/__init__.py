@@ -24,7 +24,7 @@ quirks, so that every part of mtfcdd can be run and tested end to end:
 
 The output is the same, byte for byte, for the same preset and seed.
 
-The modules, each using only those above it:
+The modules, each using only those above it in this list:
 
     presets         the sizes ``tiny``, ``demo`` and ``full``
     drawing         surface maps and the primitives that paint them
