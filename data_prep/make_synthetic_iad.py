@@ -5,14 +5,15 @@
 
 Presets: tiny (2 objects, 128 px, 220 images), demo (6 objects, 256 px,
 about 2,600 images), full (10 objects, 256 px, about 15,000 images). The
-work is done by ``mtfcdd.data.synthetic.dataset``; ``mtfcdd data synth`` does the
-same without the contact sheets.
+work is done by ``mtfcdd.data.synthetic``; ``mtfcdd data synth`` does the same
+without the contact sheets.
 """
 
 import argparse
 import sys
 
-from mtfcdd.data.synthetic.dataset import make_synthetic_iad, write_contact_sheets
+from mtfcdd.data.synthetic.contact_sheets import write_contact_sheets
+from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 from mtfcdd.data.synthetic.presets import PRESETS
 
 

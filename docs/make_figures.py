@@ -30,7 +30,7 @@ def make_figures(demo_dir, output_dir=DOCS_IMAGES):
     """Writes the figures of a finished demo run in ``demo_dir``; returns the record."""
     from mtfcdd import __version__
     from mtfcdd.utils.atomic_files import atomic_path, write_json
-    from mtfcdd.data.synthetic.dataset import write_contact_sheets
+    from mtfcdd.data.synthetic.contact_sheets import write_contact_sheets
     from mtfcdd.workflows.experiment import FIGURE_FILE
 
     run_dir = os.path.join(demo_dir, "run")

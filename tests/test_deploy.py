@@ -14,7 +14,7 @@ import mtfcdd
 from mtfcdd.cli import main
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.sample import Sample
-from mtfcdd.data.synthetic.dataset import render_sample
+from mtfcdd.data.synthetic.render import render_sample
 from mtfcdd.deploy import export
 from mtfcdd.deploy.benchmark.flops import count_flops
 from mtfcdd.deploy.benchmark.footprint import litert_mean_i_auroc, measure_footprint

@@ -11,24 +11,26 @@ import numpy as np
 import pytest
 
 from mtfcdd.cli import main as cli_main
-from mtfcdd.constants import DEFECT_CODES
-from mtfcdd.data.synthetic import dataset as synthetic
+from mtfcdd.constants import DEFECT_CODES, FUIAD_ALPHAS, SPLITS_FOLDER, fuiad_setting
+from mtfcdd.data.synthetic import dataset
+from mtfcdd.data.synthetic.contact_sheets import write_contact_sheets
+from mtfcdd.data.synthetic.objects import SYNTHETIC_OBJECTS
 from mtfcdd.data.synthetic.presets import PRESETS
+from mtfcdd.data.synthetic.render import MIN_DEFECTIVE_VIEWS, render_sample
 
-ALPHAS = ("0.0", "0.1", "0.2", "0.4")
 TINY = PRESETS["tiny"]
 IMAGE_FOLDER = f"realiad_{TINY.image_size}"
 
 
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory):
-    return synthetic.make_synthetic_iad(
+    return dataset.make_synthetic_iad(
         tmp_path_factory.mktemp("tiny"), preset="tiny", seed=0, progress=False
     )
 
 
 def _splits(root, alpha):
-    folder = os.path.join(root, "realiad_jsons", f"realiad_jsons_fuiad_{alpha}")
+    folder = os.path.join(root, SPLITS_FOLDER, fuiad_setting(alpha))
     splits = {}
     for file_name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, file_name), encoding="utf-8") as file:
@@ -48,15 +50,15 @@ def _files(root):
 
 
 def test_tiny_preset_writes_the_real_iad_layout_and_file_names(tiny_root):
-    assert sorted(os.listdir(tiny_root)) == ["realiad_128", "realiad_jsons"]
-    assert sorted(os.listdir(os.path.join(tiny_root, "realiad_jsons"))) == [
-        f"realiad_jsons_fuiad_{alpha}" for alpha in ALPHAS
+    assert sorted(os.listdir(tiny_root)) == ["realiad_128", SPLITS_FOLDER]
+    assert sorted(os.listdir(os.path.join(tiny_root, SPLITS_FOLDER))) == [
+        fuiad_setting(alpha) for alpha in FUIAD_ALPHAS
     ]
     image_count = 0
     separators = set()
     for object_name in TINY.objects:
         object_folder = os.path.join(tiny_root, IMAGE_FOLDER, object_name)
-        codes = synthetic.SYNTHETIC_OBJECTS[object_name].defect_codes
+        codes = SYNTHETIC_OBJECTS[object_name].defect_codes
         assert sorted(os.listdir(object_folder)) == ["NG", "OK"]
         assert sorted(os.listdir(os.path.join(object_folder, "NG"))) == sorted(codes)
         sample_folders = [("OK", os.path.join(object_folder, "OK"))] + [
@@ -88,7 +90,7 @@ def test_tiny_preset_writes_the_real_iad_layout_and_file_names(tiny_root):
 
 
 def test_split_files_have_real_iad_schema(tiny_root):
-    for alpha in ALPHAS:
+    for alpha in FUIAD_ALPHAS:
         splits = _splits(tiny_root, alpha)
         assert sorted(splits) == sorted(TINY.objects)
         for object_name, split in splits.items():
@@ -112,33 +114,33 @@ def test_split_files_have_real_iad_schema(tiny_root):
 
 
 def test_fuiad_splits_follow_alpha(tiny_root):
-    splits = {alpha: _splits(tiny_root, alpha) for alpha in ALPHAS}
+    splits = {alpha: _splits(tiny_root, alpha) for alpha in FUIAD_ALPHAS}
     for object_name in TINY.objects:
-        test_split = splits["0.0"][object_name]["test"]
+        test_split = splits[0.0][object_name]["test"]
         test_paths = {entry["image_path"] for entry in test_split}
         assert len(test_paths) == len(test_split)
-        for alpha in ALPHAS:
+        for alpha in FUIAD_ALPHAS:
             split = splits[alpha][object_name]
             assert split["test"] == test_split
             train_paths = [entry["image_path"] for entry in split["train"]]
             assert len(train_paths) == TINY.train_images == len(set(train_paths))
             assert not test_paths & set(train_paths)
             defective = sum(entry["anomaly_class"] != "OK" for entry in split["train"])
-            assert defective == round(float(alpha) * TINY.train_images)
-    for alpha in ALPHAS[1:]:
+            assert defective == round(alpha * TINY.train_images)
+    for alpha in FUIAD_ALPHAS[1:]:
         train_codes = {
             entry["anomaly_class"] for split in splits[alpha].values() for entry in split["train"]
         }
         assert train_codes == {"OK", *DEFECT_CODES}
     test_codes = {
-        entry["anomaly_class"] for split in splits["0.0"].values() for entry in split["test"]
+        entry["anomaly_class"] for split in splits[0.0].values() for entry in split["test"]
     }
     assert test_codes == {"OK", *DEFECT_CODES}
 
 
 def test_defective_samples_have_unlabelled_views_and_binary_masks(tiny_root):
     unlabelled_views = 0
-    for split in _splits(tiny_root, "0.0").values():
+    for split in _splits(tiny_root, 0.0).values():
         defective_views = {}
         for entry in split["test"]:
             sample = os.path.dirname(entry["image_path"])
@@ -156,15 +158,15 @@ def test_defective_samples_have_unlabelled_views_and_binary_masks(tiny_root):
             assert mask.shape == (TINY.image_size, TINY.image_size)
             assert set(np.unique(mask)) == {0, 255}
             assert 0 < (mask > 0).mean() < 0.25
-        assert min(defective_views.values()) >= synthetic.MIN_DEFECTIVE_VIEWS
+        assert min(defective_views.values()) >= MIN_DEFECTIVE_VIEWS
     assert unlabelled_views > 0
 
 
 @pytest.mark.parametrize("object_name", TINY.objects)
 def test_masks_are_exactly_the_pixels_the_defect_altered(object_name):
-    for code in synthetic.SYNTHETIC_OBJECTS[object_name].defect_codes:
-        views = synthetic.render_sample(object_name, code, image_size=96, seed=3, sample_number=7)
-        assert sum(view.mask is not None for view in views) >= synthetic.MIN_DEFECTIVE_VIEWS
+    for code in SYNTHETIC_OBJECTS[object_name].defect_codes:
+        views = render_sample(object_name, code, image_size=96, seed=3, sample_number=7)
+        assert sum(view.mask is not None for view in views) >= MIN_DEFECTIVE_VIEWS
         for view in views:
             altered = np.any(view.image != view.clean_image, axis=-1)
             if view.mask is None:
@@ -174,10 +176,10 @@ def test_masks_are_exactly_the_pixels_the_defect_altered(object_name):
 
 
 def test_written_mask_is_the_rendered_one(tiny_root):
-    split = _splits(tiny_root, "0.4")["pcb"]
+    split = _splits(tiny_root, 0.4)["pcb"]
     entry = next(entry for entry in split["train"] if entry["anomaly_class"] == "QS")
     match = re.search(r"_(\d{4})_NG_QS_C(\d)_", entry["image_path"])
-    views = synthetic.render_sample(
+    views = render_sample(
         "pcb", "QS", image_size=TINY.image_size, seed=0, sample_number=int(match.group(1))
     )
     view = views[int(match.group(2)) - 1]
@@ -190,7 +192,7 @@ def test_written_mask_is_the_rendered_one(tiny_root):
 
 
 def test_normal_sample_has_no_defect():
-    views = synthetic.render_sample("audiojack", None, image_size=96, seed=0, sample_number=2)
+    views = render_sample("audiojack", None, image_size=96, seed=0, sample_number=2)
     assert [view.camera for view in views] == [1, 2, 3, 4, 5]
     for view in views:
         assert (
@@ -202,8 +204,8 @@ def test_normal_sample_has_no_defect():
 
 
 def test_same_seed_same_bytes_other_seed_differs(tiny_root, tmp_path):
-    again = synthetic.make_synthetic_iad(tmp_path / "again", preset="tiny", seed=0, progress=False)
-    other = synthetic.make_synthetic_iad(tmp_path / "other", preset="tiny", seed=1, progress=False)
+    again = dataset.make_synthetic_iad(tmp_path / "again", preset="tiny", seed=0, progress=False)
+    other = dataset.make_synthetic_iad(tmp_path / "other", preset="tiny", seed=1, progress=False)
     reference = _files(tiny_root)
     assert _files(again) == reference
     other_files = _files(other)
@@ -215,7 +217,7 @@ def test_same_seed_same_bytes_other_seed_differs(tiny_root, tmp_path):
 
 
 def test_contact_sheets(tiny_root, tmp_path):
-    paths = synthetic.write_contact_sheets(
+    paths = write_contact_sheets(
         tiny_root, tmp_path / "sheets", examples_per_type=3, columns=2, tile_size=64
     )
     assert [os.path.basename(path) for path in paths] == [
@@ -228,19 +230,25 @@ def test_contact_sheets(tiny_root, tmp_path):
         assert yellow_outline.sum() >= 10
 
 
+def test_full_preset_has_every_object_kind():
+    # presets.py names the objects by hand, so that listing the presets does
+    # not load the renderer; this keeps its list in step with the renderer's.
+    assert sorted(PRESETS["full"].objects) == sorted(SYNTHETIC_OBJECTS)
+
+
 def test_bad_input_is_reported(tiny_root, tmp_path):
     with pytest.raises(ValueError, match="already holds files"):
-        synthetic.make_synthetic_iad(tiny_root, preset="tiny", progress=False)
+        dataset.make_synthetic_iad(tiny_root, preset="tiny", progress=False)
     with pytest.raises(ValueError, match="unknown preset"):
-        synthetic.make_synthetic_iad(tmp_path, preset="huge", progress=False)
+        dataset.make_synthetic_iad(tmp_path, preset="huge", progress=False)
     with pytest.raises(ValueError, match="unknown synthetic object"):
-        synthetic.render_sample("teapot")
+        render_sample("teapot")
     with pytest.raises(ValueError, match="at least 64 pixels"):
-        synthetic.render_sample("pcb", image_size=32)
+        render_sample("pcb", image_size=32)
     with pytest.raises(ValueError, match="not one of this object's"):
-        synthetic.render_sample("pcb", "AK", image_size=64)
+        render_sample("pcb", "AK", image_size=64)
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        synthetic.write_contact_sheets(tmp_path / "missing", tmp_path / "sheets")
+        write_contact_sheets(tmp_path / "missing", tmp_path / "sheets")
 
 
 def test_cli_and_script_call_the_library(tiny_root, tmp_path, monkeypatch, capsys):
@@ -250,7 +258,7 @@ def test_cli_and_script_call_the_library(tiny_root, tmp_path, monkeypatch, capsy
         calls.append((str(output_dir), preset, seed))
         return tiny_root
 
-    monkeypatch.setattr(synthetic, "make_synthetic_iad", fake_make)
+    monkeypatch.setattr(dataset, "make_synthetic_iad", fake_make)
     assert cli_main(["data", "synth", "out", "--preset", "tiny", "--seed", "4"]) == 0
     assert calls == [("out", "tiny", 4)]
     assert tiny_root in capsys.readouterr().out

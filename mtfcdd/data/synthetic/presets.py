@@ -15,7 +15,7 @@ class SyntheticPreset:
         image_size: side of the square images in pixels; the images go to
             ``realiad_<image_size>``.
         objects: object names, keys of
-            ``mtfcdd.data.synthetic.dataset.SYNTHETIC_OBJECTS``.
+            ``mtfcdd.data.synthetic.objects.SYNTHETIC_OBJECTS``.
         train_images: training images per object, the same for every alpha.
         test_normal_samples: normal samples (5 views each) per object in the
             test split.
