@@ -31,7 +31,7 @@ from mtfcdd.atomic_files import write_bytes, write_json, write_text
 from mtfcdd.defect_types import DEFECT_CODES
 from mtfcdd.deploy.images import find_images, image_batch, read_rgb_image
 from mtfcdd.postprocessing import prediction_from_heatmaps, upsample
-from mtfcdd.visualization import GridExample, GridRow, heatmap_grid, prediction_panel
+from mtfcdd.visualization import GridExample, GridRow, heatmap_grid, png_bytes, prediction_panel
 
 PREDICTIONS_JSON = "predictions.json"
 PREDICTIONS_CSV = "predictions.csv"
@@ -275,7 +275,7 @@ def predict(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
-    thresholds = source.thresholds if reduction == source.score_reduction else None
+    thresholds = applied_thresholds(source, reduction)
     paths = image_paths(inputs, exclude=output_dir)
     mask_lookup = _mask_lookup(masks or {}, source.type_codes)
     panel_paths = dict.fromkeys(paths)
@@ -310,6 +310,40 @@ def predict(
         write_json(os.path.join(output_dir, PREDICTIONS_JSON), results.to_dict())
         write_text(os.path.join(output_dir, PREDICTIONS_CSV), results.to_csv())
     return results
+
+
+def predict_arrays(model, images, reduction=None):
+    """Heatmaps, scores and detected types of RGB images, as ``predict`` computes them.
+
+    ``predict`` calls it on each batch of files it reads; ``mtfcdd serve``
+    on each uploaded image, so that both give the same numbers.
+
+    Args:
+        model: see ``predict``.
+        images: RGB images, values 0..255: an array (N, H, W, 3) or a
+            sequence of (H, W, 3) arrays of any sizes (resized to the
+            model's input, see ``HeatmapModel``).
+        reduction: see ``predict``.
+
+    Returns:
+        A ``mtfcdd.postprocessing.Prediction``: heatmaps A_k (N, u, v, K)
+        on the model's grid (paper Eq. 1), scores s_k (N, K) (Eq. 2), and
+        detected types, None when no thresholds apply
+        (``applied_thresholds``).
+    """
+    source = heatmap_model(model)
+    reduction = reduction or source.score_reduction
+    return prediction_from_heatmaps(
+        source.heatmaps(images), source.type_codes, reduction, applied_thresholds(source, reduction)
+    )
+
+
+def applied_thresholds(source, reduction):
+    """The thresholds of a ``HeatmapModel`` that apply to ``reduction``'s scores.
+
+    The model's own when it fitted them on that reduction, else None.
+    """
+    return source.thresholds if reduction == source.score_reduction else None
 
 
 def describe_detection(detected_types, separator=";", none="no thresholds"):
@@ -406,14 +440,12 @@ def figure2_grid(
         grid_rows.append(GridRow(code, examples))
     figure = heatmap_grid(grid_rows, tile_size=tile_size, alpha=alpha)
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
-    write_bytes(output_path, _png_bytes(figure, output_path))
+    write_bytes(output_path, png_bytes(figure, output_path))
     return figure
 
 
 def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_lookup, tile_size):
-    prediction = prediction_from_heatmaps(
-        source.heatmaps(list(images.values())), source.type_codes, reduction, thresholds
-    )
+    prediction = predict_arrays(source, list(images.values()), reduction)
     results = []
     for index, (path, image) in enumerate(images.items()):
         detected = None if prediction.detected_types is None else prediction.detected_types[index]
@@ -430,7 +462,7 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
                 title=os.path.basename(path),
                 tile_size=tile_size,
             )
-            write_bytes(panel_paths[path], _png_bytes(panel, panel_paths[path]))
+            write_bytes(panel_paths[path], png_bytes(panel, panel_paths[path]))
         results.append(ImagePrediction(
             path=path,
             scores=dict(zip(source.type_codes, prediction.scores[index].tolist())),
@@ -486,13 +518,6 @@ def _read_mask(path):
     if mask is None:
         raise ValueError(f"{path}: OpenCV cannot decode this mask file.")
     return mask
-
-
-def _png_bytes(image_rgb, path):
-    encoded, data = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-    if not encoded:
-        raise ValueError(f"{path}: OpenCV could not encode the picture as PNG.")
-    return data.tobytes()
 
 
 def _optional_list(values):

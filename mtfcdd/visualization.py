@@ -103,6 +103,15 @@ def overlay_heatmap(image_rgb, heatmap, value_range=None, alpha=0.5):
     return cv2.addWeighted(image, 1.0 - alpha, colours, alpha, 0.0)
 
 
+def png_bytes(image_rgb, name):
+    """An (H, W, 3) uint8 RGB picture encoded as PNG; ``name`` (a file or a
+    label) is what an error message names."""
+    encoded, data = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    if not encoded:
+        raise ValueError(f"{name}: OpenCV could not encode the picture as PNG.")
+    return data.tobytes()
+
+
 def draw_mask_contour(image, mask, colour=CONTOUR_COLOUR, thickness=1):
     """The image with the outline of every region of ``mask`` drawn on it.
 
