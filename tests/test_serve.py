@@ -131,6 +131,14 @@ def _gradient(height, width):
     return np.stack([rows + 0 * columns, 0 * rows + columns, (rows + columns) / 2], axis=-1).astype(np.uint8)
 
 
+def _missing(what):
+    """Skips the test for want of a system tool; fails where CI sets MTFCDD_REQUIRE_BROWSER=1."""
+    message = f"this test needs {what}; .ci/run installs it"
+    if os.environ.get("MTFCDD_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"MTFCDD_REQUIRE_BROWSER=1 but {message}")
+    pytest.skip(message)
+
+
 def _claiming_size(jpeg, height, width):
     """A JPEG whose frame header claims another size: the server must refuse it unread."""
     frame = jpeg.index(b"\xff\xc0")  # OpenCV writes baseline JPEGs
@@ -376,13 +384,6 @@ def test_the_curl_example_of_the_docs_answers_what_predict_says(server, test_sam
 
 
 # --- The page, in Chromium ------------------------------------------------------
-
-
-def _missing(what):
-    message = f"no browser test without {what}; .ci/run installs it"
-    if os.environ.get("MTFCDD_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"MTFCDD_REQUIRE_BROWSER=1 but {message}")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
