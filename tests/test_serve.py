@@ -473,7 +473,7 @@ def _assert_shown(text, value):
     assert len(re.sub(r"e.*|^0\.0*|\.", "", text)) == PAGE_DIGITS, text
 
 
-def test_page_predicts_an_image_of_the_server_folder(server, browser, images_dir):
+def test_page_predicts_a_folder_image_and_refuses_a_large_file(server, browser, images_dir, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -481,6 +481,9 @@ def test_page_predicts_an_image_of_the_server_folder(server, browser, images_dir
     wait = WebDriverWait(browser, 60)
     wait.until(lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
     select = Select(browser.find_element(By.ID, "folder-images"))
+    assert [option.text for option in select.options] == [
+        os.path.relpath(found, images_dir) for found in image_paths(images_dir)
+    ]
     name = select.options[2].text
     select.select_by_visible_text(name)
     browser.find_element(By.ID, "folder-predict").click()
@@ -488,9 +491,16 @@ def test_page_predicts_an_image_of_the_server_folder(server, browser, images_dir
     card = browser.find_element(By.CSS_SELECTOR, "#results .result")
     assert card.find_element(By.CLASS_NAME, "name").text == name
     expected = mtfcdd.predict(server["model"], [os.path.join(images_dir, name)]).predictions[0]
-    first_code = server["model"].type_codes[0]
-    _assert_shown(card.find_element(By.CSS_SELECTOR, f'[data-type="{first_code}"] .score').text,
-                  expected.scores[first_code])
+    for code in server["model"].type_codes:
+        _assert_shown(card.find_element(By.CSS_SELECTOR, f'[data-type="{code}"] .score').text,
+                      expected.scores[code])
+
+    large = tmp_path / "large.jpg"
+    large.write_bytes(b"\xff\xd8\xff" + bytes(MAX_UPLOAD_MB * 10**6))
+    browser.find_element(By.ID, "file-input").send_keys(str(large))
+    wait.until(lambda driver: driver.find_element(By.ID, "status").text.startswith("Done: 1 image"))
+    refusal = browser.find_element(By.CSS_SELECTOR, "#results .result.error .message").text
+    assert refusal == "Refused: 1,000,003 bytes is over this server's limit of 1,000,000 bytes per upload."
 
 
 # --- The verb, and LiteRT without Keras ----------------------------------------

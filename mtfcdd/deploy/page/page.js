@@ -152,8 +152,8 @@ async function predictFiles(files) {
     setStatus(`Predicting ${index + 1} of ${list.length}: ${file.name}`);
     if (file.size > model.limits.max_upload_bytes) {
       // The server would refuse it too, but only after receiving it all.
-      showError(file.name, `Refused: ${formatBytes(file.size)} is over this server's limit of `
-        + `${formatBytes(model.limits.max_upload_bytes)} per upload.`);
+      showError(file.name, `Refused: ${file.size.toLocaleString("en-US")} bytes is over this server's `
+        + `limit of ${model.limits.max_upload_bytes.toLocaleString("en-US")} bytes per upload.`);
       continue;
     }
     const form = new FormData();
