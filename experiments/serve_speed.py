@@ -72,7 +72,7 @@ def main(argv=None):
     if arguments.stand_in:
         server.server_close()
         model = _stand_in(heatmap_model(model))
-        server = make_server(create_app(model, facts=facts), port=0)
+        server = make_server(create_app(model, facts=facts), "127.0.0.1", 0)
         facts = {**facts, "runtime": "stand-in for " + facts["runtime"]}
     threading.Thread(target=server.serve_forever, daemon=True).start()
     paths = image_paths(arguments.images)[:arguments.count]
@@ -136,7 +136,8 @@ def _post(port, path, data):
     boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), os.path.basename(path))})
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request("POST", "/predict", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        connection.request("POST", "/predict", body, headers)
         response = connection.getresponse()
         answer = json.loads(response.read())
     finally:

@@ -262,7 +262,8 @@ def test_endpoint_answers_what_predict_says(server, test_samples, model_path, im
     status, folder_answer = _request(server, "POST", f"/predict?image={name}")
     assert status == 200
     assert folder_answer["image"]["source"] == "folder"
-    assert folder_answer["scores"] == mtfcdd.predict(model, [os.path.join(images_dir, name)]).predictions[0].scores
+    expected_folder = mtfcdd.predict(model, [os.path.join(images_dir, name)]).predictions[0]
+    assert folder_answer["scores"] == expected_folder.scores
     status, health = _request(server, "GET", "/health")
     assert status == 200 and health["status"] == "ok" and health["predictions"] >= 3
 
@@ -304,7 +305,9 @@ def test_bad_requests_get_4xx_json_and_the_server_keeps_serving(server, test_sam
 def test_large_jpeg_is_decoded_reduced_and_says_so(server):
     model = server["model"]
     image = _gradient(800, 600)
-    status, answer = _request(server, "POST", "/predict", _encoded(image, ".jpg"), {"Content-Type": "image/jpeg"})
+    status, answer = _request(
+        server, "POST", "/predict", _encoded(image, ".jpg"), {"Content-Type": "image/jpeg"}
+    )
     assert status == 200, answer
     assert answer["image"]["size"] == [800, 600]
     assert answer["image"]["decoded_size"] == [400, 300]
@@ -341,7 +344,9 @@ def test_uploads_stay_in_memory_unless_save_is_given(server, images_dir, tmp_pat
     noise = np.random.default_rng(1).integers(0, 256, (480, 480, 3), dtype=np.uint8)
     data = _encoded(noise, ".png")
     assert 500_000 < len(data) < MAX_UPLOAD_MB * 10**6
-    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), "noise.png", content_type="image/png")})
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(data), "noise.png", content_type="image/png")}
+    )
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     folder_before = sorted(os.walk(images_dir))
     with monkeypatch.context() as patch:
@@ -450,9 +455,11 @@ def test_page_shows_per_type_heatmaps_and_the_scores_of_predict(server, browser,
             _assert_shown(tile.find_element(By.CLASS_NAME, "score").text, prediction.scores[code])
             _assert_shown(tile.find_element(By.CLASS_NAME, "threshold").text, threshold)
             assert ("detected" in tile.get_attribute("class").split()) == (code in prediction.detected_types)
-            assert browser.execute_script("return arguments[0].naturalWidth", tile.find_element(By.TAG_NAME, "img")) == 128
+            picture = tile.find_element(By.TAG_NAME, "img")
+            assert browser.execute_script("return arguments[0].naturalWidth", picture) == 128
         likely = most_likely_types(
-            np.array([[prediction.scores[code] for code in model.type_codes]]), model.thresholds, model.type_codes
+            np.array([[prediction.scores[code] for code in model.type_codes]]),
+            model.thresholds, model.type_codes,
         )[0]
         assert card.find_element(By.CSS_SELECTOR, ".type-tile.shown").get_attribute("data-type") == likely
         main = card.find_element(By.CLASS_NAME, "main-picture")
@@ -574,5 +581,6 @@ sys.exit(main(["serve", "--tflite", sys.argv[1], "--port", "0"]))
     expected = mtfcdd.predict(heatmap_model(LiteRTModel(path)), [test_samples["defective"]]).predictions[0]
     assert answer["scores"] == expected.scores
     assert answer["detected_types"] == list(expected.detected_types)
-    assert (facts["runtime"], facts["quantization"], facts["weights_source"]) == ("LiteRT", "none", "stand-in")
+    assert facts["runtime"] == "LiteRT"
+    assert (facts["quantization"], facts["weights_source"]) == ("none", "stand-in")
     assert facts["file_size_bytes"] == os.path.getsize(path)

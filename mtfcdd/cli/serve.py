@@ -13,8 +13,12 @@ import importlib.util
 import os
 import sys
 
+from mtfcdd.deploy.uploads import MAX_PIXELS, MAX_UPLOAD_BYTES
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 # Hosts that only this machine reaches.
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOCAL_HOSTS = (DEFAULT_HOST, "localhost", "::1")
 
 
 def register(subparsers):
@@ -30,11 +34,14 @@ def register(subparsers):
         help="serve a converted model (its .json sidecar beside it) without Keras or TensorFlow",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1",
-        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 exposes the "
+        "--host", default=DEFAULT_HOST,
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; 0.0.0.0 exposes the "
         "server to the network without authentication, see docs/deployment.md)",
     )
-    parser.add_argument("--port", type=int, default=8080, help="TCP port (default: 8080; 0: any free one)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT,
+        help=f"TCP port (default: {DEFAULT_PORT}; 0: any free one)",
+    )
     parser.add_argument(
         "--images", metavar="DIR",
         help="a folder whose images the page offers, e.g. a test split (searched recursively)",
@@ -44,13 +51,13 @@ def register(subparsers):
         help="write each uploaded image and its JSON result to DIR (default: nothing is written)",
     )
     parser.add_argument(
-        "--max-upload-mb", type=float, default=25.0, metavar="MB",
-        help="largest upload accepted, in MB (default: 25)",
+        "--max-upload-mb", type=float, default=MAX_UPLOAD_BYTES / 1e6, metavar="MB",
+        help=f"largest upload accepted, in MB (default: {MAX_UPLOAD_BYTES / 1e6:g})",
     )
     parser.add_argument(
-        "--max-megapixels", type=float, default=25.0, metavar="MP",
+        "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
         help="most pixels decoded per image; a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its "
-        "size, a larger PNG or BMP refused (default: 25)",
+        f"size, a larger PNG or BMP refused (default: {MAX_PIXELS / 1e6:g})",
     )
     parser.set_defaults(handler=run)
 

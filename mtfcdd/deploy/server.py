@@ -49,15 +49,11 @@ import werkzeug.utils
 from mtfcdd.atomic_files import write_bytes, write_json
 from mtfcdd.defect_types import DEFECT_NAMES
 from mtfcdd.deploy.images import resize_image
-from mtfcdd.deploy.uploads import MEDIA_TYPES, UploadError, decode_upload
+from mtfcdd.deploy.uploads import MAX_PIXELS, MAX_UPLOAD_BYTES, MEDIA_TYPES, UploadError, decode_upload
 from mtfcdd.postprocessing import most_likely_types, upsample
 from mtfcdd.prediction import describe_detection, heatmap_model, image_paths, predict_arrays
 from mtfcdd.visualization import overlay_heatmap, png_bytes
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
-MAX_UPLOAD_BYTES = 25_000_000
-MAX_PIXELS = 25_000_000
 PAGE_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
 # Longest side of the heatmap pictures (?heatmaps=png); smaller images keep
 # their size. The page shows them at most this large.
@@ -83,7 +79,7 @@ def create_app(
             the first request does not pay for tracing.
         facts: more facts about the model for ``GET /model`` and the page,
             e.g. ``{"file": "model.keras", "file_size_bytes": 22760000,
-            "runtime": "keras"}``.
+            "runtime": "Keras"}``.
         images_dir: a folder whose images the page offers (searched
             recursively, Real-IAD masks left out), or None.
         save_dir: a folder where each uploaded image and its JSON result
@@ -116,13 +112,13 @@ def create_app(
     return app
 
 
-def make_server(app, host=DEFAULT_HOST, port=DEFAULT_PORT):
+def make_server(app, host, port):
     """A threaded Werkzeug server for ``app``; ``serve_forever()`` runs it.
 
     Args:
         app: ``create_app``'s application.
-        host: the address to listen on; the default answers this machine
-            only (docs/deployment.md says what another address exposes).
+        host: the address to listen on: ``"127.0.0.1"`` answers this
+            machine only (docs/deployment.md says what another exposes).
         port: the TCP port; 0 picks a free one (``server.server_port``).
     """
     return werkzeug.serving.make_server(host, port, app, threaded=True)
@@ -165,7 +161,6 @@ class _Service:
 
     def model_facts(self):
         source = self.source
-        thresholds = source.thresholds
         return {
             **self.facts,
             "type_codes": list(source.type_codes),
@@ -173,7 +168,7 @@ class _Service:
             "input_size": list(source.image_size),
             "weights_source": source.weights_source,
             "score_reduction": source.score_reduction,
-            "thresholds": None if thresholds is None else dict(zip(source.type_codes, thresholds)),
+            "thresholds": _by_type(source, source.thresholds),
             "limits": {"max_upload_bytes": self.max_upload_bytes, "max_pixels": self.max_pixels},
             "folder_images": len(self.images),
             "saves_uploads": self.save_dir is not None,
@@ -273,10 +268,12 @@ class _Service:
                 "decoded_size": list(decoded.image.shape[:2]),
             },
             "scores": dict(zip(source.type_codes, scores.tolist())),
-            "thresholds": None if source.thresholds is None else dict(zip(source.type_codes, source.thresholds)),
+            "thresholds": _by_type(source, source.thresholds),
             "detected_types": None if detected is None else list(detected),
             "verdict": describe_detection(detected, separator=" "),
-            "most_likely_type": most_likely_types(scores[np.newaxis], source.thresholds, source.type_codes)[0],
+            "most_likely_type": most_likely_types(
+                scores[np.newaxis], source.thresholds, source.type_codes
+            )[0],
             "score_reduction": source.score_reduction,
             "notes": notes,
         }
@@ -321,6 +318,11 @@ def _heatmap_pictures(image, heatmaps, type_codes):
             for index, code in enumerate(type_codes)
         },
     }
+
+
+def _by_type(source, values):
+    """``values`` as a dict from the model's type codes, or None."""
+    return None if values is None else dict(zip(source.type_codes, values))
 
 
 def _milliseconds(seconds):

@@ -24,6 +24,10 @@ import struct
 import cv2
 import numpy as np
 
+# The server's default limits: a phone photo (12 to 24 megapixels, a few
+# MB) passes whole.
+MAX_UPLOAD_BYTES = 25_000_000
+MAX_PIXELS = 25_000_000
 # Formats the package reads (mtfcdd.deploy.images.IMAGE_EXTENSIONS), by signature.
 SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"BM", "bmp"))
 MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "bmp": "image/bmp"}
