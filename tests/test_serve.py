@@ -424,6 +424,11 @@ def test_page_shows_per_type_heatmaps_and_the_scores_of_predict(server, browser,
     browser.get(f"http://127.0.0.1:{server['port']}/")
     wait = WebDriverWait(browser, 60)
     wait.until(lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+    # Offline: everything the page loads comes from the server.
+    origin = f"http://127.0.0.1:{server['port']}/"
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert {"static/page.js", "static/page.css", "model"} <= {url[len(origin):] for url in loaded}
+    assert all(url.startswith(origin) for url in loaded), loaded
     facts = browser.find_element(By.ID, "model-facts").text
     height, width = model.image_shape[:2]
     assert "Keras" in facts and f"{height} x {width} pixels" in facts and "HS Scratch" in facts
