@@ -102,6 +102,16 @@ PIXEL_PROTOCOLS = ("per-type", "authors")
 type-k masks, or every image against its own mask (the authors' code)."""
 
 
+# === Serving (mtfcdd serve) ===
+
+MAX_UPLOAD_BYTES = 25_000_000
+"""The server's default limit on an upload's size: a phone photo passes."""
+
+MAX_PIXELS = 25_000_000
+"""The server's default limit on an image's pixels (12 to 24 megapixel
+photos pass whole; larger JPEGs are decoded at reduced size)."""
+
+
 def fuiad_setting(alpha):
     """The split folder name of the FUIAD setting with noise ratio ``alpha``.
 

@@ -9,6 +9,7 @@ import cv2
 import keras
 import numpy as np
 import pytest
+from conftest import blocking_imports
 
 import mtfcdd
 from mtfcdd.cli import main
@@ -365,16 +366,8 @@ def test_predict_image_reads_rgb_and_resizes(converted, test_images, tmp_path):
 def test_runner_works_with_keras_and_tensorflow_blocked(converted, test_images, tmp_path):
     images_path = str(tmp_path / "images.npy")
     np.save(images_path, test_images)
-    script = f"""
-import importlib.abc, json, sys
-
-class BlockPackages(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {BLOCKED_PACKAGES!r}:
-            raise ImportError("blocked: " + name)
-        return None
-
-sys.meta_path.insert(0, BlockPackages())
+    script = blocking_imports(BLOCKED_PACKAGES) + f"""
+import json
 import numpy as np
 from mtfcdd.deploy.runner import LiteRTModel
 

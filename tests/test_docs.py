@@ -53,10 +53,15 @@ SCALE_DOWN = (
     (r"\bTrainingConfig\(", "TrainingConfig(epochs=1, steps_per_epoch=2, batch_size=4, ",
      "one epoch of a few training steps (the paper runs train 10 balanced epochs)"),
     (r"--repeats \d+", "--repeats 1", "one timed run"),
+    (r"--count \d+", "--count 3", "a few timed images"),
     (r"--num-calibration 100\b", "--num-calibration 8", "fewer calibration images"),
     (r"num_calibration_images=100\b", "num_calibration_images=8", "fewer calibration images"),
 )
 
+STARTS_A_SERVER = (
+    "installs, then starts a server that runs until Ctrl+C; tests/test_serve.py builds the same "
+    "server (the verb's own code), checks its answers and drives its page in Chromium"
+)
 # Blocks that do not run here: (page, first line of the block, why).
 NOT_RUN = (
     ("README.md", 'pip install -e ".[test]" && python -m pytest',
@@ -70,6 +75,10 @@ NOT_RUN = (
      "sets up a board; tests/test_deploy.py runs the runner with Keras and TensorFlow blocked"),
     ("docs/deployment.md", "pip wheel --no-deps --no-build-isolation -w dist .      # development machine",
      "installs on a board: here it would replace the test environment's own mtfcdd"),
+    ("README.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
+    ("docs/deployment.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
+    ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',
+     "needs a running server: tests/test_serve.py runs this very command against its own"),
 )
 
 _FENCE = re.compile(

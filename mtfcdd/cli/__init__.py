@@ -18,10 +18,10 @@ import os
 import sys
 
 from mtfcdd import __version__
-from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, train
+from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
-COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, export, benchmark)
+COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
 
 # TensorFlow's C++ start-up lines (CUDA probing, oneDNN, CPU features) are
 # noise to a user; 2 keeps its errors. Set before TensorFlow is imported.

@@ -165,6 +165,40 @@ def types_over_threshold(scores, thresholds, type_codes):
     ]
 
 
+def most_likely_types(scores, thresholds, type_codes):
+    """The type each image most likely shows, whether or not it is detected.
+
+    With thresholds, the type whose score is the largest multiple of its
+    threshold (``s_k / t_k``): scores of different types live on different
+    scales, and the thresholds are where each type's scale says "defect".
+    Without thresholds, the type of the largest score.
+
+    Args:
+        scores: array (N, K) of image scores (paper Eq. 2).
+        thresholds: K thresholds (>= 0), or None.
+        type_codes: K codes.
+
+    Returns:
+        A list of N type codes.
+    """
+    scores = np.asarray(scores, np.float32)
+    if scores.ndim != 2 or scores.shape[1] != len(type_codes):
+        raise ValueError(
+            f"scores must have shape (images, {len(type_codes)}), one column "
+            f"per type code; got shape {scores.shape}."
+        )
+    if thresholds is not None:
+        thresholds = np.asarray(thresholds, np.float32)
+        if thresholds.shape != (len(type_codes),):
+            raise ValueError(
+                f"thresholds must hold {len(type_codes)} values, one per type "
+                f"code; got {thresholds.tolist()}."
+            )
+        # A zero threshold (every image detected) ranks its type first.
+        scores = scores / np.maximum(thresholds, np.finfo(np.float32).tiny)
+    return [type_codes[index] for index in scores.argmax(axis=1)]
+
+
 def _check_heatmaps(heatmaps):
     heatmaps = np.asarray(heatmaps, np.float32)
     if heatmaps.ndim != 4:

@@ -161,7 +161,7 @@ def predict(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
-    thresholds = source.thresholds if reduction == source.score_reduction else None
+    thresholds = applied_thresholds(source, reduction)
     paths = image_paths(inputs, exclude=output_dir)
     mask_lookup = _mask_lookup(masks or {}, source.type_codes)
     panel_paths = dict.fromkeys(paths)
@@ -197,6 +197,40 @@ def predict(
     return results
 
 
+def predict_arrays(model, images, reduction=None):
+    """Heatmaps, scores and detected types of RGB images, as ``predict`` computes them.
+
+    ``predict`` calls it on each batch of files it reads; ``mtfcdd serve``
+    on each uploaded image, so that both give the same numbers.
+
+    Args:
+        model: see ``predict``.
+        images: RGB images, values 0..255: an array (N, H, W, 3) or a
+            sequence of (H, W, 3) arrays of any sizes (resized to the
+            model's input, see ``HeatmapModel``).
+        reduction: see ``predict``.
+
+    Returns:
+        A ``mtfcdd.inference.postprocessing.Prediction``: heatmaps A_k (N, u, v, K)
+        on the model's grid (paper Eq. 1), scores s_k (N, K) (Eq. 2), and
+        detected types, None when no thresholds apply
+        (``applied_thresholds``).
+    """
+    source = heatmap_model(model)
+    reduction = reduction or source.score_reduction
+    return prediction_from_heatmaps(
+        source.heatmaps(images), source.type_codes, reduction, applied_thresholds(source, reduction)
+    )
+
+
+def applied_thresholds(source, reduction):
+    """The thresholds of a ``HeatmapModel`` that apply to ``reduction``'s scores.
+
+    The model's own when it fitted them on that reduction, else None.
+    """
+    return source.thresholds if reduction == source.score_reduction else None
+
+
 def describe_detection(detected_types, separator=";", none="no thresholds"):
     """"normal", the detected codes joined by ``separator``, or ``none`` for None."""
     if detected_types is None:
@@ -205,9 +239,7 @@ def describe_detection(detected_types, separator=";", none="no thresholds"):
 
 
 def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_lookup, tile_size):
-    prediction = prediction_from_heatmaps(
-        source.heatmaps(list(images.values())), source.type_codes, reduction, thresholds
-    )
+    prediction = predict_arrays(source, list(images.values()), reduction)
     results = []
     for index, (path, image) in enumerate(images.items()):
         detected = None if prediction.detected_types is None else prediction.detected_types[index]

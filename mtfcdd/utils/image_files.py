@@ -84,17 +84,27 @@ def read_mask(path):
     return mask
 
 
-def write_png(path, image_rgb, compression=None):
-    """Writes an (H, W, 3) uint8 RGB image as a PNG file, atomically.
+def png_bytes(image_rgb, name, compression=None):
+    """An (H, W, 3) uint8 RGB picture encoded as PNG.
 
-    ``compression`` is zlib's level, 0 to 9 (9: the smallest file, for
-    pictures kept in the repository); None keeps OpenCV's fast default.
+    Args:
+        image_rgb: the picture.
+        name: a file or a label, what an error message names.
+        compression: zlib's level, 0 to 9 (9: the smallest file, for
+            pictures kept in the repository); None keeps OpenCV's fast
+            default.
     """
     parameters = [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, compression]
     encoded, data = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), parameters)
     if not encoded:
-        raise ValueError(f"{path}: OpenCV could not encode the picture as PNG.")
-    write_bytes(path, data.tobytes())
+        raise ValueError(f"{name}: OpenCV could not encode the picture as PNG.")
+    return data.tobytes()
+
+
+def write_png(path, image_rgb, compression=None):
+    """Writes an (H, W, 3) uint8 RGB image as a PNG file, atomically (see
+    ``png_bytes``)."""
+    write_bytes(path, png_bytes(image_rgb, path, compression))
 
 
 def find_images(folder_or_pattern):

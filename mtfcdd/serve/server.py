@@ -1,0 +1,332 @@
+"""`mtfcdd serve`: a web page and a JSON endpoint for a trained model (Flask).
+
+``create_app(model)`` is a WSGI application (Flask) with these routes
+(schema in docs/deployment.md):
+
+- ``GET /``: the page (``mtfcdd/serve/page/``: HTML, CSS and JavaScript
+  shipped with the package, nothing from the internet). Upload images or
+  pick one from the server's folder; each gets the heatmap of its most
+  likely type over it, one small heatmap per type (paper Eq. 1, upsampled,
+  3.1), the scores s_k (Eq. 2) against their thresholds, and the verdict.
+- ``POST /predict``: one image, as the ``file`` field of a
+  ``multipart/form-data`` form or as the request body (``Content-Type:
+  image/jpeg``, ``image/png`` or ``image/bmp``), or ``?image=NAME`` for a
+  file of the server's folder; returns the scores, detected types and
+  thresholds as JSON, and the heatmaps with ``?heatmaps=png`` or ``array``.
+- ``GET /model``, ``GET /health``, ``GET /images``: the model's facts, a
+  liveness check with counters, the folder's images.
+
+The model is anything ``mtfcdd.inference.heatmap_model.heatmap_model`` accepts (a Keras
+``MultiTypeFCDD``, a ``LiteRTModel``, a ``HeatmapModel``), and the numbers
+come from ``mtfcdd.prediction.predict_images.predict_arrays``, the function ``mtfcdd
+predict`` uses, on pixels decoded as ``predict`` decodes files
+(``mtfcdd.serve.uploads``). One image runs at a time (a lock): neither a
+LiteRT interpreter nor the CPU gains from running two.
+
+Bad input gets a 4xx answer ``{"error": "..."}`` and the server goes on
+serving. Uploads stay in memory (at most ``max_upload_bytes``) and nothing
+is written to disk unless ``save_dir`` is given.
+
+Flask because it is synchronous like the model, small (Werkzeug, Jinja2 and
+three tiny packages), parses multipart uploads and enforces a request size
+limit itself, and runs on any WSGI server. This module imports neither
+Keras nor TensorFlow: it serves a LiteRT model on a board.
+"""
+
+import base64
+import datetime
+import io
+import os
+import threading
+import time
+
+import flask
+import numpy as np
+import werkzeug.exceptions
+import werkzeug.serving
+import werkzeug.utils
+
+from mtfcdd.constants import DEFECT_NAMES, MAX_PIXELS, MAX_UPLOAD_BYTES
+from mtfcdd.inference.heatmap_model import heatmap_model
+from mtfcdd.inference.postprocessing import most_likely_types, upsample
+from mtfcdd.prediction.predict_images import describe_detection, predict_arrays
+from mtfcdd.serve.uploads import MEDIA_TYPES, UploadError, decode_upload
+from mtfcdd.utils.atomic_files import write_bytes, write_json
+from mtfcdd.utils.image_files import image_paths
+from mtfcdd.utils.image_files import png_bytes
+from mtfcdd.utils.image_files import resize_image
+from mtfcdd.visualization.panels import overlay_heatmap
+
+PAGE_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
+# Longest side of the heatmap pictures (?heatmaps=png); smaller images keep
+# their size. The page shows them at most this large.
+PICTURE_SIDE = 384
+HEATMAP_FORMATS = ("none", "png", "array")
+# Request bodies read as the image itself.
+IMAGE_BODY_TYPES = tuple(MEDIA_TYPES.values()) + ("application/octet-stream",)
+
+
+def create_app(
+    model,
+    facts=None,
+    images_dir=None,
+    save_dir=None,
+    max_upload_bytes=MAX_UPLOAD_BYTES,
+    max_pixels=MAX_PIXELS,
+):
+    """The server's WSGI application.
+
+    Args:
+        model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel`` or a
+            ``HeatmapModel``. It runs once on a blank image here, so that
+            the first request does not pay for tracing.
+        facts: more facts about the model for ``GET /model`` and the page,
+            e.g. ``{"file": "model.keras", "file_size_bytes": 22760000,
+            "runtime": "Keras"}``.
+        images_dir: a folder whose images the page offers (searched
+            recursively, Real-IAD masks left out), or None.
+        save_dir: a folder where each uploaded image and its JSON result
+            are written, or None: then nothing is written.
+        max_upload_bytes: the largest request accepted (413 above).
+        max_pixels: the most pixels an image is decoded to
+            (``mtfcdd.serve.uploads``).
+
+    Returns:
+        A ``flask.Flask`` application.
+    """
+    if max_upload_bytes < 1 or max_pixels < 1:
+        raise ValueError(
+            f"max_upload_bytes and max_pixels must be >= 1; got {max_upload_bytes} and {max_pixels}."
+        )
+    service = _Service(heatmap_model(model), dict(facts or {}), images_dir, save_dir, max_upload_bytes,
+                       max_pixels)
+    app = flask.Flask(__name__, static_folder=PAGE_FOLDER, static_url_path="/static")
+    app.request_class = _InMemoryRequest
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
+    app.json.sort_keys = False
+    app.add_url_rule("/", view_func=lambda: app.send_static_file("index.html"))
+    app.add_url_rule("/health", view_func=service.health)
+    app.add_url_rule("/model", view_func=service.model_facts)
+    app.add_url_rule("/images", view_func=service.folder_images)
+    app.add_url_rule("/predict", view_func=service.predict, methods=["POST"])
+    app.register_error_handler(UploadError, service.upload_error)
+    app.register_error_handler(werkzeug.exceptions.HTTPException, service.http_error)
+    app.register_error_handler(Exception, service.internal_error)
+    return app
+
+
+def make_server(app, host, port):
+    """A threaded Werkzeug server for ``app``; ``serve_forever()`` runs it.
+
+    Args:
+        app: ``create_app``'s application.
+        host: the address to listen on: ``"127.0.0.1"`` answers this
+            machine only (docs/deployment.md says what another exposes).
+        port: the TCP port; 0 picks a free one (``server.server_port``).
+    """
+    return werkzeug.serving.make_server(host, port, app, threaded=True)
+
+
+class _InMemoryRequest(flask.Request):
+    """Keeps uploads in memory: Werkzeug would spool those over 500 KB to a
+    temporary file, and images must not reach the disk unless asked."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
+class _Service:
+    """The routes' state: the model, its lock, counters, the folder's images."""
+
+    def __init__(self, source, facts, images_dir, save_dir, max_upload_bytes, max_pixels):
+        self.source = source
+        self.facts = facts
+        self.save_dir = save_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.max_pixels = max_pixels
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.counts = {"predictions": 0, "errors": 0}
+        self.images = {}
+        if images_dir is not None and not os.path.isdir(images_dir):
+            raise FileNotFoundError(f"{images_dir}: images folder not found (expected a folder of images).")
+        if images_dir is not None:
+            for path in image_paths(images_dir):
+                name = os.path.relpath(path, images_dir).replace(os.sep, "/")
+                self.images[name] = path
+        if save_dir is not None:
+            os.makedirs(save_dir, exist_ok=True)
+        height, width = source.image_size
+        source.heatmaps([np.zeros((height, width, 3), np.uint8)])
+
+    def health(self):
+        return {"status": "ok", "uptime_s": round(time.monotonic() - self.started, 1), **self.counts}
+
+    def model_facts(self):
+        source = self.source
+        return {
+            **self.facts,
+            "type_codes": list(source.type_codes),
+            "type_names": {code: DEFECT_NAMES.get(code, code) for code in source.type_codes},
+            "image_size": list(source.image_size),
+            "weights_source": source.weights_source,
+            "score_reduction": source.score_reduction,
+            "thresholds": _by_type(source, source.thresholds),
+            "limits": {"max_upload_bytes": self.max_upload_bytes, "max_pixels": self.max_pixels},
+            "folder_images": len(self.images),
+            "saves_uploads": self.save_dir is not None,
+        }
+
+    def folder_images(self):
+        return {"images": list(self.images)}
+
+    def predict(self):
+        heatmaps_format = flask.request.args.get("heatmaps", "none")
+        if heatmaps_format not in HEATMAP_FORMATS:
+            raise UploadError(
+                f"heatmaps={heatmaps_format!r} is not one of {', '.join(HEATMAP_FORMATS)}.", 400
+            )
+        data, name, origin = self._request_image()
+        started = time.perf_counter()
+        decoded = decode_upload(data, self.max_pixels)
+        decoded_at = time.perf_counter()
+        with self.lock:
+            prediction = predict_arrays(self.source, [decoded.image])
+            predicted_at = time.perf_counter()
+            result = self._result(decoded, name, origin, prediction, heatmaps_format)
+            result["timing_ms"] = {
+                "decode": _milliseconds(decoded_at - started),
+                "model": _milliseconds(predicted_at - decoded_at),
+                "total": _milliseconds(time.perf_counter() - started),
+            }
+            if self.save_dir is not None and origin == "upload":
+                self._save(data, name, decoded.format, result)
+            self.counts["predictions"] += 1
+        return result
+
+    def upload_error(self, error):
+        return self._error(str(error), error.status)
+
+    def http_error(self, error):
+        if error.code == 413:
+            return self._error(
+                f"the upload is over this server's limit of {self.max_upload_bytes:,} bytes; "
+                "send a smaller image.", 413
+            )
+        return self._error(f"{error.name}: {error.description}", error.code)
+
+    def internal_error(self, error):
+        flask.current_app.logger.exception("request failed")
+        return self._error(f"internal error ({type(error).__name__}: {error}); the server goes on.", 500)
+
+    def _error(self, message, status):
+        with self.lock:
+            self.counts["errors"] += 1
+        return {"error": message}, status
+
+    def _request_image(self):
+        """(bytes, name, "upload" or "folder") of the image a request sends."""
+        request = flask.request
+        folder_name = request.args.get("image")
+        if folder_name is None and request.mimetype == "multipart/form-data":
+            folder_name = request.form.get("image")
+        if folder_name is not None:
+            if folder_name not in self.images:
+                raise UploadError(f"{folder_name!r} is not one of the server's images (GET /images).", 404)
+            with open(self.images[folder_name], "rb") as file:
+                return file.read(), folder_name, "folder"
+        if request.mimetype == "multipart/form-data":
+            uploads = request.files.getlist("file")
+            if len(uploads) != 1:
+                raise UploadError(
+                    f"the form has {len(uploads)} files in its 'file' field; send one image per request.",
+                    400,
+                )
+            return uploads[0].read(), uploads[0].filename or "upload", "upload"
+        if request.mimetype in IMAGE_BODY_TYPES:
+            return request.get_data(cache=False), request.args.get("name", "upload"), "upload"
+        raise UploadError(
+            f"Content-Type {request.mimetype or 'none'!r} is not an image upload: send the image "
+            "as the 'file' field of a multipart/form-data form (curl -F file=@part.jpg) or as the "
+            f"request body with Content-Type {', '.join(MEDIA_TYPES.values())}.", 415
+        )
+
+    def _result(self, decoded, name, origin, prediction, heatmaps_format):
+        source = self.source
+        scores = prediction.scores[0]
+        detected = None if prediction.detected_types is None else prediction.detected_types[0]
+        height, width = decoded.size
+        notes = []
+        if decoded.reduction > 1:
+            notes.append(
+                f"decoded at 1/{decoded.reduction} of its size: {width}x{height} pixels is over "
+                f"this server's limit of {self.max_pixels:,}."
+            )
+        result = {
+            "image": {
+                "name": name,
+                "source": origin,
+                "format": decoded.format,
+                "size": [height, width],
+                "decoded_size": list(decoded.image.shape[:2]),
+            },
+            "scores": dict(zip(source.type_codes, scores.tolist())),
+            "thresholds": _by_type(source, source.thresholds),
+            "detected_types": None if detected is None else list(detected),
+            "verdict": describe_detection(detected, separator=" "),
+            "most_likely_type": most_likely_types(
+                scores[np.newaxis], source.thresholds, source.type_codes
+            )[0],
+            "score_reduction": source.score_reduction,
+            "notes": notes,
+        }
+        if heatmaps_format == "png":
+            result["heatmaps"] = _heatmap_pictures(decoded.image, prediction.heatmaps[0], source.type_codes)
+        elif heatmaps_format == "array":
+            maps = prediction.heatmaps[0]
+            result["heatmaps"] = {
+                "format": "array",
+                "size": list(maps.shape[:2]),
+                "types": {code: maps[..., index].tolist() for index, code in enumerate(source.type_codes)},
+            }
+        return result
+
+    def _save(self, data, name, image_format, result):
+        stem = werkzeug.utils.secure_filename(os.path.splitext(name)[0]) or "upload"
+        moment = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        base = os.path.join(self.save_dir, f"{moment}_{stem}")
+        write_bytes(f"{base}.{image_format}", data)
+        write_json(f"{base}.json", result)
+
+
+def _heatmap_pictures(image, heatmaps, type_codes):
+    """The image with each type's heatmap over it, as base64 PNGs.
+
+    One colour scale, ``[0, max over the K maps]``, as in ``mtfcdd
+    predict``'s panels, so that the types of an image compare.
+    """
+    height, width = image.shape[:2]
+    scale = min(1.0, PICTURE_SIDE / max(height, width))
+    size = (max(round(height * scale), 1), max(round(width * scale), 1))
+    picture = resize_image(image, size)
+    maps = upsample(heatmaps[np.newaxis], size)[0]
+    value_range = (0.0, float(maps.max()))
+    return {
+        "format": "png",
+        "size": list(size),
+        "value_range": list(value_range),
+        "types": {
+            code: base64.b64encode(png_bytes(overlay_heatmap(picture, maps[..., index], value_range), code))
+            .decode("ascii")
+            for index, code in enumerate(type_codes)
+        },
+    }
+
+
+def _by_type(source, values):
+    """``values`` as a dict from the model's type codes, or None."""
+    return None if values is None else dict(zip(source.type_codes, values))
+
+
+def _milliseconds(seconds):
+    return round(1000 * seconds, 2)
