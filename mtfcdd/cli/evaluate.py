@@ -25,7 +25,9 @@ def register(subparsers):
     )
     add_pixel_protocol_option(parser)
     parser.add_argument(
-        "--out", default=None, metavar="DIR", help="also write the tables to DIR (JSON, CSV, Markdown)"
+        "--out", default=None, metavar="DIR",
+        help="also write the tables (JSON, CSV, Markdown) and the ROC, precision-recall and PRO "
+        "curves of every type (CSV, and PNG with the plots extra) to DIR",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the result as JSON instead of tables, without a progress bar"
@@ -44,12 +46,14 @@ def run(arguments):
         model, split.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, reduction=arguments.reduction,
         pixel_protocol=arguments.pixel_protocol, verbose=0 if arguments.json else 1,
+        curves_dir=arguments.out,
     )
     result["settings"]["alpha"] = arguments.alpha
     results = {arguments.alpha: result}
     if arguments.out:
         for path in write_reports(results, arguments.out, stem="evaluation"):
             print(f"Wrote {path}", flush=True)
+        print(f"Wrote the curves under the metrics to {arguments.out} (curves_*)", flush=True)
     print(json.dumps(result, indent=2) if arguments.json else markdown(results))
     return 0
 

@@ -4,13 +4,15 @@ The test split is run through the model batch by batch; image scores and
 upsampled heatmaps go straight into ``mtfcdd.metrics.MultiTypeEvaluator``,
 whose pixel statistics live in fixed memory, so the full Real-IAD test split
 (30,000 images x 8 heatmaps, ~86 GB as float32 at 299x299) is evaluated in a
-few hundred MiB.
+few hundred MiB. The curves under the metrics (ROC, precision-recall, PRO)
+come from the same fixed-memory state (``curves_dir``).
 """
 
 import keras
 import numpy as np
 
 from mtfcdd.data.pipeline import evaluation_dataset
+from mtfcdd.evaluation.curve_reports import write_curves
 from mtfcdd.inference.postprocessing import image_scores, upsample
 from mtfcdd.metrics import MultiTypeEvaluator
 from mtfcdd.utils.progress import ProgressBar
@@ -57,6 +59,7 @@ def evaluate(
     fpr_limit=0.3,
     pixel_protocol="per-type",
     verbose=1,
+    curves_dir=None,
 ):
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
@@ -73,6 +76,10 @@ def evaluate(
             images against the type-k masks) or ``"authors"`` (channel k on
             every image against every mask, as the authors' evaluate.py);
             see ``mtfcdd.metrics.evaluator`` and docs/evaluation.md.
+        verbose: 1 for a progress bar.
+        curves_dir: if given, the ROC, precision-recall and PRO curves of
+            every type are written there (CSV, and PNG plots with
+            Matplotlib; ``mtfcdd.evaluation.curve_reports``).
 
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
@@ -105,6 +112,8 @@ def evaluate(
         "decision_thresholds": _thresholds_record(model),
         "test_images": len(samples),
     }
+    if curves_dir is not None:
+        write_curves(evaluator.curves(), curves_dir, fpr_limit)
     return result
 
 

@@ -19,13 +19,24 @@ With one channel (the multi-class setting, Table 5) the same code gives the
 metrics with "any defect" as positive. With several channels the result
 also holds the type classification of the defective images (argmax of the
 type scores): confusion matrix and macro-F1.
+
+``curves()`` gives, per type, the curve under each metric: the image ROC and
+precision-recall curves (exact) and the pixel ROC and PRO curves (from the
+fixed-memory bins, thinned to a few thousand points).
 """
 
 import numpy as np
 
 from mtfcdd.constants import PIXEL_PROTOCOLS
 from mtfcdd.metrics.aupro import DEFAULT_FPR_LIMIT
-from mtfcdd.metrics.image_metrics import auroc, average_precision, f1_max
+from mtfcdd.metrics.curves import Curve, thin_curve
+from mtfcdd.metrics.image_metrics import (
+    auroc,
+    average_precision,
+    f1_max,
+    precision_recall_curve,
+    roc_curve,
+)
 from mtfcdd.metrics.streaming import DEFAULT_MANTISSA_BITS, BinnedPixelScores
 from mtfcdd.metrics.type_classification import macro_f1, type_confusion_matrix
 
@@ -33,6 +44,8 @@ IMAGE_METRICS = {"I-AUROC": auroc, "AP": average_precision, "F1-max": f1_max}
 PIXEL_METRICS = ("P-AUROC", "AUPRO")
 METRIC_NAMES = (*IMAGE_METRICS, *PIXEL_METRICS)
 """The metrics of each type, image level then pixel level (paper 4.4)."""
+CURVE_METRICS = ("I-AUROC", "AP", "P-AUROC", "AUPRO")
+"""The metrics that are the area under a curve (``MultiTypeEvaluator.curves``)."""
 
 MEAN_ROW = "Mean"
 
@@ -180,10 +193,7 @@ class MultiTypeEvaluator:
             A metric that is undefined for a type (no positive or no negative
             image, no defect pixel) is None and left out of the mean.
         """
-        if not self._image_scores:
-            raise ValueError("no batch was given: call update() first.")
-        scores = np.concatenate(self._image_scores)
-        labels = np.concatenate(self._image_labels)
+        scores, labels = self._scores_and_labels()
         metrics, error_bounds, counts = {}, {}, {}
         for channel, code in enumerate(self.type_codes):
             pixel_metrics, error_bounds[code] = self._pixel_results(
@@ -215,9 +225,51 @@ class MultiTypeEvaluator:
             }
         return result
 
+    def curves(self):
+        """The curve of each type under each metric of ``result()``.
+
+        Returns:
+            ``{metric name: {code: Curve}}``, a ``mtfcdd.metrics.curves.
+            Curve`` whose ``area`` is the metric: "I-AUROC" the image ROC
+            curve, "AP" the precision-recall curve (step-wise area), "P-AUROC"
+            the pixel ROC curve, "AUPRO" the PRO curve (area up to
+            ``fpr_limit``, divided by it). A type whose metric is undefined
+            is left out. The image curves are exact; the pixel curves come
+            from the bins, thinned (``mtfcdd.metrics.curves.thin_curve``) so
+            that their area stays within ``AREA_TOLERANCE`` of the metric.
+        """
+        scores, labels = self._scores_and_labels()
+        curves = {name: {} for name in CURVE_METRICS}
+        for channel, code in enumerate(self.type_codes):
+            type_labels, type_scores = labels[:, channel], scores[:, channel]
+            if _has_both_classes(type_labels):
+                curves["I-AUROC"][code] = Curve(
+                    *roc_curve(type_labels, type_scores), auroc(type_labels, type_scores)
+                )
+                curves["AP"][code] = Curve(
+                    *precision_recall_curve(type_labels, type_scores),
+                    average_precision(type_labels, type_scores),
+                )
+            pixel_scores = self._pixel_scores[channel]
+            if _pixel_metrics_defined(pixel_scores):
+                curves["P-AUROC"][code] = _thinned_curve(
+                    *pixel_scores.roc_curve(), pixel_scores.pixel_auroc()
+                )
+                curves["AUPRO"][code] = _thinned_curve(
+                    *pixel_scores.pro_curve(),
+                    pixel_scores.aupro(self.fpr_limit),
+                    self.fpr_limit,
+                )
+        return curves
+
+    def _scores_and_labels(self):
+        if not self._image_scores:
+            raise ValueError("no batch was given: call update() first.")
+        return np.concatenate(self._image_scores), np.concatenate(self._image_labels)
+
     @staticmethod
     def _image_metrics(labels, scores):
-        both_classes = 0 < labels.sum() < len(labels)
+        both_classes = _has_both_classes(labels)
         return {
             name: metric(labels, scores) if both_classes else None
             for name, metric in IMAGE_METRICS.items()
@@ -225,7 +277,7 @@ class MultiTypeEvaluator:
 
     def _pixel_results(self, pixel_scores):
         """(metrics, error bounds) of one channel; None where undefined."""
-        if not (pixel_scores.normal_counts.any() and pixel_scores.num_regions):
+        if not _pixel_metrics_defined(pixel_scores):
             return dict.fromkeys(PIXEL_METRICS), dict.fromkeys(PIXEL_METRICS)
         metrics = {
             "P-AUROC": pixel_scores.pixel_auroc(),
@@ -262,3 +314,16 @@ class MultiTypeEvaluator:
                 else None
             )
         return mean, types_in_mean
+
+
+def _has_both_classes(labels):
+    return 0 < labels.sum() < len(labels)
+
+
+def _pixel_metrics_defined(pixel_scores):
+    return bool(pixel_scores.normal_counts.any() and pixel_scores.num_regions)
+
+
+def _thinned_curve(x, y, thresholds, area, x_limit=1.0):
+    keep = thin_curve(x, y, x_limit)
+    return Curve(x[keep], y[keep], thresholds[keep], area)

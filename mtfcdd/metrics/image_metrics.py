@@ -4,14 +4,13 @@ Each function scores one binary problem: ``labels[i]`` is 1 when image ``i``
 is a positive (for the per-type tables, "image has type k") and
 ``scores[i]`` is its anomaly score (``s_k``, paper Eq. 2). Ties in the scores
 are handled as scikit-learn does: tied images share one threshold.
+``roc_curve`` and ``precision_recall_curve`` give the curves whose areas are
+I-AUROC and AP.
 """
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    precision_recall_curve,
-    roc_auc_score,
-)
+from sklearn import metrics as sklearn_metrics
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def validate_binary_problem(labels, scores):
@@ -82,7 +81,7 @@ def f1_optimal_threshold(labels, scores):
         ``(best_f1, threshold)``.
     """
     labels, scores = validate_binary_problem(labels, scores)
-    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    precision, recall, thresholds = sklearn_metrics.precision_recall_curve(labels, scores)
     denominator = precision + recall
     # The curve's last point (precision 1, recall 0) and thresholds with no
     # true positive have precision + recall = 0: their F1 is 0, not NaN.
@@ -95,3 +94,39 @@ def f1_optimal_threshold(labels, scores):
     # The last point of the curve has no threshold of its own.
     best = int(np.argmax(f1[:-1]))
     return float(f1[best]), float(thresholds[best])
+
+
+def roc_curve(labels, scores):
+    """The ROC curve, whose trapezoidal area is ``auroc``.
+
+    Points on a straight line between their neighbours are left out
+    (scikit-learn's ``drop_intermediate``): the area stays the same.
+
+    Returns:
+        ``(false positive rates, true positive rates, thresholds)``,
+        thresholds decreasing from ``inf`` (no image called positive); a
+        point calls positive the scores ``>= threshold``.
+    """
+    labels, scores = validate_binary_problem(labels, scores)
+    return sklearn_metrics.roc_curve(labels, scores, drop_intermediate=True)
+
+
+def precision_recall_curve(labels, scores):
+    """The precision-recall curve, whose step-wise area is ``average_precision``.
+
+    ``average_precision = sum((recalls[1:] - recalls[:-1]) * precisions[1:])``.
+    Of the points that share a recall only the first and the last are kept
+    (scikit-learn's ``drop_intermediate``): the area stays the same.
+
+    Returns:
+        ``(recalls, precisions, thresholds)``, thresholds decreasing from
+        ``inf`` (recall 0, precision 1 by convention); a point calls
+        positive the scores ``>= threshold``.
+    """
+    labels, scores = validate_binary_problem(labels, scores)
+    precisions, recalls, thresholds = sklearn_metrics.precision_recall_curve(
+        labels, scores, drop_intermediate=True
+    )
+    # scikit-learn lists increasing thresholds and appends (recall 0,
+    # precision 1) without one; the other curves start from that end.
+    return recalls[::-1], precisions[::-1], np.concatenate(([np.inf], thresholds[::-1]))

@@ -71,7 +71,8 @@ class BinnedPixelScores:
     """Streaming P-AUROC and AUPRO for one heatmap channel.
 
     Feed batches with ``update(maps, masks)``; read ``pixel_auroc()``,
-    ``aupro()`` and their ``*_error_bound()`` at any time. Memory is three
+    ``aupro()``, their ``*_error_bound()`` and the curves under them
+    (``roc_curve()``, ``pro_curve()``) at any time. Memory is three
     arrays of ``2 ** (8 + mantissa_bits)`` numbers, whatever the number of
     images or regions.
 
@@ -126,12 +127,38 @@ class BinnedPixelScores:
         )
         self.num_regions += num_regions
 
+    def _occupied(self, positive_mass):
+        return (self.normal_counts > 0) | (positive_mass > 0)
+
     def _curve(self, positive_mass):
-        occupied = (self.normal_counts > 0) | (positive_mass > 0)
+        occupied = self._occupied(positive_mass)
         # Highest scores first: the threshold sweeps down the bins.
         return threshold_curve(
             self.normal_counts[occupied][::-1], positive_mass[occupied][::-1]
         )
+
+    def _curve_with_thresholds(self, positive_mass):
+        """``(x, y, thresholds)``: a bin's point counts every pixel at or
+        above its lower edge, which is therefore its exact threshold."""
+        bins = np.flatnonzero(self._occupied(positive_mass))[::-1]
+        lower_edges = (
+            bins.astype(np.uint32) << np.uint32(FLOAT32_MANTISSA_BITS - self.mantissa_bits)
+        ).view(np.float32)
+        thresholds = np.concatenate(([np.inf], lower_edges.astype(np.float64)))
+        return (*self._curve(positive_mass), thresholds)
+
+    def roc_curve(self):
+        """The pixel ROC curve: ``(false positive rates, true positive
+        rates, thresholds)``, one point per occupied bin, thresholds
+        decreasing (``inf`` first: no pixel called defect). Its area is
+        ``pixel_auroc()``."""
+        return self._curve_with_thresholds(self.defect_counts)
+
+    def pro_curve(self):
+        """The PRO curve: ``(false positive rates, per-region overlaps,
+        thresholds)`` as ``roc_curve``; its area up to ``fpr_limit``,
+        divided by ``fpr_limit``, is ``aupro(fpr_limit)``."""
+        return self._curve_with_thresholds(self.region_weights)
 
     def pixel_auroc(self):
         """Pixel AUROC, tied scores within a bin counting one half."""

@@ -6,7 +6,9 @@
 folder:
 
     model.keras, config.json, training_log.csv, checkpoint.keras   (training)
+    training_curves.png                                            (loss per epoch)
     results.json, results.md, results_table*.csv                   (Tables 3-5)
+    curves_*.csv, curves_*.png      (ROC, precision-recall, PRO curves per type)
     heatmaps_per_type.png                                          (Figure 2)
 """
 
@@ -78,7 +80,7 @@ def run_experiment(
     ).test
     evaluation = evaluate(
         model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
-        pixel_protocol=pixel_protocol, verbose=verbose,
+        pixel_protocol=pixel_protocol, verbose=verbose, curves_dir=output_dir,
     )
     evaluation["settings"]["alpha"] = config.alpha
     evaluation["settings"]["training"] = {
