@@ -34,6 +34,10 @@ def register(subparsers):
         "--image-size", type=int, default=None, metavar="PIXELS", help="model input side (default: the demo's own)"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of data, model and order (default: the demo's own)")
+    parser.add_argument(
+        "--tensorboard", action="store_true", default=None,
+        help="also write TensorBoard logs to DIR/run/tensorboard",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -42,7 +46,7 @@ def run(arguments):
 
     overrides = {
         name: getattr(arguments, name)
-        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed")
+        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed", "tensorboard")
         if getattr(arguments, name) is not None
     }
     settings = dataclasses.replace(DemoSettings(), **overrides)

@@ -9,7 +9,9 @@ to one output folder:
     config.json            the TrainingConfig
     checkpoint.keras       model + optimizer after the last finished epoch
     training_state.json    epochs finished, steps per epoch
-    training_log.csv       loss per epoch (Keras CSVLogger)
+    training_log.csv       loss per epoch (Keras CSVLogger), and the held-out
+                           I-AUROC per type when images are held out
+    training_curves.png    the log drawn (with Matplotlib, the plots extra)
     tensorboard/           if asked for
     model.keras            the trained model, thresholds included
 
@@ -38,6 +40,11 @@ from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.saving import save_model_atomically
 from mtfcdd.training.config import TrainingConfig
+from mtfcdd.training.training_curves import (
+    HeldOutAUROC,
+    require_tensorboard,
+    write_training_plot,
+)
 from mtfcdd.utils.atomic_files import write_json
 
 CONFIG_FILE = "config.json"
@@ -69,7 +76,7 @@ class TrainingResult:
     training_images: int
 
 
-def train(data_root, output_dir, config=None, resume=False, verbose=1):
+def train(data_root, output_dir, config=None, resume=False, verbose=1, callbacks=None):
     """Train MultiTypeFCDD on a Real-IAD-format data set.
 
     Args:
@@ -80,6 +87,8 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
             extends the run) is an error.
         resume: continue from the last checkpoint in ``output_dir``.
         verbose: Keras verbosity (1: progress bar).
+        callbacks: more Keras callbacks for ``fit``; they run after
+            mtfcdd's own, so their logs hold the held-out I-AUROC.
 
     Returns:
         A ``TrainingResult``.
@@ -108,7 +117,8 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
     history = model.fit(
         dataset, epochs=config.epochs, initial_epoch=epochs_done,
-        steps_per_epoch=steps_per_epoch, callbacks=_callbacks(output_dir, config, checkpoint, resume),
+        steps_per_epoch=steps_per_epoch,
+        callbacks=_callbacks(output_dir, config, checkpoint, resume, held_out) + list(callbacks or ()),
         shuffle=False,  # the balanced stream already fixes the order
         verbose=verbose,
     )
@@ -118,6 +128,7 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
             f"is kept in {os.path.join(output_dir, CHECKPOINT_FILE)}; lower the "
             "learning rate, check the data, then run again with resume."
         )
+    write_training_plot(output_dir, LOG_FILE)
 
     trained = _inference_copy(model)
     # Without a held-out part, one pass over the training split, without
@@ -264,9 +275,12 @@ def _inference_copy(model):
     return copy
 
 
-def _callbacks(output_dir, config, checkpoint, resume):
-    callbacks = [checkpoint, keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume)]
+def _callbacks(output_dir, config, checkpoint, resume, held_out):
+    # The held-out I-AUROC goes into the logs before CSVLogger writes them.
+    callbacks = [checkpoint] + ([HeldOutAUROC(held_out, config.batch_size)] if held_out else [])
+    callbacks.append(keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume))
     if config.tensorboard:
+        require_tensorboard()
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
     return callbacks
 
