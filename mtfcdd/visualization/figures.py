@@ -1,4 +1,11 @@
-"""The paper's Figure 2: per-type heatmaps of test images, one row per type."""
+"""The paper's figures of heatmaps (paper 5.1).
+
+- ``figure2_grid``: Figure 2, per-type heatmaps of test images, one row per
+  type.
+- ``model_comparison``: one image's per-type heatmaps from several models,
+  one row per model: Figure 3 (the models trained at alpha = 0.1, 0.2,
+  0.4), or a float32 model beside its int8 LiteRT file.
+"""
 
 import os
 
@@ -6,9 +13,9 @@ import numpy as np
 
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
-from mtfcdd.inference.postprocessing import prediction_from_heatmaps, upsample
+from mtfcdd.inference.postprocessing import image_scores, prediction_from_heatmaps, upsample
 from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
-from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid
+from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid, prediction_panel
 
 
 def select_examples(samples, type_codes, examples_per_type=4):
@@ -97,6 +104,65 @@ def figure2_grid(
             index += 1
         grid_rows.append(GridRow(code, examples))
     figure = heatmap_grid(grid_rows, tile_size=tile_size, alpha=alpha)
+    _write_figure(output_path, figure)
+    return figure
+
+
+def model_comparison(sources, image, output_path, mask=None, mask_type=None, tile_size=160, alpha=0.5):
+    """Writes one image's per-type heatmaps from several models, a row each.
+
+    Each row is the model's ``prediction_panel``: the input tile with the
+    row's title and the model's verdict, then one tile per type with its
+    score and threshold. Every row uses one colour scale, from 0 to the
+    largest heatmap value of any model, so that a colour means the same
+    value in every row (paper Figure 3 compares the models trained at
+    alpha = 0.1, 0.2 and 0.4 this way).
+
+    Args:
+        sources: ``{row title: model}``, in row order; each a Keras
+            ``MultiTypeFCDD`` or a ``LiteRTModel`` (see ``heatmap_model``),
+            all with the same type codes.
+        image: (H, W, 3) RGB, values 0..255.
+        output_path: the PNG to write.
+        mask: the image's ground-truth mask (> 0 is defect) or None; its
+            contour is drawn on the tile of ``mask_type`` in every row.
+        mask_type: the mask's defect code (the only channel of a K = 1
+            model shows any type).
+        tile_size: width of a tile in pixels.
+        alpha: weight of the heatmap colours.
+
+    Returns:
+        The figure, a uint8 RGB array.
+    """
+    if not sources:
+        raise ValueError("sources is empty: give at least one {title: model}.")
+    rows = []
+    for title, model in sources.items():
+        source = heatmap_model(model)
+        heatmaps = source.heatmaps([image])
+        scores = image_scores(heatmaps, source.score_reduction)[0]
+        rows.append((title, source, scores, upsample(heatmaps, np.shape(image)[:2])[0]))
+    type_codes = rows[0][1].type_codes
+    different = [title for title, source, _, _ in rows if source.type_codes != type_codes]
+    if different:
+        raise ValueError(
+            f"every model must have the type codes {list(type_codes)} of {rows[0][0]!r}; "
+            f"{different} differ."
+        )
+    shown_type = None if mask is None else type_codes[channel_of(mask_type, type_codes)]
+    value_range = (0.0, max(float(maps.max()) for _, _, _, maps in rows))
+    figure = np.concatenate([
+        prediction_panel(
+            image, maps, scores, type_codes, thresholds=source.thresholds, mask=mask,
+            mask_type=shown_type, title=title, tile_size=tile_size, alpha=alpha,
+            value_range=value_range,
+        )
+        for title, source, scores, maps in rows
+    ], axis=0)
+    _write_figure(output_path, figure)
+    return figure
+
+
+def _write_figure(output_path, figure):
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
     write_png(output_path, figure)
-    return figure
