@@ -47,11 +47,14 @@ INT8_FIGURE = "float32_vs_int8.png"
 RECORD = "figures.json"
 
 
-def make_figures(demo_dir, output_dir=DOCS_IMAGES, num_calibration_images=100):
+def make_figures(demo_dir, output_dir=DOCS_IMAGES, num_calibration_images=100, with_int8=True):
     """Writes the figures of a finished demo run in ``demo_dir``; returns the record.
 
     ``num_calibration_images`` calibrate the int8 file (the demo's
-    training images, as ``mtfcdd export`` takes them).
+    training images, as ``mtfcdd export`` takes them). ``with_int8=False``
+    leaves out ``float32_vs_int8.png`` and its export (most of the time
+    here; the tests check the rest on a tiny run, and the tutorial's own
+    block draws the same figure).
     """
     from mtfcdd import __version__
     from mtfcdd.data.realiad.reader import load_realiad
@@ -84,7 +87,6 @@ def make_figures(demo_dir, output_dir=DOCS_IMAGES, num_calibration_images=100):
     model = load_trained_model(os.path.join(run_dir, "model.keras"))
     split = load_realiad(data_root, alpha=float(alpha))
     defective, normal = _panel_examples(model, split.test, output_dir)
-    int8_prediction = _float_and_int8(model, defective[0], split.train, output_dir, num_calibration_images)
     record = {
         "mtfcdd_version": __version__,
         "made_by": "python docs/make_figures.py",
@@ -98,11 +100,13 @@ def make_figures(demo_dir, output_dir=DOCS_IMAGES, num_calibration_images=100):
         "contact_sheets": sorted(os.path.basename(path) for path in sheets),
         DEFECTIVE_PANEL: _described(defective, demo_dir),
         NORMAL_PANEL: _described(normal, demo_dir),
-        INT8_FIGURE: {
+    }
+    if with_int8:
+        int8_prediction = _float_and_int8(model, defective[0], split.train, output_dir, num_calibration_images)
+        record[INT8_FIGURE] = {
             **_described((defective[0], int8_prediction), demo_dir),
             "calibration_images": min(num_calibration_images, len(split.train)),
-        },
-    }
+        }
     write_json(os.path.join(output_dir, RECORD), record)
     return record
 

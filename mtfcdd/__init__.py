@@ -16,7 +16,7 @@ The package follows the flow of the method, one folder per stage:
     training/     TrainingConfig and train (paper 4.3)
     evaluation/   per-type tables of a test split (Tables 3-5)
     prediction/   predict on image files
-    visualization/ heatmap panels, the paper's Figure 2
+    visualization/ heatmap panels, the paper's Figures 2 and 3, plots
     deploy/       LiteRT export and runner, footprint benchmark (paper 5.3)
     workflows/    one paper experiment, the demo
     cli/          the ``mtfcdd`` command

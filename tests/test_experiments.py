@@ -1,18 +1,25 @@
 """The demo, the experiment scripts and the results collector, end to end."""
 
+import csv
 import json
 import os
 import runpy
 import subprocess
 import sys
 
+import cv2
 import pytest
 
 import mtfcdd
 from mtfcdd.cli import main
 from mtfcdd.cli.experiment import experiment_main, experiment_parser
 from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.evaluation.curve_reports import CURVE_FILES
+from mtfcdd.evaluation.model_evaluation import predict_scores
+from mtfcdd.metrics import auroc
+from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training.trainer import hold_out
+from mtfcdd.training.training_curves import HELD_OUT_PREFIX, PLOT_FILE
 from mtfcdd.workflows import demo
 from mtfcdd.workflows.experiment import FIGURE_FILE
 
@@ -29,21 +36,29 @@ def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
     assert printed[-1] == f"Results, model and figures in {output / 'run'}"
     assert any(line.startswith("| Scratch |") for line in printed)
     assert any("backbone weights None" in line for line in printed)
-    for name in ("model.keras", "results.md", "results.json", "results_table3.csv", FIGURE_FILE):
+    curve_files = [f"curves_{curve_file.name}.{kind}" for curve_file in CURVE_FILES.values() for kind in ("csv", "png")]
+    for name in ("model.keras", "results.md", "results.json", "results_table3.csv", FIGURE_FILE, PLOT_FILE,
+                 *curve_files):
         assert (output / "run" / name).is_file(), name
     result = json.loads((output / "run" / "results.json").read_text())["0.4"]
     assert result["settings"]["image_size"] == [75, 75]
 
     # docs/make_figures.py turns this run into the docs' figures.
     figures = runpy.run_path(os.path.join(REPOSITORY, "docs", "make_figures.py"))
-    record = figures["make_figures"](str(output), str(tmp_path / "figures"))
+    record = figures["make_figures"](str(output), str(tmp_path / "figures"), with_int8=False)
     assert record["demo_heatmaps_per_type.png"]["mean"] == result["metrics"]["Mean"]
-    assert (tmp_path / "figures" / "demo_heatmaps_per_type.png").read_bytes() == (
-        output / "run" / FIGURE_FILE
-    ).read_bytes()
+    assert record["copied_from_the_run"]["demo_heatmaps_per_type.png"] == FIGURE_FILE
+    for name, run_file in record["copied_from_the_run"].items():
+        assert (tmp_path / "figures" / name).read_bytes() == (output / "run" / run_file).read_bytes(), name
     assert record["contact_sheets"] and all(
         (tmp_path / "figures" / name).is_file() for name in record["contact_sheets"]
     )
+    panels = {name: record[name] for name in ("prediction_defective.png", "prediction_normal.png")}
+    assert panels["prediction_defective.png"]["class"] != "OK" and panels["prediction_normal.png"]["class"] == "OK"
+    assert "float32_vs_int8.png" not in record and not (tmp_path / "figures" / "float32_vs_int8.png").exists()
+    for name in panels:
+        assert (output / record[name]["image"]).is_file()
+        assert cv2.imread(str(tmp_path / "figures" / name)) is not None, name
     assert json.loads((tmp_path / "figures" / "figures.json").read_text()) == record
 
 
@@ -73,7 +88,15 @@ def test_experiment_script_and_collector(tiny_dataset, tmp_path, capsys):
     training = settings["training"]
     assert (training["epochs"], training["steps_per_epoch"], training["sampling_classes"]) == (1, 2, "binary")
     training_split = load_realiad(tiny_dataset, alpha=0.2, num_types=1).train
-    assert training["training_images"] == len(hold_out(training_split, 0.25, seed=0)[0]) < len(training_split)
+    kept, held_out = hold_out(training_split, 0.25, seed=0)
+    assert training["training_images"] == len(kept) < len(training_split)
+    # Held-out images: each epoch logs the I-AUROC on them; the last epoch's is the final model's.
+    run = results / "multi_class_alpha_0.2"
+    with open(run / "training_log.csv") as file:
+        logged = [float(row[HELD_OUT_PREFIX + "ANY"]) for row in csv.DictReader(file)]
+    labels, scores = predict_scores(load_trained_model(str(run / "model.keras")), held_out)
+    assert len(logged) == 1 and logged[-1] == pytest.approx(auroc(labels[:, 0], scores[:, 0]), abs=1e-6)
+    assert cv2.imread(str(run / PLOT_FILE)) is not None
     assert settings["pixel_protocol"] == "authors"
     assert settings["decision_thresholds"] == training["threshold_source"] == (
         "25 % of the training split, held out from training"

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -29,10 +30,24 @@ from mtfcdd.training.trainer import AtomicCheckpoint, TrainingConfig, hold_out, 
 SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3)
 
 
+class EpochLogs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append((epoch, dict(logs)))
+
+
 def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
-    config = TrainingConfig(epochs=2, steps_per_epoch=2, threshold_fraction=0.2, **SMALL)
-    result = train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    config = TrainingConfig(epochs=2, steps_per_epoch=2, threshold_fraction=0.2, tensorboard=True, **SMALL)
+    epoch_logs = EpochLogs()
+    result = train(tiny_dataset, tmp_path / "run", config, verbose=0, callbacks=[epoch_logs])
     assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
+    assert [(epoch, logs["loss"]) for epoch, logs in epoch_logs.logs] == list(enumerate(result.history["loss"]))
+    assert cv2.imread(str(tmp_path / "run" / "training_curves.png")) is not None
+    events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and any(b"epoch_loss" in path.read_bytes() for path in events)
     training_split = load_realiad(tiny_dataset, alpha=0.1).train
     assert result.training_images == len(hold_out(training_split, 0.2, seed=0)[0]) < len(training_split)
     model = load_trained_model(result.model_path)
@@ -94,6 +109,14 @@ def test_cli_train_defaults_draw_from_every_training_image(tiny_dataset, tmp_pat
     assert model.threshold_source == config["threshold_source"]
     evaluation = evaluate(model, load_realiad(tiny_dataset, 0.1, num_types=1).test, batch_size=32, verbose=0)
     assert "Table 5" in markdown({0.1: evaluation})
+
+
+def test_tensorboard_without_its_package_fails_before_training(tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard now fails
+    config = TrainingConfig(epochs=1, steps_per_epoch=1, tensorboard=True, **SMALL)
+    with pytest.raises(ImportError, match=r'pip install "mtfcdd\[tensorboard\]"'):
+        train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    assert sorted(os.listdir(tmp_path / "run")) == []  # nothing trained, nothing written
 
 
 def test_paper_defaults_and_legacy_config():

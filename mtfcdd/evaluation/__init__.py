@@ -4,4 +4,5 @@
   into ``mtfcdd.metrics.MultiTypeEvaluator``.
 - ``reports``: the result tables in the paper's layout (Markdown, CSV,
   JSON).
+- ``curve_reports``: the curves under the metrics, per type (CSV, PNG).
 """

@@ -32,8 +32,8 @@ class Curve:
     Attributes:
         x, y: 1-D float arrays, the points in order of decreasing threshold.
         thresholds: 1-D array, the threshold of each point: the point counts
-            the scores ``>= threshold``; the first is ``inf`` where the
-            curve starts from "nothing called positive".
+            the scores ``>= threshold``; the first is ``inf`` (nothing
+            called positive).
         area: the metric of the curve (``I-AUROC``, ``AP``, ``P-AUROC`` or
             ``AUPRO``, see ``mtfcdd.metrics.MultiTypeEvaluator.curves``).
     """

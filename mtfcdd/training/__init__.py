@@ -3,4 +3,5 @@
 - ``config``: ``TrainingConfig``, every setting of a run, the paper's
   defaults.
 - ``trainer``: ``train``: balanced epochs, checkpoints, resume, thresholds.
+- ``training_curves``: held-out I-AUROC per epoch, ``training_curves.png``.
 """

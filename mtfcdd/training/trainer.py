@@ -95,6 +95,8 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1, callbacks
     """
     os.makedirs(output_dir, exist_ok=True)
     config, epochs_done = _config_and_progress(output_dir, config, resume)
+    if config.tensorboard:
+        require_tensorboard()  # before minutes of data loading and model building
     split = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
@@ -280,7 +282,6 @@ def _callbacks(output_dir, config, checkpoint, resume, held_out):
     callbacks = [checkpoint] + ([HeldOutAUROC(held_out, config.batch_size)] if held_out else [])
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume))
     if config.tensorboard:
-        require_tensorboard()
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
     return callbacks
 
