@@ -20,12 +20,14 @@ from mtfcdd.cli import main
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.sample import Sample
-from mtfcdd.evaluation.model_evaluation import evaluate
+from mtfcdd.evaluation.model_evaluation import evaluate, predict_scores
 from mtfcdd.evaluation.reports import markdown, write_reports
 from mtfcdd.inference.decision_thresholds import fit_thresholds
+from mtfcdd.metrics import auroc
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training import trainer as training
 from mtfcdd.training.trainer import AtomicCheckpoint, TrainingConfig, hold_out, train
+from mtfcdd.training.training_curves import HELD_OUT_PREFIX
 
 SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3)
 
@@ -40,7 +42,8 @@ class EpochLogs(keras.callbacks.Callback):
 
 
 def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
-    config = TrainingConfig(epochs=2, steps_per_epoch=2, threshold_fraction=0.2, tensorboard=True, **SMALL)
+    # At alpha = 0.4 the tiny set holds out an image of every type: each is scored per epoch.
+    config = TrainingConfig(alpha=0.4, epochs=2, steps_per_epoch=2, threshold_fraction=0.2, tensorboard=True, **SMALL)
     epoch_logs = EpochLogs()
     result = train(tiny_dataset, tmp_path / "run", config, verbose=0, callbacks=[epoch_logs])
     assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
@@ -48,14 +51,24 @@ def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     assert cv2.imread(str(tmp_path / "run" / "training_curves.png")) is not None
     events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
     assert events and any(b"epoch_loss" in path.read_bytes() for path in events)
-    training_split = load_realiad(tiny_dataset, alpha=0.1).train
-    assert result.training_images == len(hold_out(training_split, 0.2, seed=0)[0]) < len(training_split)
+    training_split = load_realiad(tiny_dataset, alpha=0.4).train
+    kept, held_out = hold_out(training_split, 0.2, seed=0)
+    assert result.training_images == len(kept) < len(training_split)
     model = load_trained_model(result.model_path)
+    # The last epoch's held-out I-AUROC is the trained model's.
+    labels, scores = predict_scores(model, held_out)
+    last_logs = epoch_logs.logs[-1][1]
+    for channel, code in enumerate(model.type_codes):
+        expected = auroc(labels[:, channel], scores[:, channel])
+        assert last_logs[HELD_OUT_PREFIX + code] == pytest.approx(expected, abs=1e-6)
     assert model.thresholds == pytest.approx(result.thresholds)
     assert model.threshold_source == result.threshold_source == "20 % of the training split, held out from training"
     assert model.weights_source == "None" and getattr(model, "optimizer", None) is None
     with open(tmp_path / "run" / "training_log.csv") as file:
-        assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1"]
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    logged = [logs[HELD_OUT_PREFIX + "HS"] for _, logs in epoch_logs.logs]
+    assert [float(row[HELD_OUT_PREFIX + "HS"]) for row in rows] == logged
     assert json.loads((tmp_path / "run" / "config.json").read_text())["image_size"] == 75
 
     test_samples = load_realiad(tiny_dataset, alpha=0.1).test
@@ -65,11 +78,11 @@ def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     assert evaluation["settings"]["test_images"] == len(test_samples)
     assert evaluation["settings"]["pixel_protocol"] == "per-type"
     assert evaluation["settings"]["decision_thresholds"] == model.threshold_source
-    paths = write_reports({0.1: evaluation}, tmp_path / "reports")
+    paths = write_reports({0.4: evaluation}, tmp_path / "reports")
     assert sorted(os.path.basename(path) for path in paths) == [
         "results.json", "results.md", "results_table3.csv", "results_table4.csv"
     ]
-    table = markdown({0.1: evaluation})
+    table = markdown({0.4: evaluation})
     assert "| Scratch |" in table and "backbone weights None" in table
     assert "(per-type protocol)" in table and f"decision thresholds: {model.threshold_source}" in table
 

@@ -22,12 +22,14 @@ from mtfcdd.metrics import auroc
 from mtfcdd.utils.atomic_files import write_bytes
 from mtfcdd.visualization import plots
 
-HELD_OUT_PREFIX = "held_out_i_auroc_"
+# Keras names validation numbers val_*: CSVLogger then adds no empty
+# val_ columns, and TensorBoard files them under validation.
+HELD_OUT_PREFIX = "val_i_auroc_"
 PLOT_FILE = "training_curves.png"
 
 
 class HeldOutAUROC(keras.callbacks.Callback):
-    """Logs ``held_out_i_auroc_<code>`` for each type after every epoch.
+    """Logs ``val_i_auroc_<code>`` for each type after every epoch.
 
     The held-out images are scored as the thresholds will be
     (``mtfcdd.evaluation.model_evaluation.predict_scores``, no
