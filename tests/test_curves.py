@@ -2,7 +2,6 @@
 mean what they say, their files and plots are written (issue: pictures)."""
 
 import csv
-import json
 import sys
 
 import cv2
@@ -11,7 +10,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import mtfcdd
-from mtfcdd.cli import main
+from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.evaluation.curve_reports import CURVE_FILES, write_curves
 from mtfcdd.metrics import CURVE_METRICS, BinnedPixelScores, MultiTypeEvaluator
 from mtfcdd.metrics.curves import AREA_TOLERANCE, normalized_partial_area, thin_curve
@@ -41,16 +40,18 @@ def _area(metric, x, y):
 
 @pytest.fixture(scope="module")
 def evaluated(tiny_dataset, tmp_path_factory):
-    """`mtfcdd evaluate --out` of an untrained model on the tiny test split."""
+    """``evaluate(curves_dir=...)`` of an untrained model on the tiny test split.
+
+    (`mtfcdd evaluate --out` passes its folder the same way; the tutorial's
+    block runs it.)
+    """
     import keras
 
-    folder = tmp_path_factory.mktemp("curves")
     keras.utils.set_random_seed(0)
-    mtfcdd.build_model(8, 75, backbone_weights=None).save(folder / "model.keras")
-    output = folder / "evaluation"
-    assert main(["evaluate", str(folder / "model.keras"), "--data", tiny_dataset, "--pixel-size", "32",
-                 "--out", str(output), "--json"]) == 0
-    (result,) = json.loads((output / "evaluation.json").read_text()).values()
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
+    output = tmp_path_factory.mktemp("curves")
+    result = mtfcdd.evaluate(model, load_realiad(tiny_dataset, alpha=0.1).test, pixel_size=32, verbose=0,
+                             curves_dir=str(output))
     return output, result
 
 
