@@ -475,6 +475,10 @@ def test_13_system_errors_are_one_line_naming_the_file(exported, tmp_path, capsy
     assert error_line(capsys).endswith(f"{tmp_path / 'a_file'} is a file, not a folder: give a folder (new or existing) to write into.")
     assert main(["train", "--data", "root", "--out", str(tmp_path / "a_file")]) == 1
     assert "is a file, not a folder" in error_line(capsys)
+    from mtfcdd.evaluation.reports import write_reports
+
+    with pytest.raises(NotADirectoryError, match="a_file is a file, not a folder"):
+        write_reports({0.1: {}}, tmp_path / "a_file")
 
     def refuse(path, *args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
