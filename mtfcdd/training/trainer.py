@@ -42,7 +42,7 @@ from mtfcdd.model.batch_memory import check_batch_fits
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.saving import load_model_file, save_model_atomically
-from mtfcdd.training.config import TrainingConfig
+from mtfcdd.training.config import TrainingConfig  # noqa: F401 (mtfcdd.TrainingConfig is read from here)
 from mtfcdd.training.run_folder import (
     CHECKPOINT_FILE,
     LOG_FILE,
@@ -54,7 +54,6 @@ from mtfcdd.training.run_folder import (
 )
 from mtfcdd.utils.atomic_files import make_output_folder, remove_stale_partials, write_json
 from mtfcdd.utils.folder_lock import folder_lock
-
 
 
 @dataclasses.dataclass(frozen=True)
