@@ -142,6 +142,10 @@ def test_1_overwrite_deletes_the_earlier_run_first(finished_run):
     assert os.listdir(finished_run) == ["notes.txt"]
     with pytest.raises(ValueError, match="resume or overwrite, not both"):
         start_run(str(finished_run), None, resume=True, overwrite=True)
+    # A run stopped before its first epoch ended has nothing to protect.
+    (finished_run / "config.json").write_text(json.dumps(RUN_CONFIG.to_dict()))
+    assert start_run(str(finished_run), RUN_CONFIG, resume=False, overwrite=False) == (RUN_CONFIG, 0, [])
+    assert os.listdir(finished_run) == ["notes.txt"]
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@
 are below). The rules that keep a finished or interrupted run from being
 lost (docs/training.md, "Resume and overwrite"):
 
-- a folder that holds a run (any of its files) is refused unless the call
-  resumes it (``resume``) or replaces it (``overwrite``, which deletes the
-  earlier run's files first);
+- a folder that holds a run that trained (a model, a checkpoint or a
+  training state) is refused unless the call resumes it (``resume``) or
+  replaces it (``overwrite``, which deletes the earlier run's files first);
 - a resumed run keeps its saved ``config.json``; only ``epochs`` (to extend
   the run) and ``learning_rate`` may differ, and each resume is recorded in
   ``config.json`` under ``resumes``, with what changed and when; any other
@@ -31,6 +31,9 @@ LOG_FILE = "training_log.csv"
 MODEL_FILE = "model.keras"
 TENSORBOARD_FOLDER = "tensorboard"
 RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE, CONFIG_FILE, LOG_FILE, TENSORBOARD_FOLDER)
+# The files of a run that trained: a run stopped before its first epoch
+# ended (e.g. the ImageNet download failed) has nothing to protect.
+TRAINED_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE)
 # The fields a resumed run may change: more epochs extend it, and a lower
 # learning rate is the way on after a diverged loss.
 RESUMABLE_CHANGES = ("epochs", "learning_rate")
@@ -61,11 +64,12 @@ def start_run(output_dir, config, resume, overwrite):
         raise ValueError("Give resume or overwrite, not both: resume continues a run, overwrite replaces it.")
     found = run_files(output_dir)
     if not resume:
-        if found and not overwrite:
-            finished = MODEL_FILE in found
+        trained = [name for name in found if name in TRAINED_FILES]
+        if trained and not overwrite:
+            finished = MODEL_FILE in trained
             raise FileExistsError(
                 f"{output_dir} already holds a{' finished' if finished else 'n unfinished'} "
-                f"training run ({', '.join(found)}). Continue it with --resume (resume=True), "
+                f"training run ({', '.join(trained)}). Continue it with --resume (resume=True), "
                 "replace it with --overwrite (overwrite=True), or train into a new folder."
             )
         for name in found:
