@@ -78,6 +78,9 @@ MASK_EXTENSION = ".png"
 DEFAULT_IMAGE_SIZE = 299
 """The paper's model input side: InceptionResNetV2's 299x299 (paper 4.3.1)."""
 
+MIN_IMAGE_SIZE = 75
+"""The smallest input side InceptionResNetV2 takes."""
+
 # === Choices of the package's settings ===
 
 SCORE_REDUCTIONS = ("mean", "max")
@@ -108,8 +111,9 @@ MAX_UPLOAD_BYTES = 25_000_000
 """The server's default limit on an upload's size: a phone photo passes."""
 
 MAX_PIXELS = 25_000_000
-"""The server's default limit on an image's pixels (12 to 24 megapixel
-photos pass whole; larger JPEGs are decoded at reduced size)."""
+"""The limit on the pixels decoded from an image file or upload (12 to 24
+megapixel photos pass whole; a larger JPEG is decoded at 1/2, 1/4 or 1/8 of
+its size, a larger PNG or BMP refused; ``mtfcdd.utils.image_bytes``)."""
 
 
 def fuiad_setting(alpha):

@@ -47,7 +47,7 @@ BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.deploy", "mtfcdd.deploy.runner", "mtfcdd.deploy.sidecar",
     "mtfcdd.inference", "mtfcdd.inference.postprocessing",
-    "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_files",
+    "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
 ])
 
 

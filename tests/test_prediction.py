@@ -97,7 +97,7 @@ def test_predict_folder(model_with_thresholds, image_folder, tmp_path):
     readable = sorted(paths.values())
     assert [prediction.path for prediction in results.predictions] == readable
     assert [path for path, _ in results.failures] == [str(folder / "b" / "broken.jpg")]
-    assert "cannot decode" in results.failures[0][1]
+    assert "is not a JPEG, PNG or BMP image" in results.failures[0][1]
 
     by_name = {name: results.predictions[readable.index(path)] for name, path in paths.items()}
     # A 75x75 image needs no resizing: its scores are those of the raw model
@@ -269,8 +269,9 @@ def test_cli_predict_keras_model(model, image_folder, tmp_path, capsys):
     model_path = str(tmp_path / "model.keras")
     model.save(model_path)
     folder, paths = image_folder
+    # 3: the broken file failed, the others' results are written.
     assert main(["predict", model_path, str(folder), "--out", str(tmp_path / "out"),
-                 "--batch-size", "2"]) == 0
+                 "--batch-size", "2"]) == 3
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if line.startswith(("image_0", "wide", "small"))]
     assert len(lines) == len(paths)

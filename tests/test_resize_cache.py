@@ -95,7 +95,7 @@ def test_undecodable_source_is_named_after_the_others_are_written(source, tmp_pa
     with open(broken, "wb") as file:
         file.write(b"not a JPEG")
     destination = str(tmp_path / "realiad_20")
-    message = f"1 source files cannot be decoded by OpenCV: {broken}$"
+    message = rf"1 source files cannot be read \(damaged, truncated or not an image\): {broken}$"
     with pytest.raises(ValueError, match=message):
         resize_image_root(source, destination, SIZE, verbose=0)
     assert os.path.isfile(os.path.join(destination, MASK))

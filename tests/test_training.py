@@ -196,9 +196,9 @@ def test_resume_extends_epochs_and_refuses_other_changes(tiny_dataset, tmp_path)
     result = train(tiny_dataset, tmp_path / "run", longer, resume=True, verbose=0)
     assert len(result.history["loss"]) == 1  # only the new epoch ran
     assert json.loads((tmp_path / "run" / "training_state.json").read_text())["epochs_completed"] == 2
-    with pytest.raises(ValueError, match="learning_rate"):
+    with pytest.raises(ValueError, match="batch_size"):
         train(tiny_dataset, tmp_path / "run", TrainingConfig(epochs=2, steps_per_epoch=1,
-              threshold_fraction=0, **{**SMALL, "learning_rate": 0.5}), resume=True, verbose=0)
+              threshold_fraction=0, **{**SMALL, "batch_size": 2}), resume=True, verbose=0)
     with pytest.raises(FileNotFoundError, match="config.json"):
         train(tiny_dataset, tmp_path / "elsewhere", resume=True, verbose=0)
 
@@ -207,8 +207,12 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset, tmp_
     # Adam's first step moves every head weight by about the learning rate:
     # 1e30 makes the next forward pass overflow.
     config = TrainingConfig(epochs=4, steps_per_epoch=1, threshold_fraction=0, **{**SMALL, "learning_rate": 1e30})
-    with pytest.raises(FloatingPointError, match="last good checkpoint"):
+    with pytest.raises(FloatingPointError, match="last good checkpoint") as error:
         train(tiny_dataset, tmp_path / "run", config, verbose=0)
+    # What to run next, word for word.
+    assert str(error.value).endswith(
+        f"mtfcdd train --data {tiny_dataset} --out {tmp_path / 'run'} --resume --learning-rate 1e+29"
+    )
     state = json.loads((tmp_path / "run" / "training_state.json").read_text())
     assert state["epochs_completed"] == 1
     keras.saving.load_model(tmp_path / "run" / "checkpoint.keras")

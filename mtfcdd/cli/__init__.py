@@ -7,18 +7,26 @@ it. The verb modules import only light modules at import time (argparse,
 inside the handlers of the verbs that need them, so that ``mtfcdd --help``
 and ``mtfcdd balanced-epochs`` answer in about a second.
 
-``main`` turns the package's input errors (``ValueError``,
-``FileNotFoundError``) and a diverged training (``FloatingPointError``) into
-a one-line message and exit status 1; argparse reports usage errors with
-exit status 2.
+``main`` turns the errors a user can cause into a one-line message that
+names the file or value at fault, and exit status 1: bad input
+(``ValueError``, JSON errors included), files and folders that are missing,
+unreadable, read-only, full or of the wrong kind (``OSError``: permissions,
+a file where a folder is expected, a full disk, a failed download), a run
+folder in use (``FolderInUseError``) and a diverged training
+(``FloatingPointError``). ``mtfcdd --debug VERB`` shows the traceback
+instead. argparse reports usage errors with exit status 2; ``mtfcdd
+predict`` exits with 3 when some of its inputs failed (``EXIT_STATUSES``).
 """
 
 import argparse
+import errno
 import os
 import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
+from mtfcdd.cli.options import given_options
+from mtfcdd.utils.folder_lock import FolderInUseError
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
 COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
@@ -26,6 +34,24 @@ COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve,
 # TensorFlow's C++ start-up lines (CUDA probing, oneDNN, CPU features) are
 # noise to a user; 2 keeps its errors. Set before TensorFlow is imported.
 _QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+
+EXIT_STATUSES = {
+    0: "success",
+    1: "an error (one line on standard error; --debug shows the traceback)",
+    2: "a usage error (an unknown option, a value out of its range)",
+    3: "mtfcdd predict: some inputs failed; the others' results are written",
+}
+_USER_ERRORS = (ValueError, OSError, FloatingPointError, FolderInUseError)
+# What to do about a system error, by its errno.
+_OS_ERROR_HINTS = {
+    errno.EACCES: "check the permissions, or write elsewhere",
+    errno.EPERM: "check the permissions, or write elsewhere",
+    errno.EROFS: "a read-only file system: write elsewhere",
+    errno.ENOSPC: "the disk is full: free space, or write elsewhere",
+    errno.EISDIR: "a folder where a file is expected",
+    errno.ENOTDIR: "a file where a folder is expected",
+    errno.EEXIST: "it already exists",
+}
 
 
 def build_parser():
@@ -43,6 +69,13 @@ def build_parser():
         "--verbose", action="store_true",
         help="also show TensorFlow's own log lines (hidden by default)",
     )
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="show the Python traceback of an error (by default an error is one line)",
+    )
+    parser.epilog = "exit status: " + "; ".join(
+        f"{status} {meaning}" for status, meaning in EXIT_STATUSES.items()
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -58,8 +91,23 @@ def main(argv=None):
     if not arguments.verbose:
         for name, value in _QUIET_TENSORFLOW.items():
             os.environ.setdefault(name, value)
+    arguments.given_options = given_options(parser, argv)
     try:
         return arguments.handler(arguments) or 0
-    except (ValueError, FileNotFoundError, FloatingPointError) as error:
-        print(f"mtfcdd {arguments.command}: error: {error}", file=sys.stderr)
+    except _USER_ERRORS as error:
+        if arguments.debug:
+            raise
+        print(f"mtfcdd {arguments.command}: error: {error_line(error)}", file=sys.stderr)
         return 1
+
+
+def error_line(error):
+    """The message of ``error`` on one line; for a system error, the file,
+    the cause and what to do."""
+    if isinstance(error, OSError) and error.strerror:
+        files = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+        hint = _OS_ERROR_HINTS.get(error.errno)
+        message = f"{files + ': ' if files else ''}{error.strerror}{f' ({hint})' if hint else ''}"
+    else:
+        message = str(error)
+    return " ".join(message.split())

@@ -3,6 +3,7 @@
 import argparse
 import json
 
+from mtfcdd.cli.options import non_negative_int, positive_int
 from mtfcdd.constants import BALANCED_EPOCH_METHODS
 
 
@@ -28,17 +29,17 @@ def register(subparsers):
         "--resolution",
         help="image folder of --data when it holds several, e.g. realiad_256",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="default: 32")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
     parser.add_argument(
         "--method", choices=BALANCED_EPOCH_METHODS, default="exact",
         help="exact: Eq. 4 through the incomplete gamma function; monte_carlo: Eq. 5 (default: exact)"
     )
     parser.add_argument(
-        "--trials", type=int, default=10000,
+        "--trials", type=positive_int, default=10000,
         help="simulated epochs for monte_carlo (default: 10000)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="monte_carlo seed (default: 0)"
+        "--seed", type=non_negative_int, default=0, help="monte_carlo seed (default: 0)"
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=_run)

@@ -12,7 +12,7 @@ compared.
 import json
 import sys
 
-from mtfcdd.cli.options import add_data_options
+from mtfcdd.cli.options import add_data_options, positive_int
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
 
@@ -25,15 +25,15 @@ def register(subparsers):
         "--model", metavar="MODEL", help="a .keras model (default: the K = 8 model with random weights)"
     )
     parser.add_argument(
-        "--image-size", type=int, default=None, metavar="PIXELS",
+        "--image-size", type=positive_int, default=None, metavar="PIXELS",
         help=f"input side of the default model (default: {DEFAULT_IMAGE_SIZE})",
     )
     parser.add_argument(
-        "--threads", type=int, default=None, metavar="N",
+        "--threads", type=positive_int, default=None, metavar="N",
         help="CPU threads for TensorFlow and LiteRT (default: all)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=10, metavar="N", help="timed runs per measurement (default: %(default)s)"
+        "--repeats", type=positive_int, default=10, metavar="N", help="timed runs per measurement (default: %(default)s)"
     )
     parser.add_argument("--out", metavar="FILE", help="also write the results to FILE as JSON")
     parser.add_argument(

@@ -2,6 +2,7 @@
 
 import json
 
+from mtfcdd.cli.options import non_negative_int, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
@@ -20,7 +21,7 @@ def register(subparsers):
         "--preset", choices=tuple(PRESETS), default="demo",
         help="size of the data set: tiny (220 images), demo (2,570) or full (15,630); default: %(default)s",
     )
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     synth.set_defaults(handler=_run_synth)
 
     verify = data_commands.add_parser(
@@ -34,7 +35,7 @@ def register(subparsers):
         "(needed when ROOT holds several)",
     )
     verify.add_argument(
-        "--workers", type=int, default=None, metavar="N",
+        "--workers", type=positive_int, default=None, metavar="N",
         help="threads decoding images (default: one per CPU)",
     )
     verify.add_argument(

@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from mtfcdd.cli.options import backbone_weights_argument
+from mtfcdd.cli.options import backbone_weights_argument, non_negative_int, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
@@ -26,14 +26,19 @@ def register(subparsers):
     )
     # None leaves the setting to mtfcdd.workflows.demo.DemoSettings, which
     # the command line does not import: it would load Keras for --help.
-    parser.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default: the demo's own)")
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="epochs (default: the demo's own)")
     parser.add_argument(
-        "--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: the demo's own)"
+        "--steps-per-epoch", type=positive_int, default=None, metavar="N",
+        help="batches per epoch (default: the demo's own)",
     )
     parser.add_argument(
-        "--image-size", type=int, default=None, metavar="PIXELS", help="model input side (default: the demo's own)"
+        "--image-size", type=positive_int, default=None, metavar="PIXELS",
+        help="model input side (default: the demo's own)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed of data, model and order (default: the demo's own)")
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of data, model and order (default: the demo's own)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier demo's run in DIR/run (its data set is reused)"
+    )
     parser.add_argument(
         "--tensorboard", action="store_true", default=None,
         help="also write TensorBoard logs to DIR/run/tensorboard",
@@ -50,7 +55,10 @@ def run(arguments):
         if getattr(arguments, name) is not None
     }
     settings = dataclasses.replace(DemoSettings(), **overrides)
-    result = run_demo(arguments.out, backbone_weights_argument(arguments.backbone_weights), settings)
+    result = run_demo(
+        arguments.out, backbone_weights_argument(arguments.backbone_weights), settings,
+        overwrite=arguments.overwrite,
+    )
     print(result.table)
     print(f"Results, model and figures in {os.path.abspath(result.output_dir)}")
     return 0

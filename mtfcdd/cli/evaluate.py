@@ -2,7 +2,7 @@
 
 import json
 
-from mtfcdd.cli.options import add_data_options, add_pixel_protocol_option
+from mtfcdd.cli.options import add_data_options, add_pixel_protocol_option, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
@@ -13,10 +13,10 @@ def register(subparsers):
     parser.add_argument("model", metavar="MODEL", help="a trained model (.keras)")
     add_data_options(parser)
     parser.add_argument(
-        "--batch-size", type=int, default=32, metavar="N", help="images per model call (default: %(default)s)"
+        "--batch-size", type=positive_int, default=32, metavar="N", help="images per model call (default: %(default)s)"
     )
     parser.add_argument(
-        "--pixel-size", type=int, default=None, metavar="PIXELS",
+        "--pixel-size", type=positive_int, default=None, metavar="PIXELS",
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
     parser.add_argument(

@@ -13,6 +13,8 @@ from mtfcdd.cli.options import (
     add_data_options,
     add_pixel_protocol_option,
     add_training_options,
+    given_options,
+    positive_int,
     training_config,
 )
 
@@ -31,12 +33,17 @@ def experiment_parser(name, alpha, multi_class):
         help="output folder for the model, the tables and the figure (default: %(default)s)",
     )
     parser.add_argument(
-        "--pixel-size", type=int, default=None, metavar="PIXELS",
+        "--pixel-size", type=positive_int, default=None, metavar="PIXELS",
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
     add_pixel_protocol_option(parser)
     parser.add_argument(
-        "--resume", action="store_true", help="continue an interrupted run in --out"
+        "--resume", action="store_true",
+        help="continue an interrupted run in --out, with its saved settings (--epochs and "
+        "--learning-rate may change)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --out (its files are deleted first)"
     )
     add_training_options(parser, fixed=("multi_class",))
     return parser
@@ -62,9 +69,16 @@ def experiment_main(name, alpha, multi_class, argv=None):
     if arguments.synthetic:
         data_root = synthetic_data(os.path.join(arguments.out, "synthetic_data"), seed=arguments.seed)
     config = training_config(arguments, alpha=alpha, multi_class=multi_class)
+    if arguments.resume:
+        from mtfcdd.training.run_folder import read_saved_config
+
+        saved, _ = read_saved_config(arguments.out)
+        config = training_config(
+            arguments, base=saved, given=given_options(parser, argv), alpha=alpha, multi_class=multi_class
+        )
     result = run_experiment(
-        data_root, arguments.out, config, resume=arguments.resume, pixel_size=arguments.pixel_size,
-        pixel_protocol=arguments.pixel_protocol,
+        data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,
+        pixel_size=arguments.pixel_size, pixel_protocol=arguments.pixel_protocol,
     )
     print(result.table)
     print(f"Results in {os.path.abspath(arguments.out)}")

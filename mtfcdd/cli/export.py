@@ -7,6 +7,9 @@
 Writes FILE.tflite and its sidecar FILE.tflite.json (docs/deployment.md).
 """
 
+import os
+
+from mtfcdd.cli.options import positive_int
 from mtfcdd.constants import QUANTIZATIONS
 
 DEFAULT_CALIBRATION_IMAGES = 100
@@ -25,14 +28,20 @@ def register(subparsers):
         help="none (float32), float16 (half-size weights), dynamic (int8 weights) "
         "or int8 (full integer, needs --calibration-images); default: none",
     )
-    parser.add_argument("--out", required=True, help="the .tflite file to write")
+    parser.add_argument(
+        "--out", required=True,
+        help="the .tflite file to write (its sidecar is OUT.json); never the input model",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out and its sidecar if they exist"
+    )
     parser.add_argument(
         "--calibration-images", metavar="DIR_OR_GLOB",
         help="images that calibrate int8: a folder (searched recursively) or a "
         "glob pattern, e.g. 'data/realiad_299/*/OK/**/*.jpg'",
     )
     parser.add_argument(
-        "--num-calibration", type=int, default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
+        "--num-calibration", type=positive_int, default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
         help="calibration images used, evenly spaced among those found "
         f"(default: {DEFAULT_CALIBRATION_IMAGES})",
     )
@@ -47,16 +56,21 @@ def run(arguments):
             "like those the model will see (e.g. training images) to "
             "calibrate the int8 ranges."
         )
-    from mtfcdd.utils.image_files import find_images
+    from mtfcdd.deploy.sidecar import sidecar_path
+
+    _check_output(arguments.model, arguments.out, sidecar_path(arguments.out), arguments.overwrite)
+    from mtfcdd.utils.image_files import masks_left_out_note, select_images
     from mtfcdd.model.saving import load_trained_model
 
     calibration_paths = None
     if arguments.calibration_images is not None:
-        calibration_paths = find_images(arguments.calibration_images)
+        selection = select_images(arguments.calibration_images)
+        calibration_paths = list(selection.paths)
+        if selection.masks_left_out:
+            print(masks_left_out_note(selection.masks_left_out))
     model = load_trained_model(arguments.model)
 
     from mtfcdd.deploy.export import export_tflite
-    from mtfcdd.deploy.sidecar import sidecar_path
 
     export_tflite(
         model, arguments.out, quantize=arguments.quantize,
@@ -64,3 +78,21 @@ def run(arguments):
         num_calibration_images=arguments.num_calibration,
     )
     print(f"wrote {arguments.out} and {sidecar_path(arguments.out)}")
+
+
+def _check_output(model_path, output_path, sidecar, overwrite):
+    """Refuses to write over the input model, or over existing files without ``overwrite``."""
+    for path in (output_path, sidecar):
+        if os.path.exists(path) and os.path.exists(model_path) and os.path.samefile(path, model_path):
+            raise ValueError(
+                f"--out {output_path} would write over the input model {model_path}; "
+                "give another file name (e.g. model.tflite)."
+            )
+    if os.path.isdir(output_path):
+        raise IsADirectoryError(f"--out {output_path} is a folder; give the .tflite file to write.")
+    existing = [path for path in (output_path, sidecar) if os.path.exists(path)]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+            "add --overwrite to replace, or give another --out."
+        )

@@ -6,6 +6,10 @@ every script in ``experiments/``: the options' defaults are read from
 are written in one place.
 """
 
+import argparse
+import dataclasses
+import math
+
 from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, SAMPLING_CLASSES, STRATEGIES
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.training.config import TrainingConfig
@@ -116,25 +120,88 @@ def add_training_options(parser, fixed=()):
     )
 
 
-def training_config(arguments, **fixed):
+def training_config(arguments, base=None, given=None, **fixed):
     """The ``TrainingConfig`` that parsed options describe.
 
     Args:
         arguments: the ``argparse`` namespace of a parser given
             ``add_data_options`` and ``add_training_options``.
+        base: a config to start from (a resumed run's saved one): then only
+            the options in ``given`` change it, not the defaulted ones.
+        given: the options given on the command line (``given_options``);
+            every option when None.
         **fixed: fields set by the caller rather than the options, e.g.
             ``alpha`` and ``multi_class`` of an experiment script.
     """
     values = {
-        name: getattr(arguments, name) for name in _TRAINING_FIELDS if hasattr(arguments, name)
+        name: getattr(arguments, name)
+        for name in _TRAINING_FIELDS + ("alpha", "resolution", "objects")
+        if hasattr(arguments, name) and (given is None or name in given)
     }
-    for name in ("alpha", "resolution", "objects"):
-        if hasattr(arguments, name):
-            values[name] = getattr(arguments, name)
     if "augmentation" in values:
         values["augmentation"] = AUGMENTATION_PRESETS[values["augmentation"]]
     values.update(fixed)
+    if base is not None:
+        return dataclasses.replace(base, **values)
     return TrainingConfig(**values)
+
+
+def given_options(parser, argv=None):
+    """The destinations of the options given on the command line, not defaulted.
+
+    ``argv`` is parsed again with every default suppressed, so that
+    ``mtfcdd train --out DIR --resume`` can tell a given ``--batch-size 32``
+    (which must match the saved run) from the default 32 (which must not
+    replace the saved value).
+    """
+    actions = list(_all_actions(parser))
+    defaults = [action.default for action in actions]
+    try:
+        for action in actions:
+            action.default = argparse.SUPPRESS
+        namespace = parser.parse_args(argv)
+    finally:
+        for action, default in zip(actions, defaults):
+            action.default = default
+    return {action.dest for action in actions if hasattr(namespace, action.dest)}
+
+
+def _all_actions(parser):
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                yield from _all_actions(subparser)
+
+
+def positive_int(value):
+    """An ``argparse`` type: a whole number >= 1."""
+    return _bounded(int, value, lambda number: number >= 1, "a whole number >= 1")
+
+
+def non_negative_int(value):
+    """An ``argparse`` type: a whole number >= 0."""
+    return _bounded(int, value, lambda number: number >= 0, "a whole number >= 0")
+
+
+def positive_float(value):
+    """An ``argparse`` type: a finite number > 0."""
+    return _bounded(float, value, lambda number: math.isfinite(number) and number > 0, "a finite number > 0")
+
+
+def port_number(value):
+    """An ``argparse`` type: a TCP port, 0 (any free one) to 65535."""
+    return _bounded(int, value, lambda number: 0 <= number <= 65535, "a TCP port, 0 to 65535")
+
+
+def _bounded(kind, value, is_valid, expected):
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not is_valid(number):
+        raise argparse.ArgumentTypeError(f"expected {expected}; got {value!r}")
+    return number
 
 
 def add_pixel_protocol_option(parser):

@@ -4,21 +4,29 @@
     mtfcdd predict --tflite MODEL.tflite INPUT... --out DIR
 
 With ``--tflite`` every positional is an input (files, folders, glob
-patterns); without it the first one is the Keras model. Exit status 0 when at
-least one image was processed, 1 when none could be.
+patterns); without it the first one is the Keras model. Exit status 0 when
+every image was processed, ``SOME_INPUTS_FAILED`` (3) when some could not
+be (the others' results are written, the failures listed), 1 when none could
+be or on an error.
 """
 
 import os
 import sys
 
+from mtfcdd.cli.options import positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
+
+SOME_INPUTS_FAILED = 3
 
 TOP_SCORES = 3
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "predict", help="per-type scores, detected defect types and heatmap panels of images"
+        "predict", help="per-type scores, detected defect types and heatmap panels of images",
+        epilog=f"exit status: 0 every image predicted; {SOME_INPUTS_FAILED} some images failed "
+        "(the others' results are written, the failures listed); 1 no image could be predicted, "
+        "or an error",
     )
     parser.add_argument(
         "--tflite", metavar="MODEL.tflite",
@@ -34,7 +42,7 @@ def register(subparsers):
         help="output folder: one <stem>.png panel per image, predictions.json, predictions.csv",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=8, metavar="N", help="images per model call (default: 8)"
+        "--batch-size", type=positive_int, default=8, metavar="N", help="images per model call (default: 8)"
     )
     parser.add_argument(
         "--reduction", choices=SCORE_REDUCTIONS, default=None,
@@ -47,6 +55,7 @@ def register(subparsers):
 def run(arguments):
     from mtfcdd.inference.heatmap_model import heatmap_model
     from mtfcdd.prediction.predict_images import describe_detection, predict
+    from mtfcdd.utils.image_files import masks_left_out_note
 
     loaded, inputs = _load_model(arguments)
     model = heatmap_model(loaded)
@@ -67,12 +76,17 @@ def run(arguments):
             f"(top scores: {', '.join(f'{code} {score:.4g}' for code, score in top)})"
         )
     for _, reason in results.failures:
-        print(f"skipped: {reason}", file=sys.stderr)
+        print(f"failed: {reason}", file=sys.stderr)
+    masks_note = masks_left_out_note(results.masks_left_out)
+    if masks_note:
+        print(masks_note)
     print(
         f"{len(results.predictions)} images predicted, {len(results.failures)} unreadable; "
         f"panels and predictions.json in {arguments.out}"
     )
-    return 0 if results.predictions else 1
+    if not results.failures:
+        return 0
+    return SOME_INPUTS_FAILED if results.predictions else 1
 
 
 def _load_model(arguments):

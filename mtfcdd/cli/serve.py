@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 
+from mtfcdd.cli.options import port_number, positive_float
 from mtfcdd.constants import MAX_PIXELS, MAX_UPLOAD_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -39,7 +40,7 @@ def register(subparsers):
         "server to the network without authentication, see docs/deployment.md)",
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT,
+        "--port", type=port_number, default=DEFAULT_PORT,
         help=f"TCP port (default: {DEFAULT_PORT}; 0: any free one)",
     )
     parser.add_argument(
@@ -51,11 +52,11 @@ def register(subparsers):
         help="write each uploaded image and its JSON result to DIR (default: nothing is written)",
     )
     parser.add_argument(
-        "--max-upload-mb", type=float, default=MAX_UPLOAD_BYTES / 1e6, metavar="MB",
+        "--max-upload-mb", type=positive_float, default=MAX_UPLOAD_BYTES / 1e6, metavar="MB",
         help=f"largest upload accepted, in MB (default: {MAX_UPLOAD_BYTES / 1e6:g})",
     )
     parser.add_argument(
-        "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
+        "--max-megapixels", type=positive_float, default=MAX_PIXELS / 1e6, metavar="MP",
         help="most pixels decoded per image; a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its "
         f"size, a larger PNG or BMP refused (default: {MAX_PIXELS / 1e6:g})",
     )

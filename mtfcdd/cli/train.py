@@ -10,22 +10,35 @@ def register(subparsers):
     add_data_options(parser)
     parser.add_argument(
         "--out", required=True, metavar="DIR",
-        help="output folder: config.json, checkpoint.keras, training_log.csv, model.keras",
+        help="output folder: config.json, checkpoint.keras, training_log.csv, model.keras; "
+        "a folder that holds a run needs --resume or --overwrite",
     )
     parser.add_argument(
         "--resume", action="store_true",
-        help="continue from the last checkpoint in --out, with its saved config; "
-        "the other training options must be left out",
+        help="continue the run in --out from its last checkpoint, with its saved settings; "
+        "--epochs (to extend it) and --learning-rate may change, other options must match",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the run in --out (its files are deleted first)",
     )
     add_training_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
+    from mtfcdd.training.run_folder import read_saved_config
     from mtfcdd.training.trainer import train
 
-    config = None if arguments.resume else training_config(arguments)
-    result = train(arguments.data, arguments.out, config=config, resume=arguments.resume)
+    if arguments.resume:
+        saved, _ = read_saved_config(arguments.out)
+        config = training_config(arguments, base=saved, given=arguments.given_options)
+    else:
+        config = training_config(arguments)
+    result = train(
+        arguments.data, arguments.out, config=config, resume=arguments.resume,
+        overwrite=arguments.overwrite,
+    )
     print(
         f"Model written to {result.model_path}: {result.training_images} training images, "
         f"{result.steps_per_epoch} steps per epoch, decision thresholds fitted on "

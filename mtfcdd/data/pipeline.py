@@ -9,16 +9,21 @@ trained and calibrated on. Area averaging also keeps fine scratches, which
 plain bilinear would alias away when Real-IAD's 1024-pixel images shrink ~3.4
 times. Masks are resized nearest and binarised to uint8 0/1.
 
-A file that cannot be read or decoded stops the pipeline with an error that
-names it. TensorFlow's decoders do not name the file, and decoding with cv2 in
-a ``tf.numpy_function`` would serialise the workers on Python's lock and
-misses truncated JPEGs (cv2 only warns); so each file is decoded in a
-one-element dataset that ``ignore_errors`` empties on failure, and an
-assertion then fails with the path. It costs no measurable time.
+A file that cannot be read or decoded, or a mask of another size than its
+image, stops the pipeline with an error that names it
+(``pipeline_error_message`` gives its one line). TensorFlow's decoders do
+not name the file, and decoding with cv2 in a ``tf.numpy_function`` would
+serialise the workers on Python's lock and misses truncated JPEGs (cv2 only
+warns); so each file is decoded in a one-element dataset that
+``ignore_errors`` empties on failure, and an assertion then fails with the
+path. It costs no measurable time. Training and evaluation check every file
+before they start (``mtfcdd.data.realiad.verify.check_sample_files``), so
+these assertions are the last line of defence.
 """
 
 import numbers
 import os
+import re
 
 import tensorflow as tf
 
@@ -61,26 +66,33 @@ def resize_image(image, size):
     )
 
 
-def load_mask(path, mask_size):
+def load_mask(path, mask_size, image_path=None, image_shape=None):
     """Read a defect mask (any value > 0 is defect), resize it nearest.
+
+    Args:
+        path: string scalar tensor or str.
+        mask_size: int or (height, width) to resize it to.
+        image_path, image_shape: its image and the image's decoded shape:
+            a mask of another size fails, naming both files.
 
     Returns:
         (height, width) uint8, values 0 and 1.
     """
-    mask = tf.cast(_decode(path, channels=1) > 0, tf.uint8)
+    mask = tf.cast(_decode_mask(path, image_path, image_shape) > 0, tf.uint8)
     resized = tf.image.resize(
         mask, _height_width(mask_size), method=tf.image.ResizeMethod.NEAREST_NEIGHBOR
     )
     return resized[..., 0]
 
 
-def defect_coverage(mask_path, labels, grid_size):
+def defect_coverage(mask_path, labels, grid_size, image_path=None, image_shape=None):
     """Per-type defect masks on the heatmap grid.
 
     Args:
         mask_path: string scalar, "" for an image without mask.
         labels: (K,) the image's labels; the mask goes to its type's channel.
         grid_size: int or (height, width) of the grid.
+        image_path, image_shape: see ``load_mask``.
 
     Returns:
         (height, width, K) float32: the fraction of each cell's pixels that
@@ -89,7 +101,7 @@ def defect_coverage(mask_path, labels, grid_size):
     height, width = _height_width(grid_size)
 
     def coverage():
-        mask = tf.cast(_decode(mask_path, channels=1) > 0, tf.float32)
+        mask = tf.cast(_decode_mask(mask_path, image_path, image_shape) > 0, tf.float32)
         return tf.image.resize(mask, (height, width), method=tf.image.ResizeMethod.AREA)
 
     covered = tf.cond(
@@ -158,12 +170,15 @@ def training_dataset(
         indices = shuffled_index_stream(len(samples), seed, skip=first_draw)
 
     def load(position, index):
-        image = load_image(tf.gather(image_paths, index), image_size)
+        image_path = tf.gather(image_paths, index)
+        decoded = _decode(image_path, channels=3)
+        image = resize_image(decoded, _height_width(image_size))
         if augmentation is not None:
             image = augment(image, position, seed, augmentation)
         if mask_grid is not None:
             return image, defect_coverage(
-                tf.gather(mask_paths, index), tf.gather(labels, index), mask_grid
+                tf.gather(mask_paths, index), tf.gather(labels, index), mask_grid,
+                image_path, tf.shape(decoded)[:2],
             )
         return image, tf.gather(labels, index)
 
@@ -194,13 +209,14 @@ def evaluation_dataset(samples, image_size, batch_size=32, mask_size=None):
     image_paths, mask_paths, labels = _sample_tensors(samples)
 
     def load(index):
-        mask_path = mask_paths[index]
+        image_path, mask_path = image_paths[index], mask_paths[index]
+        decoded = _decode(image_path, channels=3)
         mask = tf.cond(
             tf.strings.length(mask_path) > 0,
-            lambda: load_mask(mask_path, mask_size),
+            lambda: load_mask(mask_path, mask_size, image_path, tf.shape(decoded)[:2]),
             lambda: tf.zeros([mask_height, mask_width], tf.uint8),
         )
-        image = load_image(image_paths[index], image_size)
+        image = resize_image(decoded, _height_width(image_size))
         return image, labels[index], mask, index
 
     positions = tf.data.Dataset.range(len(samples))
@@ -220,12 +236,43 @@ def _decode(path, channels):
     failure = tf.data.Dataset.from_tensors((tf.zeros([0, 0, channels], tf.uint8), False))
     image, decoded = attempt.ignore_errors().concatenate(failure).take(1).get_single_element()
     check = tf.debugging.Assert(
-        decoded, ["Cannot decode the image file (corrupt or not an image):", path]
+        decoded, ["Cannot decode the image file", path, "(corrupt, truncated or not an image)."]
     )
     with tf.control_dependencies([check]):
         image = tf.identity(image)
     image.set_shape([None, None, channels])
     return image
+
+
+def _decode_mask(path, image_path, image_shape):
+    """Decode a mask to (h, w, 1) uint8; fail naming it when ``image_shape``
+    is given and differs (a stretched mask would mark the wrong pixels)."""
+    mask = _decode(path, channels=1)
+    if image_shape is None:
+        return mask
+    check = tf.debugging.Assert(
+        tf.reduce_all(tf.equal(tf.shape(mask)[:2], image_shape)),
+        ["The mask", path, "is not the size of its image", image_path,
+         "(a mask must have its image's size)."],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(mask)
+
+
+def pipeline_error_message(error):
+    """One line for a ``tf.errors.OpError`` raised while a pipeline reads files.
+
+    The file checks of this module fail with ``tf.debugging.Assert``, whose
+    message TensorFlow wraps in lines about the graph; this returns the
+    check's own sentence (naming the file), or the error's first line.
+    """
+    message = getattr(error, "message", str(error))
+    failed = re.search(r"assertion failed: (.*)", message)
+    if failed:
+        parts = re.findall(r"\[((?:[^\[\]\\]|\\.)*)\]", failed.group(1))
+        # TensorFlow escapes quotes and backslashes in the strings it prints.
+        return " ".join(re.sub(r"\\(.)", r"\1", part) for part in parts)
+    return message.strip().splitlines()[0]
 
 
 def _sample_tensors(samples):

@@ -12,12 +12,14 @@ area interpolation, masks with nearest neighbour so they stay binary.
 
 import dataclasses
 import functools
+import math
 import os
 
 import cv2
 
 from mtfcdd.constants import IMAGE_EXTENSIONS, MASK_EXTENSION
-from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.atomic_files import remove_stale_partials, write_bytes
+from mtfcdd.utils.image_files import read_image_file
 from mtfcdd.utils.thread_map import map_in_threads
 
 
@@ -63,6 +65,8 @@ def resize_image_root(source, destination, size, workers=None, verbose=1):
             "folder beside it (e.g. ROOT/realiad_299)."
         )
     relative_paths = _image_files(source_root)
+    for folder, _, _ in os.walk(destination_root):
+        remove_stale_partials(folder)  # of a killed run
     to_write = [
         path for path in relative_paths
         if not os.path.exists(os.path.join(destination_root, path))
@@ -76,8 +80,8 @@ def resize_image_root(source, destination, size, workers=None, verbose=1):
     failures = [failure for failure in failures if failure]
     if failures:
         raise ValueError(
-            f"{len(failures)} source files cannot be decoded by OpenCV: "
-            + ", ".join(failures)
+            f"{len(failures)} source files cannot be read (damaged, truncated or not "
+            "an image): " + ", ".join(failures)
         )
     return ResizeResult(
         written=len(to_write), skipped=len(relative_paths) - len(to_write)
@@ -105,11 +109,14 @@ def _resize_file(source_root, destination_root, size, relative_path):
     source_path = os.path.join(source_root, relative_path)
     is_mask = relative_path.lower().endswith(MASK_EXTENSION)
     # A mask keeps its single channel; an image is read as the readers read
-    # it (colour, EXIF orientation applied).
-    flags = cv2.IMREAD_UNCHANGED if is_mask else cv2.IMREAD_COLOR
-    image = cv2.imread(source_path, flags)
-    if image is None:
+    # it (colour, EXIF orientation applied), whole. A truncated file is
+    # refused: its copy would be a complete file with grey rows.
+    try:
+        image = read_image_file(source_path, "unchanged" if is_mask else "color", max_pixels=math.inf).image
+    except ValueError:
         return source_path
+    if not is_mask:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     resized = cv2.resize(
         image,
         (size, size),

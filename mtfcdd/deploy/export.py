@@ -34,11 +34,12 @@ what the runner needs (type codes, input size, score reduction, thresholds)
 and where the file came from (quantisation, weights, mtfcdd version); its
 schema is in ``mtfcdd.deploy.sidecar`` and docs/deployment.md.
 
-Both files are written to a temporary name and renamed, model first.
+Both files are written to a temporary name and renamed, model first. The
+SavedModel that the conversion goes through is written to a hidden folder
+beside the output and removed afterwards.
 """
 
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -48,7 +49,7 @@ from mtfcdd import __version__
 from mtfcdd.constants import QUANTIZATIONS
 from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, write_sidecar
 from mtfcdd.model.pseudo_huber import PseudoHuber
-from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.atomic_files import remove_stale_partials, temporary_folder_beside, write_bytes
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 # Attributes of MultiTypeFCDD that the sidecar records.
@@ -110,6 +111,8 @@ def export_tflite_variants(
         ``output_paths``.
     """
     metadata = model_metadata(model)
+    if not output_paths:
+        raise ValueError("output_paths is empty; give at least one quantisation and its file.")
     for quantize in output_paths:
         if quantize not in QUANTIZATIONS:
             raise ValueError(
@@ -126,12 +129,17 @@ def export_tflite_variants(
             f"KERAS_BACKEND=tensorflow (the backend is {keras.backend.backend()!r}). "
             "A model saved as .keras on any backend loads on TensorFlow."
         )
-    with tempfile.TemporaryDirectory() as saved_model_dir:
+    for output_path in output_paths.values():
+        os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    # Beside the first output, not in the system's temporary folder: on the
+    # output's disk, and removed by the next export there if this one is killed.
+    first_output = next(iter(output_paths.values()))
+    remove_stale_partials(os.path.dirname(os.path.abspath(first_output)))
+    with temporary_folder_beside(first_output) as saved_model_dir:
         type_projection_model(model).export(
             saved_model_dir, format="tf_saved_model", verbose=False
         )
         for quantize, output_path in output_paths.items():
-            os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
             converter = _converter(
                 saved_model_dir, quantize, calibration_images, metadata["image_size"]
             )

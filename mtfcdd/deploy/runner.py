@@ -49,12 +49,25 @@ class LiteRTModel:
         self.image_size = tuple(self.metadata["image_size"])
         self.score_reduction = self.metadata["score_reduction"]
         self.thresholds = self.metadata["thresholds"]
-        self.interpreter = Interpreter(
-            model_path=str(model_path), num_threads=num_threads
-        )
-        self.interpreter.allocate_tensors()
+        try:
+            self.interpreter = Interpreter(
+                model_path=str(model_path), num_threads=num_threads
+            )
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"{model_path} cannot be read as a LiteRT (.tflite) model: "
+                f"{' '.join(str(error).split())}"
+            ) from error
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
+        integer_input = self._input["dtype"] != np.float32
+        if integer_input != (self.metadata["quantization"] == "int8"):
+            raise ValueError(
+                f"{model_path}: the model reads {np.dtype(self._input['dtype']).name} images but "
+                f"its sidecar says quantization {self.metadata['quantization']!r} (int8 models "
+                "read uint8, the others float32); the two files do not belong together."
+            )
         _, height, width, _ = self._input["shape"]
         if (height, width) != self.image_size:
             raise ValueError(

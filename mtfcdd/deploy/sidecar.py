@@ -24,10 +24,11 @@ No Keras or TensorFlow here: the runner reads sidecars on a board.
 """
 
 import json
+import math
 import numbers
 import os
 
-from mtfcdd.constants import QUANTIZATIONS, SCORE_REDUCTIONS
+from mtfcdd.constants import DEFECT_CODES, QUANTIZATIONS, SCORE_REDUCTIONS
 from mtfcdd.utils.atomic_files import write_json
 
 SCHEMA_VERSION = 3
@@ -95,9 +96,9 @@ def check_sidecar(metadata, source):
         "mtfcdd_version": (_is_string, "a string"),
         "output": (lambda value: value == MODEL_OUTPUT, repr(MODEL_OUTPUT)),
         "type_codes": (
-            lambda value: isinstance(value, list) and value
-            and all(_is_string(code) for code in value),
-            "a non-empty list of type codes",
+            _are_type_codes,
+            "a non-empty list of distinct type codes (Real-IAD's in their channel order "
+            f"{list(DEFECT_CODES)})",
         ),
         "image_size": (
             lambda value: isinstance(value, list) and len(value) == 2
@@ -111,9 +112,9 @@ def check_sidecar(metadata, source):
             lambda value: value is None or (
                 isinstance(value, list) and isinstance(type_codes, list)
                 and len(value) == len(type_codes)
-                and all(_is_number(threshold) for threshold in value)
+                and all(_is_number(threshold) and math.isfinite(threshold) for threshold in value)
             ),
-            "null or one number per type code",
+            "null or one finite number per type code",
         ),
         "quantization": (lambda value: value in QUANTIZATIONS, f"one of {QUANTIZATIONS}"),
         "num_calibration_images": (
@@ -129,6 +130,16 @@ def check_sidecar(metadata, source):
             raise ValueError(
                 f"{source}: field {field!r} is {metadata[field]!r}; expected {expected}."
             )
+
+
+def _are_type_codes(value):
+    """Distinct strings; Real-IAD's codes only in ``DEFECT_CODES`` order (the
+    order the model's channels were trained in: a reordered list would name
+    every heatmap wrongly)."""
+    if not isinstance(value, list) or not value or not all(_is_string(code) for code in value):
+        return False
+    realiad_codes = [code for code in value if code in DEFECT_CODES]
+    return len(set(value)) == len(value) and realiad_codes == sorted(realiad_codes, key=DEFECT_CODES.index)
 
 
 def _is_string(value):

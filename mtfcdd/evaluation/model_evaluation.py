@@ -10,11 +10,14 @@ come from the same fixed-memory state (``curves_dir``).
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from mtfcdd.data.pipeline import evaluation_dataset
+from mtfcdd.data.pipeline import evaluation_dataset, pipeline_error_message
+from mtfcdd.data.realiad.verify import check_sample_files
 from mtfcdd.evaluation.curve_reports import write_curves
 from mtfcdd.inference.postprocessing import image_scores, upsample
 from mtfcdd.metrics import MultiTypeEvaluator
+from mtfcdd.model.batch_memory import check_batch_fits
 from mtfcdd.utils.progress import ProgressBar
 
 
@@ -27,11 +30,19 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
         None).
     """
     image_size = model.image_size
+    check_batch_fits(model, min(batch_size, len(samples)))
     dataset = evaluation_dataset(
         samples, image_size, batch_size=batch_size, mask_size=mask_size or image_size
     )
     progress = ProgressBar(len(samples), unit_name="image", verbose=verbose)
-    for images, labels, masks, _ in dataset:
+    batches = iter(dataset)
+    while True:
+        try:
+            images, labels, masks, _ = next(batches)
+        except StopIteration:
+            return
+        except tf.errors.OpError as error:
+            raise ValueError(pipeline_error_message(error)) from error
         heatmaps = keras.ops.convert_to_numpy(model.predict_on_batch(images))
         progress.add(len(heatmaps))
         yield heatmaps, labels.numpy(), masks.numpy()
@@ -88,6 +99,9 @@ def evaluate(
     """
     if not samples:
         raise ValueError("The test split is empty: there is nothing to evaluate.")
+    # Headers and ends only: a truncated image or a mask of another size
+    # must not pass; TensorFlow's decoders catch the rest by name.
+    check_sample_files(samples, "test images", decode=False, verbose=verbose)
     reduction = reduction or model.score_reduction
     if pixel_size is None:
         pixel_size = model.image_size

@@ -12,7 +12,7 @@ import io
 import os
 
 from mtfcdd.constants import DEFECT_NAMES
-from mtfcdd.utils.atomic_files import write_json, write_text
+from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
 
 IMAGE_TABLE = ("Table 3: image level", ("I-AUROC", "AP", "F1-max"))
 PIXEL_TABLE = ("Table 4: pixel level", ("P-AUROC", "AUPRO"))
@@ -100,7 +100,7 @@ def write_reports(results, output_dir, stem="results"):
     Returns:
         The list of paths written.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    make_output_folder(output_dir)
     paths = [os.path.join(output_dir, f"{stem}.json"), os.path.join(output_dir, f"{stem}.md")]
     write_json(paths[0], {str(alpha): result for alpha, result in results.items()})
     write_text(paths[1], markdown(results))

@@ -10,11 +10,12 @@ import os
 
 import keras
 
-from mtfcdd.constants import DEFAULT_IMAGE_SIZE
+from mtfcdd.constants import DEFAULT_IMAGE_SIZE, MIN_IMAGE_SIZE
 from mtfcdd.utils.image_size import image_size_pair
 
 CUT_LAYER = "block35_10_ac"
-MIN_IMAGE_SIZE = 75
+# The file Keras downloads for InceptionResNetV2(include_top=False).
+IMAGENET_NOTOP_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 # Backbone weights that this package pre-trains on its own synthetic data and
 # ships, for machines without network access (backbone_weights="synthetic";
@@ -61,6 +62,11 @@ def build_backbone(image_size=DEFAULT_IMAGE_SIZE, weights="imagenet"):
             "Keras' InceptionResNetV2 notop weights (include_top=False) in "
             f"HDF5 format. Keras said: {error}"
         ) from error
+    except Exception as error:
+        # Keras reports a failed download as a bare Exception.
+        if "URL fetch failure" not in str(error):
+            raise
+        raise ConnectionError(_download_failure(error)) from error
     backbone = keras.Model(
         full_network.input,
         full_network.get_layer(CUT_LAYER).output,
@@ -114,6 +120,18 @@ def _resolve_weights(weights):
         f"Backbone weights file {path!r} must end in '.h5' (Keras' "
         "InceptionResNetV2 notop file) or '.weights.h5' (a saved cut "
         "backbone)."
+    )
+
+
+def _download_failure(error):
+    """What to do when Keras cannot download the ImageNet weights."""
+    cache = os.path.join(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")), "models")
+    return (
+        f"The ImageNet weights of the backbone could not be downloaded ({' '.join(str(error).split())}). "
+        f"Keras caches them in {cache}/: on a machine without network access, copy "
+        f"{IMAGENET_NOTOP_FILE} there, or pass that file with --backbone-weights FILE "
+        "(backbone_weights=FILE), or use --backbone-weights synthetic (shipped with mtfcdd, "
+        "trained on synthetic images only; docs/model.md)."
     )
 
 

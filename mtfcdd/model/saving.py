@@ -1,6 +1,7 @@
 """Saving and loading model files: atomically, and with clear errors."""
 
 import os
+import zipfile
 
 import keras
 
@@ -13,22 +14,45 @@ def load_trained_model(path):
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a saved MultiTypeFCDD.
+        ValueError: the file cannot be read, or is not a saved MultiTypeFCDD.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model file not found: {path!r}.")
-    if not str(path).endswith(".keras"):
-        raise ValueError(f"Model file {path!r} must be a Keras model saved as '.keras'.")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, OSError, TypeError) as error:
-        raise ValueError(f"Could not load the model {path!r}: {error}") from error
+    model = load_model_file(path, "model")
     if not isinstance(model, MultiTypeFCDD):
         raise ValueError(
             f"{path!r} holds a {type(model).__name__}, not a MultiTypeFCDD model "
             "(mtfcdd train writes one as model.keras)."
         )
     return model
+
+
+def load_model_file(path, kind="model"):
+    """``keras.saving.load_model(path, safe_mode=True)`` with errors that name the file.
+
+    Args:
+        path: a ``.keras`` file.
+        kind: what the file is, for messages ("model", "checkpoint").
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not a ``.keras`` file, or one that cannot be read
+            (damaged, truncated, or not written by Keras 3).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{kind.capitalize()} file not found: {path!r}.")
+    if not path.endswith(".keras"):
+        raise ValueError(f"{kind.capitalize()} file {path!r} must be a Keras model saved as '.keras'.")
+    if not zipfile.is_zipfile(path):
+        # Keras itself reports such a file as "not found".
+        raise ValueError(
+            f"The {kind} file {path!r} cannot be read: it is not a complete .keras archive "
+            "(damaged or truncated, e.g. by an interrupted copy)."
+        )
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(f"The {kind} file {path!r} cannot be read: {reason}") from error
 
 
 def save_model_atomically(model, path):

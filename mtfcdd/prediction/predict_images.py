@@ -22,13 +22,24 @@ from typing import Dict, Optional, Tuple
 
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
 from mtfcdd.inference.postprocessing import prediction_from_heatmaps, upsample
-from mtfcdd.utils.atomic_files import write_json, write_text
-from mtfcdd.utils.image_files import image_paths, read_mask, read_rgb_image, write_png
+from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
+from mtfcdd.utils.image_files import (
+    mask_size_problem,
+    read_image_size,
+    read_mask,
+    read_rgb_image,
+    resize_image,
+    select_images,
+    write_png,
+)
 from mtfcdd.utils.progress import ProgressBar
 from mtfcdd.visualization.panels import prediction_panel
 
 PREDICTIONS_JSON = "predictions.json"
 PREDICTIONS_CSV = "predictions.csv"
+# A panel's image is at most this many tiles on its longest side: a tile
+# shows no more detail.
+PANEL_SIDE_TILES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +72,8 @@ class PredictionResults:
         score_reduction: the reduction that produced the scores.
         thresholds: the thresholds applied, or None (none in the model, or
             a reduction other than the one they were fitted with).
+        masks_left_out: Real-IAD masks found in the input folders and
+            patterns and left out (``mtfcdd.utils.image_files.select_images``).
     """
 
     predictions: Tuple[ImagePrediction, ...]
@@ -70,6 +83,7 @@ class PredictionResults:
     weights_source: str
     score_reduction: str
     thresholds: Optional[Tuple[float, ...]]
+    masks_left_out: Tuple[str, ...] = ()
 
     def to_dict(self):
         """The content of ``predictions.json``."""
@@ -91,6 +105,7 @@ class PredictionResults:
                 for prediction in self.predictions
             ],
             "failures": [{"path": path, "reason": reason} for path, reason in self.failures],
+            "masks_left_out": list(self.masks_left_out),
         }
 
     def to_csv(self):
@@ -139,7 +154,8 @@ def predict(
     Args:
         model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel`` or a
             ``HeatmapModel`` (see ``heatmap_model``).
-        inputs: image files, folders or glob patterns (see ``image_paths``).
+        inputs: image files, folders or glob patterns (see
+            ``mtfcdd.utils.image_files.select_images``).
         output_dir: folder for ``<stem>.png`` panels (``_2``, ``_3``...
             appended to a stem met again), ``predictions.json`` and
             ``predictions.csv``; nothing is written when None.
@@ -162,11 +178,12 @@ def predict(
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
     thresholds = applied_thresholds(source, reduction)
-    paths = image_paths(inputs, exclude=output_dir)
+    selection = select_images(inputs, exclude=output_dir)
+    paths = list(selection.paths)
     mask_lookup = _mask_lookup(masks or {}, source.type_codes)
     panel_paths = dict.fromkeys(paths)
     if output_dir is not None:
-        os.makedirs(output_dir, exist_ok=True)
+        make_output_folder(output_dir)
         panel_paths = _panel_paths(paths, output_dir)
     predictions, failures = [], []
     progress = ProgressBar(len(paths), unit_name="image", verbose=verbose)
@@ -190,6 +207,7 @@ def predict(
         weights_source=source.weights_source,
         score_reduction=reduction,
         thresholds=thresholds,
+        masks_left_out=selection.masks_left_out,
     )
     if output_dir is not None:
         write_json(os.path.join(output_dir, PREDICTIONS_JSON), results.to_dict())
@@ -245,6 +263,9 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
         detected = None if prediction.detected_types is None else prediction.detected_types[index]
         if panel_paths[path] is not None:
             mask_path, mask_type = mask_lookup.get(os.path.abspath(path), (None, None))
+            # Heatmaps at a panel tile's scale, not the file's: at 25
+            # megapixels, K full-size maps would take gigabytes.
+            image = _shrunk(image, PANEL_SIDE_TILES * tile_size)
             panel = prediction_panel(
                 image,
                 upsample(prediction.heatmaps[index:index + 1], image.shape[:2])[0],
@@ -280,12 +301,34 @@ def _panel_paths(paths, output_dir):
     return panel_paths
 
 
+def _shrunk(image, longest_side):
+    """``image`` shrunk (area) so that its longest side is at most ``longest_side``."""
+    height, width = image.shape[:2]
+    scale = longest_side / max(height, width)
+    if scale >= 1:
+        return image
+    return resize_image(image, (max(round(height * scale), 1), max(round(width * scale), 1)))
+
+
+def _mask_size_problem(image_path, mask_path):
+    """Why the mask cannot be drawn on its image, or None (an unreadable
+    image is reported when it is read, as any input)."""
+    try:
+        image_size = read_image_size(image_path)
+    except (OSError, ValueError):
+        return None
+    return mask_size_problem(mask_path, read_image_size(mask_path), image_path, image_size)
+
+
 def _mask_lookup(masks, type_codes):
     """Absolute image path -> (mask path, code of the channel showing it)."""
     lookup = {}
     for image_path, (mask_path, type_code) in masks.items():
         if not os.path.isfile(mask_path):
             raise FileNotFoundError(f"{mask_path}: mask of {image_path} not found.")
+        problem = _mask_size_problem(image_path, mask_path)
+        if problem:
+            raise ValueError(problem)
         channel = channel_of(type_code, type_codes)
         lookup[os.path.abspath(image_path)] = (mask_path, type_codes[channel])
     return lookup

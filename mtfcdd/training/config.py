@@ -8,8 +8,17 @@ paper's, or its authors' code's where the paper is silent (docs/realiad.md,
 """
 
 import dataclasses
+import math
+import numbers
 
-from mtfcdd.constants import DEFAULT_IMAGE_SIZE, SAMPLING_CLASSES, STRATEGIES, SUPERVISIONS
+from mtfcdd.constants import (
+    DEFAULT_IMAGE_SIZE,
+    FUIAD_ALPHAS,
+    MIN_IMAGE_SIZE,
+    SAMPLING_CLASSES,
+    STRATEGIES,
+    SUPERVISIONS,
+)
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
 
 
@@ -92,13 +101,17 @@ class TrainingConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
-        if not 0 <= self.threshold_fraction < 1:
+        if self.alpha not in FUIAD_ALPHAS:
             raise ValueError(
-                f"threshold_fraction must be in [0, 1); got {self.threshold_fraction}."
+                f"alpha must be one of {', '.join(map(str, FUIAD_ALPHAS))} (Real-IAD's FUIAD "
+                f"splits); got {self.alpha!r}."
             )
-        for name in ("epochs", "batch_size", "image_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+        _check_number("threshold_fraction", self.threshold_fraction, 0, 1, "in [0, 1)", upper_open=True)
+        _check_number("learning_rate", self.learning_rate, 0, math.inf, "> 0", lower_open=True)
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("image_size", MIN_IMAGE_SIZE), ("seed", 0)):
+            _check_integer(name, getattr(self, name), minimum)
+        if self.steps_per_epoch is not None:
+            _check_integer("steps_per_epoch", self.steps_per_epoch, 1, "or None (the balanced epoch)")
 
     @property
     def num_types(self):
@@ -123,9 +136,11 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, values):
-        """The config that ``to_dict`` returned, also after a JSON round trip."""
+        """The config that ``to_dict`` returned, also after a JSON round trip
+        (and a run's ``config.json``, whose record of resumes it ignores)."""
         values = dict(values)
         values.pop("threshold_source", None)
+        values.pop("resumes", None)
         if values.get("augmentation") is not None:
             # JSON turned the tuples into lists. A config.json written before
             # the authors' values became the defaults lacks the newer fields:
@@ -137,3 +152,21 @@ class TrainingConfig:
         if values.get("objects") is not None:
             values["objects"] = tuple(values["objects"])
         return cls(**values)
+
+
+def _check_integer(name, value, minimum, alternative=""):
+    """A whole number >= ``minimum``, or a ``ValueError`` naming the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(
+            f"{name} must be a whole number >= {minimum}{' ' + alternative if alternative else ''}; "
+            f"got {value!r}."
+        )
+
+
+def _check_number(name, value, low, high, expected, lower_open=False, upper_open=False):
+    """A finite number between ``low`` and ``high``, or a ``ValueError``."""
+    valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if valid:
+        valid = (value > low if lower_open else value >= low) and (value < high if upper_open else value <= high)
+    if not valid:
+        raise ValueError(f"{name} must be a finite number {expected}; got {value!r}.")

@@ -6,7 +6,7 @@ with Adam on balanced batches (paper 4.2) for a number of balanced epochs
 training, or on a part of it held out when asked to) and writes everything
 to one output folder:
 
-    config.json            the TrainingConfig
+    config.json            the TrainingConfig (and the run's resumes)
     checkpoint.keras       model + optimizer after the last finished epoch
     training_state.json    epochs finished, steps per epoch
     training_log.csv       loss per epoch (Keras CSVLogger), and the held-out
@@ -14,44 +14,53 @@ to one output folder:
     training_curves.png    the log drawn (with Matplotlib, the plots extra)
     tensorboard/           if asked for
     model.keras            the trained model, thresholds included
+    run.lock               while training: the process that trains
 
 Checkpoints are written to a temporary file and renamed, so a run killed at
 any moment leaves the last checkpoint intact; ``resume=True`` continues from
-it with the same epoch, optimizer state and data order.
+it with the same epoch, optimizer state and data order. A folder that holds
+a run is never silently reused (``mtfcdd.training.run_folder``).
 """
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from mtfcdd.constants import fuiad_setting
 from mtfcdd.data.balanced_epoch import balanced_epoch_summary
 from mtfcdd.data.balanced_sampler import class_counts
-from mtfcdd.data.pipeline import training_dataset
+from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
 from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.data.realiad.verify import check_sample_files
 from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.inference.decision_thresholds import fit_thresholds
 from mtfcdd.model.backbone import feature_map_size
+from mtfcdd.model.batch_memory import check_batch_fits
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 from mtfcdd.model.network import MultiTypeFCDD
-from mtfcdd.model.saving import save_model_atomically
-from mtfcdd.training.config import TrainingConfig
+from mtfcdd.model.saving import load_model_file, save_model_atomically
+from mtfcdd.training.config import TrainingConfig  # noqa: F401 (mtfcdd.TrainingConfig is read from here)
+from mtfcdd.training.run_folder import (
+    CHECKPOINT_FILE,
+    LOG_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+    TENSORBOARD_FOLDER,
+    start_run,
+    write_config,
+)
 from mtfcdd.training.training_curves import (
     HeldOutAUROC,
     require_tensorboard,
     write_training_plot,
 )
-from mtfcdd.utils.atomic_files import write_json
-
-CONFIG_FILE = "config.json"
-CHECKPOINT_FILE = "checkpoint.keras"
-STATE_FILE = "training_state.json"
-LOG_FILE = "training_log.csv"
-MODEL_FILE = "model.keras"
+from mtfcdd.utils.atomic_files import make_output_folder, remove_stale_partials, write_json
+from mtfcdd.utils.folder_lock import folder_lock
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,16 +85,28 @@ class TrainingResult:
     training_images: int
 
 
-def train(data_root, output_dir, config=None, resume=False, verbose=1, callbacks=None):
+def train(data_root, output_dir, config=None, resume=False, overwrite=False, verbose=1, callbacks=None):
     """Train MultiTypeFCDD on a Real-IAD-format data set.
+
+    The run folder is locked while training (``mtfcdd.utils.folder_lock``:
+    a second run into it is refused, naming the first's process), and the
+    temporary files of an earlier, killed run are removed first. Every
+    training image and mask is checked (complete, decodable, a mask of its
+    image's size) before the first step, and a batch that cannot fit in
+    memory is refused before TensorFlow runs it.
 
     Args:
         data_root: data set root (holds ``realiad_jsons/`` and the images).
-        output_dir: folder for checkpoints, logs and the model.
-        config: a ``TrainingConfig``; with ``resume`` the saved one is used,
-            and a ``config`` that differs in anything but ``epochs`` (which
-            extends the run) is an error.
+        output_dir: folder for checkpoints, logs and the model. A folder
+            that already holds a run is refused unless ``resume`` or
+            ``overwrite`` is given (``mtfcdd.training.run_folder``).
+        config: a ``TrainingConfig``; with ``resume``, None takes the saved
+            one, and a config may differ from it only in ``epochs`` (more
+            extend the run) and ``learning_rate``; the change is recorded in
+            ``config.json`` (``resumes``).
         resume: continue from the last checkpoint in ``output_dir``.
+        overwrite: replace the run in ``output_dir`` (its files are deleted
+            first).
         verbose: Keras verbosity (1: progress bar).
         callbacks: more Keras callbacks for ``fit``; they run after
             mtfcdd's own, so their logs hold the held-out I-AUROC.
@@ -93,23 +114,40 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1, callbacks
     Returns:
         A ``TrainingResult``.
     """
-    os.makedirs(output_dir, exist_ok=True)
-    config, epochs_done = _config_and_progress(output_dir, config, resume)
-    if config.tensorboard:
-        require_tensorboard()  # before minutes of data loading and model building
+    make_output_folder(output_dir)
+    with folder_lock(output_dir, "training"):
+        remove_stale_partials(output_dir)
+        config, epochs_done, resumes = start_run(output_dir, config, resume, overwrite)
+        if config.tensorboard:
+            require_tensorboard()  # before minutes of data loading and model building
+        return _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks)
+
+
+def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks):
     split = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
     )
+    description = (
+        f"training images of {fuiad_setting(config.alpha)} (alpha {config.alpha}) in {data_root}"
+        + (f", objects {', '.join(config.objects)}" if config.objects else "")
+    )
+    if not split.train:
+        raise ValueError(
+            f"The training split is empty: no {description}. `mtfcdd data verify {data_root}` "
+            "lists the splits and their images."
+        )
+    check_sample_files(split.train, description, decode=True, verbose=verbose)
     fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
+    write_config(output_dir, config, resumes)
 
     keras.utils.set_random_seed(config.seed)
     with _distribution_scope(config.strategy):
         model = _model_to_train(output_dir, config, resume=epochs_done > 0)
+    check_batch_fits(model, config.batch_size, training=True)
     dataset = training_dataset(
         fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
         augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
@@ -117,18 +155,22 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1, callbacks
         sampling_classes=config.sampling_classes,
     )
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
-    history = model.fit(
-        dataset, epochs=config.epochs, initial_epoch=epochs_done,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=_callbacks(output_dir, config, checkpoint, resume, held_out) + list(callbacks or ()),
-        shuffle=False,  # the balanced stream already fixes the order
-        verbose=verbose,
-    )
+    try:
+        history = model.fit(
+            dataset, epochs=config.epochs, initial_epoch=epochs_done,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=_callbacks(output_dir, config, checkpoint, bool(resumes), held_out) + list(callbacks or ()),
+            shuffle=False,  # the balanced stream already fixes the order
+            verbose=verbose,
+        )
+    except tf.errors.OpError as error:
+        raise ValueError(f"Training stopped: {pipeline_error_message(error)}") from error
     if checkpoint.failure:
         raise FloatingPointError(
-            f"Training stopped: {checkpoint.failure}. The last good checkpoint "
-            f"is kept in {os.path.join(output_dir, CHECKPOINT_FILE)}; lower the "
-            "learning rate, check the data, then run again with resume."
+            f"Training stopped: {checkpoint.failure}. The last good checkpoint is kept in "
+            f"{os.path.join(output_dir, CHECKPOINT_FILE)}. Check the data, then resume with a "
+            f"lower learning rate: mtfcdd train --data {data_root} --out {output_dir} --resume "
+            f"--learning-rate {config.learning_rate / 10:g}"
         )
     write_training_plot(output_dir, LOG_FILE)
 
@@ -203,37 +245,6 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         )
 
 
-def _config_and_progress(output_dir, config, resume):
-    """The config to train with and the number of epochs already done."""
-    if not resume:
-        return config or TrainingConfig(), 0
-    config_path = os.path.join(output_dir, CONFIG_FILE)
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(
-            f"Cannot resume: {config_path} does not exist (no earlier run in {output_dir})."
-        )
-    with open(config_path) as file:
-        saved = TrainingConfig.from_dict(json.load(file))
-    if config is not None:
-        # More epochs extend a run; anything else would make it another run.
-        changed = [
-            name for name, value in saved.to_dict().items()
-            if config.to_dict()[name] != value and name != "epochs"
-        ]
-        if changed:
-            raise ValueError(
-                f"Cannot resume {output_dir} with a different config: {', '.join(changed)} "
-                "differ from the saved config.json (only epochs may change). Resume "
-                "without a config, or use a new folder."
-            )
-        saved = dataclasses.replace(saved, epochs=config.epochs)
-    state_path = os.path.join(output_dir, STATE_FILE)
-    if not os.path.exists(state_path):
-        return saved, 0  # killed before the first epoch ended
-    with open(state_path) as file:
-        return saved, int(json.load(file)["epochs_completed"])
-
-
 def _balanced_steps(samples, batch_size, sampling_classes="types"):
     """Batches of one balanced epoch, E[T] / batch_size rounded up (paper
     Eq. 4), for balanced sampling over ``sampling_classes``."""
@@ -244,7 +255,10 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
 
 def _model_to_train(output_dir, config, resume):
     if resume:
-        return keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
+        model = load_model_file(os.path.join(output_dir, CHECKPOINT_FILE), "checkpoint")
+        # The one optimizer setting a resume may change (run_folder).
+        model.optimizer.learning_rate = config.learning_rate
+        return model
     model = MultiTypeFCDD(
         num_types=config.num_types,
         image_size=config.image_size,
@@ -282,7 +296,7 @@ def _callbacks(output_dir, config, checkpoint, resume, held_out):
     callbacks = [checkpoint] + ([HeldOutAUROC(held_out, config.batch_size)] if held_out else [])
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume))
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_FOLDER)))
     return callbacks
 
 

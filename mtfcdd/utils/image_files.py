@@ -8,28 +8,140 @@ calibration of the exporter resize images the same way, so a quantised
 model is calibrated on what it will be fed.
 """
 
+import dataclasses
 import glob
 import os
+from typing import Tuple
 
 import cv2
 import numpy as np
 
-from mtfcdd.constants import IMAGE_EXTENSIONS, MASK_EXTENSION
+from mtfcdd.constants import IMAGE_EXTENSIONS, MASK_EXTENSION, MAX_PIXELS
 from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.image_bytes import ImageFileError, check_complete, decode_image, image_header
 
 # Real-IAD stores each mask as a PNG beside its JPEG image, with the same stem.
 _MASKED_IMAGE_EXTENSIONS = (".jpg", ".jpeg")
+# Bytes read for a header: enough for almost every file.
+_HEADER_BYTES = 65536
+# Masks are read whole, never reduced (they must match their image pixel for
+# pixel), and so are the files checked before training, which TensorFlow
+# reads whole.
+_UNLIMITED = float("inf")
 
 
-def read_rgb_image(path):
-    """Reads an image file as an (H, W, 3) uint8 RGB array."""
+def read_image_file(path, mode="color", max_pixels=MAX_PIXELS):
+    """Reads a complete JPEG, PNG or BMP file (``mtfcdd.utils.image_bytes``).
+
+    Args:
+        path: the file.
+        mode: ``"color"`` (RGB), ``"grayscale"`` or ``"unchanged"``.
+        max_pixels: a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its size;
+            a larger PNG or BMP is refused.
+
+    Returns:
+        A ``mtfcdd.utils.image_bytes.DecodedImage``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: naming the file: not a JPEG, PNG or BMP, truncated,
+            damaged, or too large.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: image file not found.")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: OpenCV cannot decode this file as an image.")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    with open(path, "rb") as file:
+        data = file.read()
+    return decode_image(data, max_pixels, mode=mode, name=path)
+
+
+def read_rgb_image(path, max_pixels=MAX_PIXELS):
+    """Reads an image file as an (H, W, 3) uint8 RGB array (see ``read_image_file``)."""
+    return read_image_file(path, "color", max_pixels).image
+
+
+def read_image_size(path):
+    """``(height, width)`` of a JPEG, PNG or BMP file, from its header only."""
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        data = file.read(_HEADER_BYTES)
+        try:
+            _, height, width = image_header(data, path)
+        except ImageFileError:
+            if len(data) < _HEADER_BYTES:
+                raise
+            # Metadata (EXIF, ICC profiles) can push a JPEG's frame header
+            # past the first bytes.
+            _, height, width = image_header(data + file.read(), path)
+    return height, width
+
+
+def image_and_mask_problems(image_path, mask_path=None, decode=True):
+    """What stops an image and its mask from being read, one line each.
+
+    The image must be a complete JPEG, PNG or BMP file that decodes
+    (``read_image_file``); the mask too, with one channel and its image's
+    size. ``mtfcdd data verify`` and the checks before training and
+    evaluation apply these same rules.
+
+    Args:
+        image_path: the image file.
+        mask_path: its mask, or None.
+        decode: also decode the files with OpenCV; False checks the
+            headers and that the files are complete, which is much faster.
+
+    Returns:
+        A list of problems, each naming the file at fault; empty when both
+        files are good.
+    """
+    image_size, problems = _file_size(image_path, "color", decode, "image")
+    if mask_path is None:
+        return problems
+    mask_size, mask_problems = _file_size(mask_path, "unchanged", decode, "mask")
+    problems += mask_problems
+    if isinstance(mask_size, np.ndarray):
+        if mask_size.ndim != 2:
+            problems.append(f"{mask_path}: mask has {mask_size.shape[2]} channels; expected one.")
+        mask_size = mask_size.shape[:2]
+    if image_size is not None and mask_size is not None:
+        problems += filter(None, [mask_size_problem(mask_path, mask_size, image_path, image_size)])
+    return problems
+
+
+def mask_size_problem(mask_path, mask_size, image_path, image_size):
+    """The problem of a mask whose ``(height, width)`` is not its image's, or None.
+
+    A mask stretched to its image would mark other pixels than the defect's.
+    """
+    if tuple(mask_size) == tuple(image_size):
+        return None
+    return (
+        f"{mask_path}: mask is {_size_text(mask_size)} but its image {image_path} "
+        f"is {_size_text(image_size)}; a mask must have its image's size."
+    )
+
+
+def _file_size(path, mode, decode, kind):
+    """(the size of a file, or the decoded mask for ``"unchanged"``; its problems)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return None, [f"{path}: {kind} file is missing."]
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        if not decode:
+            image_format, height, width = image_header(data)
+            check_complete(data, image_format)
+            return (height, width), []
+        decoded = decode_image(data, _UNLIMITED, mode)
+    except ImageFileError as error:
+        return None, [f"{path}: {kind} file cannot be decoded: {error}"]
+    return decoded.image if mode == "unchanged" else decoded.size, []
+
+
+def _size_text(size):
+    height, width = size
+    return f"{width}x{height}"
 
 
 def resize_image(image, size):
@@ -77,11 +189,9 @@ def image_batch(images, size):
 
 
 def read_mask(path):
-    """Reads a defect mask as (H, W) uint8 (any value > 0 is defect)."""
-    mask = cv2.imread(os.fspath(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ValueError(f"{path}: OpenCV cannot decode this mask file.")
-    return mask
+    """Reads a defect mask as (H, W) uint8 (any value > 0 is defect), at its
+    full size (see ``read_image_file``)."""
+    return read_image_file(path, "grayscale", max_pixels=_UNLIMITED).image
 
 
 def png_bytes(image_rgb, name, compression=None):
@@ -107,6 +217,33 @@ def write_png(path, image_rgb, compression=None):
     write_bytes(path, png_bytes(image_rgb, path, compression))
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageSelection:
+    """The image files that inputs name (``select_images``).
+
+    Attributes:
+        paths: the images, in order, each once.
+        masks_left_out: the Real-IAD masks found in folders and patterns
+            and left out (``is_realiad_mask``); a mask named as a file is
+            an image like any other and is in ``paths``.
+    """
+
+    paths: Tuple[str, ...]
+    masks_left_out: Tuple[str, ...] = ()
+
+
+def masks_left_out_note(masks_left_out):
+    """One line saying which masks ``select_images`` left out and why, or ""."""
+    if not masks_left_out:
+        return ""
+    count = len(masks_left_out)
+    return (
+        f"Left out {count} PNG file{'s' if count > 1 else ''} with a JPEG of the same stem "
+        f"beside {'them' if count > 1 else 'it'} (Real-IAD's masks), e.g. {masks_left_out[0]}; "
+        "name such a file on its own to use it as an image."
+    )
+
+
 def find_images(folder_or_pattern):
     """Image files in a folder (searched recursively) or matching a glob.
 
@@ -118,8 +255,13 @@ def find_images(folder_or_pattern):
         Sorted list of paths with an extension of ``IMAGE_EXTENSIONS``,
         leaving out hidden files (a leading ".", e.g. a write in progress)
         and Real-IAD masks (a ``.png`` beside a ``.jpg`` or ``.jpeg`` of the
-        same stem).
+        same stem; ``select_images`` says which).
     """
+    return list(_found_images(folder_or_pattern).paths)
+
+
+def _found_images(folder_or_pattern):
+    """The ``ImageSelection`` of one folder or pattern; raises when it has no image."""
     folder_or_pattern = os.fspath(folder_or_pattern)
     if os.path.isdir(folder_or_pattern):
         candidates = (
@@ -129,21 +271,27 @@ def find_images(folder_or_pattern):
         )
     else:
         candidates = glob.glob(folder_or_pattern, recursive=True)
-    paths = sorted(
+    images = sorted(
         path for path in candidates
-        if path.lower().endswith(IMAGE_EXTENSIONS)
-        and not os.path.basename(path).startswith(".")
-        and not is_realiad_mask(path)
+        if path.lower().endswith(IMAGE_EXTENSIONS) and not os.path.basename(path).startswith(".")
     )
-    if not paths:
+    masks = tuple(path for path in images if is_realiad_mask(path))
+    selection = ImageSelection(tuple(sorted(set(images) - set(masks))), masks)
+    if not selection.paths:
         raise FileNotFoundError(
             f"{folder_or_pattern}: no image files ({', '.join(IMAGE_EXTENSIONS)}) "
-            "in this folder or matching this pattern."
+            "in this folder or matching this pattern"
+            + (f" ({len(masks)} Real-IAD masks left out)." if masks else ".")
         )
-    return paths
+    return selection
 
 
 def image_paths(inputs, exclude=None):
+    """The image files named by ``inputs``: ``select_images(...).paths`` as a list."""
+    return list(select_images(inputs, exclude).paths)
+
+
+def select_images(inputs, exclude=None):
     """The image files named by ``inputs``, in order, each once.
 
     Args:
@@ -154,20 +302,25 @@ def image_paths(inputs, exclude=None):
         exclude: a folder whose files are left out (``predict``'s output
             folder, when it lies inside an input folder).
 
+    Returns:
+        An ``ImageSelection``: the paths, and the masks left out.
+
     Raises:
         FileNotFoundError: a folder or pattern without image files.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     excluded = None if exclude is None else os.path.join(os.path.abspath(exclude), "")
-    paths, seen = [], set()
+    paths, masks, seen = [], [], set()
     for entry in map(os.fspath, inputs):
         is_pattern = not os.path.isfile(entry) and any(character in entry for character in "*?[")
         if os.path.isdir(entry) or is_pattern:
+            selection = _found_images(entry)
             found = [
-                path for path in find_images(entry)
+                path for path in selection.paths
                 if not (excluded and os.path.abspath(path).startswith(excluded))
             ]
+            masks += selection.masks_left_out
         else:
             found = [entry]
         for path in found:
@@ -176,7 +329,7 @@ def image_paths(inputs, exclude=None):
                 paths.append(path)
     if not paths:
         raise ValueError("No input images: give image files, folders or glob patterns.")
-    return paths
+    return ImageSelection(tuple(paths), tuple(dict.fromkeys(masks)))
 
 
 def is_realiad_mask(path):

@@ -40,6 +40,8 @@ FONT_SCALE_PER_PIXEL = 1 / 420
 DETECTED_FRAME = 3
 SEPARATOR_COLOUR = (0, 0, 0)
 SEPARATOR_WIDTH = 2
+# The most a tile's height and width may differ, as a ratio (_tile_height).
+TILE_ASPECT_LIMIT = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +160,8 @@ def prediction_panel(
             drawn on the tile of ``mask_type``.
         mask_type: the code of the mask's defect, one of ``type_codes``.
         title: text of the input tile, e.g. the file name.
-        tile_size: width of each tile in pixels; heights follow the image.
+        tile_size: width of each tile in pixels; heights follow the image,
+            between a quarter of and four times the width.
         alpha: see ``overlay_heatmap``.
         value_range: the colour scale; ``(0, max over the K maps)`` if None.
 
@@ -380,8 +383,15 @@ def _line_height(width):
 
 
 def _tile_height(shape, tile_size):
+    """The image's aspect ratio times ``tile_size``, within ``TILE_ASPECT_LIMIT``.
+
+    A very tall image (5000x20 pixels) would otherwise make a panel of
+    tens of megabytes, and a very wide one tiles a pixel high; such images
+    are squeezed to the limit.
+    """
     height, width = shape[:2]
-    return max(int(round(tile_size * height / width)), 1)
+    tile_height = round(tile_size * height / width)
+    return int(min(max(tile_height, tile_size / TILE_ASPECT_LIMIT, 1), tile_size * TILE_ASPECT_LIMIT))
 
 
 def _resize(array, width, height):

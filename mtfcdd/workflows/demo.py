@@ -52,7 +52,10 @@ def resolve_backbone_weights(weights, image_size, log=print):
     return "imagenet"
 
 
-def run_demo(output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=DemoSettings(), verbose=1):
+def run_demo(
+    output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=DemoSettings(), verbose=1,
+    overwrite=False,
+):
     """Generate the demo data set, then run one experiment on it.
 
     Args:
@@ -61,6 +64,8 @@ def run_demo(output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=D
             or a weights file.
         settings: a ``DemoSettings``.
         verbose: 1 for progress bars.
+        overwrite: replace an earlier demo's run in ``output_dir/run``
+            (without it, such a run is refused; the data set is reused).
 
     Returns:
         An ``mtfcdd.workflows.experiment.ExperimentResult``.
@@ -75,4 +80,6 @@ def run_demo(output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=D
         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch, seed=settings.seed,
         tensorboard=settings.tensorboard,
     )
-    return run_experiment(data_root, os.path.join(output_dir, "run"), config, verbose=verbose)
+    return run_experiment(
+        data_root, os.path.join(output_dir, "run"), config, verbose=verbose, overwrite=overwrite
+    )

@@ -54,7 +54,7 @@ class ExperimentResult:
 
 def run_experiment(
     data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
-    pixel_protocol="per-type", verbose=1,
+    pixel_protocol="per-type", verbose=1, overwrite=False,
 ):
     """Train, evaluate and report one setting.
 
@@ -63,6 +63,8 @@ def run_experiment(
         output_dir: folder for everything the experiment writes.
         config: a ``TrainingConfig`` (its ``alpha`` picks the split).
         resume: continue an interrupted training in ``output_dir``.
+        overwrite: replace an earlier run in ``output_dir`` (see
+            ``mtfcdd.training.trainer.train``).
         pixel_size: resolution of the pixel metrics; the model input if None.
         evaluation_batch_size: images per evaluation batch.
         pixel_protocol: ``"per-type"`` or ``"authors"`` (see
@@ -72,7 +74,9 @@ def run_experiment(
     Returns:
         An ``ExperimentResult``.
     """
-    training = train(data_root, output_dir, config=config, resume=resume, verbose=verbose)
+    training = train(
+        data_root, output_dir, config=config, resume=resume, overwrite=overwrite, verbose=verbose
+    )
     model = load_trained_model(training.model_path)
     test_samples = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,

@@ -11,8 +11,6 @@ import dataclasses
 import os
 from typing import Dict, Tuple
 
-import cv2
-
 from mtfcdd.constants import DEFECT_CODES, ENTRY_KEYS, IMAGE_CLASSES, SPLITS_FOLDER
 from mtfcdd.data.realiad.reader import (
     find_image_root,
@@ -20,7 +18,11 @@ from mtfcdd.data.realiad.reader import (
     parse_split_file,
     settings_in,
 )
+from mtfcdd.utils.image_files import image_and_mask_problems
 from mtfcdd.utils.thread_map import map_in_threads
+
+# Problems named in the message of check_sample_files; verify lists them all.
+_PROBLEMS_SHOWN = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +125,9 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     Every ``ROOT/realiad_jsons/<setting>/<object>.json`` is read as
     ``read_split`` would, and each distinct image and mask is decoded with
     OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
-    it must exist and decode, a mask must have one channel and its image's
-    size. Problems are collected, not raised, so one run lists them all.
+    it must exist, be complete (not truncated) and decode, a mask must have
+    one channel and its image's size (``image_and_mask_problems``). A split
+    of an object file without entries is a problem too. Problems are collected, not raised, so one run lists them all.
     Entry keys beyond the four the reader uses are not problems: they are
     counted in ``ignored_keys``.
 
@@ -159,6 +162,14 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             )
             problems.extend(file_problems)
             ignored_keys.update(unknown_keys)
+            # A file with bad entries is reported for them; emptiness only
+            # for a file without any.
+            problems.extend(
+                f"{json_path}: the {split} split has no entries; training and "
+                "evaluation need at least one."
+                for split, split_samples in samples.items()
+                if not split_samples and not file_problems
+            )
             for split, split_samples in samples.items():
                 splits = counts.setdefault(setting, {}).setdefault(split, {})
                 splits[object_name] = _count_types(split_samples)
@@ -194,36 +205,41 @@ def _count_types(samples):
 
 def _check_files(image_and_mask_paths):
     """The problems of one image and its mask (``None`` for a normal image)."""
-    image_path, mask_path = image_and_mask_paths
-    image, problems = _decode(image_path, cv2.IMREAD_COLOR, "image")
-    if mask_path is None:
-        return problems
-    mask, mask_problems = _decode(mask_path, cv2.IMREAD_UNCHANGED, "mask")
-    problems += mask_problems
-    if mask is None:
-        return problems
-    if mask.ndim != 2:
-        problems.append(
-            f"{mask_path}: mask has {mask.shape[2]} channels; expected one."
+    return image_and_mask_problems(*image_and_mask_paths, decode=True)
+
+
+def check_sample_files(samples, description, decode=True, workers=None, verbose=1):
+    """Raises a ``ValueError`` listing the samples whose files cannot be used.
+
+    The rules are ``verify_dataset``'s (``image_and_mask_problems``): each
+    image and mask exists and is complete, a mask has one channel and its
+    image's size, and with ``decode`` every file decodes. Run before
+    training and evaluation, so that a bad file stops them before the first
+    step rather than hours in, with every bad file named at once.
+
+    Args:
+        samples: ``Sample``s.
+        description: what they are, for the message (e.g. "training images
+            of realiad_jsons_fuiad_0.1").
+        decode: also decode every file (slower; TensorFlow would otherwise
+            find a corrupt one only when it draws it).
+        workers, verbose: see ``verify_dataset``.
+    """
+    pairs = list(dict.fromkeys((sample.image_path, sample.mask_path) for sample in samples))
+    found = map_in_threads(
+        _check_files if decode else _check_headers, pairs, workers=workers,
+        verbose=verbose, unit_name="image",
+    )
+    problems = [problem for pair_problems in found for problem in pair_problems]
+    if problems:
+        shown = "; ".join(problem.rstrip(".") for problem in problems[:_PROBLEMS_SHOWN])
+        more = len(problems) - _PROBLEMS_SHOWN
+        raise ValueError(
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the {len(pairs)} "
+            f"{description}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+            + ". `mtfcdd data verify` lists every problem of a data set."
         )
-    if image is not None and mask.shape[:2] != image.shape[:2]:
-        problems.append(
-            f"{mask_path}: mask is {_size(mask)} but its image {image_path} "
-            f"is {_size(image)}."
-        )
-    return problems
 
 
-def _decode(path, flags, kind):
-    """The decoded file (or None) and its problems."""
-    if not os.path.isfile(path):
-        return None, [f"{path}: {kind} file is missing."]
-    decoded = cv2.imread(path, flags)
-    if decoded is None:
-        return None, [f"{path}: {kind} file cannot be decoded by OpenCV."]
-    return decoded, []
-
-
-def _size(image):
-    height, width = image.shape[:2]
-    return f"{width}x{height}"
+def _check_headers(image_and_mask_paths):
+    return image_and_mask_problems(*image_and_mask_paths, decode=False)

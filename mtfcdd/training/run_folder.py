@@ -1,0 +1,191 @@
+"""A training run's folder: what is in it, and the rules for reusing it.
+
+``mtfcdd.training.trainer.train`` writes one run into one folder (its files
+are below). The rules that keep a finished or interrupted run from being
+lost (docs/training.md, "Resume and overwrite"):
+
+- a folder that holds a run that trained (a model, a checkpoint or a
+  training state) is refused unless the call resumes it (``resume``) or
+  replaces it (``overwrite``, which deletes the earlier run's files first);
+- a resumed run keeps its saved ``config.json``; only ``epochs`` (to extend
+  the run) and ``learning_rate`` may differ, and each resume is recorded in
+  ``config.json`` under ``resumes``, with what changed and when; any other
+  difference is refused, naming the fields;
+- ``config.json`` and ``training_state.json`` edited by hand into something
+  else than a run's are refused, naming the file and the field.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+
+from mtfcdd.training.config import TrainingConfig
+from mtfcdd.utils.atomic_files import write_json
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.keras"
+STATE_FILE = "training_state.json"
+LOG_FILE = "training_log.csv"
+MODEL_FILE = "model.keras"
+TENSORBOARD_FOLDER = "tensorboard"
+RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE, CONFIG_FILE, LOG_FILE, TENSORBOARD_FOLDER)
+# The files of a run that trained: a run stopped before its first epoch
+# ended (e.g. the ImageNet download failed) has nothing to protect.
+TRAINED_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE)
+# The fields a resumed run may change: more epochs extend it, and a lower
+# learning rate is the way on after a diverged loss.
+RESUMABLE_CHANGES = ("epochs", "learning_rate")
+RESUMES_KEY = "resumes"
+
+
+def run_files(output_dir):
+    """The files of a run that ``output_dir`` holds, in ``RUN_FILES`` order."""
+    return [name for name in RUN_FILES if os.path.exists(os.path.join(output_dir, name))]
+
+
+def start_run(output_dir, config, resume, overwrite):
+    """The config to train with and the epochs already done, after applying
+    the folder's rules (module docstring).
+
+    Args:
+        output_dir: the run folder (it exists).
+        config: the ``TrainingConfig`` asked for; None takes the saved one
+            when resuming, the defaults otherwise.
+        resume: continue the run in ``output_dir``.
+        overwrite: replace the run in ``output_dir``.
+
+    Returns:
+        ``(config, epochs_done, resumes)``: ``resumes`` is the record to
+        write into ``config.json`` with the config.
+    """
+    if resume and overwrite:
+        raise ValueError("Give resume or overwrite, not both: resume continues a run, overwrite replaces it.")
+    found = run_files(output_dir)
+    if not resume:
+        trained = [name for name in found if name in TRAINED_FILES]
+        if trained and not overwrite:
+            finished = MODEL_FILE in trained
+            raise FileExistsError(
+                f"{output_dir} already holds a{' finished' if finished else 'n unfinished'} "
+                f"training run ({', '.join(trained)}). Continue it with --resume (resume=True), "
+                "replace it with --overwrite (overwrite=True), or train into a new folder."
+            )
+        for name in found:
+            _remove(os.path.join(output_dir, name))
+        return config or TrainingConfig(), 0, []
+    saved, resumes = read_saved_config(output_dir)
+    epochs_done = read_epochs_done(output_dir)
+    config = saved if config is None else config
+    changes = _resume_changes(output_dir, saved, config, epochs_done)
+    resumes = resumes + [{
+        "time": datetime.datetime.now().isoformat(timespec="seconds"),
+        "epochs_completed": epochs_done,
+        "changed": changes,
+    }]
+    return dataclasses.replace(saved, **{name: change["to"] for name, change in changes.items()}), epochs_done, resumes
+
+
+def write_config(output_dir, config, resumes):
+    """``config.json``: the config, and the record of the run's resumes."""
+    content = config.to_dict()
+    if resumes:
+        content[RESUMES_KEY] = resumes
+    write_json(os.path.join(output_dir, CONFIG_FILE), content)
+
+
+def read_saved_config(output_dir):
+    """The ``TrainingConfig`` of the run in ``output_dir`` and its resumes.
+
+    Raises:
+        FileNotFoundError: no ``config.json`` (no run to resume).
+        ValueError: a ``config.json`` that is not a run's, naming the field.
+    """
+    path = os.path.join(output_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Cannot resume: {path} does not exist (no earlier run in {output_dir})."
+        )
+    values = _read_json_object(path)
+    resumes = values.get(RESUMES_KEY, [])
+    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {"threshold_source", RESUMES_KEY}
+    unknown = sorted(set(values) - known)
+    if unknown or not isinstance(resumes, list):
+        field = unknown[0] if unknown else RESUMES_KEY
+        raise ValueError(
+            f"{path}: unexpected field {field!r}; was it edited by hand? Restore it, or "
+            "train into a new folder."
+        )
+    try:
+        return TrainingConfig.from_dict(values), resumes
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(
+            f"{path}: not a valid training config ({error}); was it edited by hand? "
+            "Restore it, or train into a new folder."
+        ) from error
+
+
+def read_epochs_done(output_dir):
+    """The epochs finished by the run in ``output_dir`` (0 before the first)."""
+    path = os.path.join(output_dir, STATE_FILE)
+    if not os.path.exists(path):
+        return 0  # killed before the first epoch ended
+    state = _read_json_object(path)
+    epochs = state.get("epochs_completed")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(
+            f"{path}: field 'epochs_completed' is {epochs!r}; expected a whole number >= 0. "
+            "Was it edited by hand? Restore it, or train into a new folder."
+        )
+    checkpoint = os.path.join(output_dir, CHECKPOINT_FILE)
+    if epochs > 0 and not os.path.isfile(checkpoint):
+        raise FileNotFoundError(
+            f"Cannot resume: {path} records {epochs} finished epochs but {checkpoint} is missing."
+        )
+    return epochs
+
+
+def _resume_changes(output_dir, saved, config, epochs_done):
+    """``{field: {"from": saved, "to": asked}}`` of the fields a resume may change."""
+    saved_values, asked = saved.to_dict(), config.to_dict()
+    refused = [
+        f"{name} (saved {saved_values[name]!r}, now {asked[name]!r})"
+        for name in saved_values
+        if asked[name] != saved_values[name] and name not in RESUMABLE_CHANGES
+    ]
+    if refused:
+        raise ValueError(
+            f"Cannot resume {output_dir} with other settings: {'; '.join(refused)}. Only "
+            f"{' and '.join(RESUMABLE_CHANGES)} may change on resume; leave the other options "
+            "out to keep the saved ones, or train into a new folder."
+        )
+    if config.epochs < epochs_done:
+        raise ValueError(
+            f"Cannot resume {output_dir} with epochs={config.epochs}: {epochs_done} epochs are "
+            "already done; give at least as many."
+        )
+    return {
+        name: {"from": saved_values[name], "to": asked[name]}
+        for name in RESUMABLE_CHANGES if asked[name] != saved_values[name]
+    }
+
+
+def _read_json_object(path):
+    try:
+        with open(path, encoding="utf-8") as file:
+            content = json.load(file)
+    except ValueError as error:
+        raise ValueError(
+            f"{path} cannot be read: not valid JSON ({error}). Restore it, or train into a new folder."
+        ) from error
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: expected a JSON object; got a {type(content).__name__}.")
+    return content
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
