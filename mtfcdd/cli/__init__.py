@@ -8,9 +8,10 @@ inside the handlers of the verbs that need them, so that ``mtfcdd --help``
 and ``mtfcdd balanced-epochs`` answer in about a second.
 
 ``main`` turns the package's input errors (``ValueError``,
-``FileNotFoundError``) and a diverged training (``FloatingPointError``) into
-a one-line message and exit status 1; argparse reports usage errors with
-exit status 2.
+``FileNotFoundError``), a missing optional package (``MissingPackageError``,
+which names the extra to install) and a diverged training
+(``FloatingPointError``) into a one-line message and exit status 1; argparse
+reports usage errors with exit status 2.
 """
 
 import argparse
@@ -19,6 +20,7 @@ import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
+from mtfcdd.utils.optional_packages import MissingPackageError
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
 COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
@@ -60,6 +62,6 @@ def main(argv=None):
             os.environ.setdefault(name, value)
     try:
         return arguments.handler(arguments) or 0
-    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+    except (ValueError, FileNotFoundError, FloatingPointError, MissingPackageError) as error:
         print(f"mtfcdd {arguments.command}: error: {error}", file=sys.stderr)
         return 1
