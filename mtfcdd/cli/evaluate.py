@@ -45,6 +45,12 @@ def register(subparsers):
 
 
 def run(arguments):
+    from mtfcdd.utils.optional_packages import import_optional
+
+    # The metrics' own dependencies, which a board installed without the
+    # package's dependencies (docs/deployment.md) may lack.
+    for module_name, package in (("scipy.ndimage", "scipy"), ("sklearn.metrics", "scikit-learn")):
+        import_optional(module_name, package, "mtfcdd evaluate (the metrics)")
     from mtfcdd.evaluation.model_evaluation import evaluate
     from mtfcdd.evaluation.reports import markdown, write_reports
 

@@ -173,7 +173,7 @@ def export_onnx(model, output_path):
     """
     metadata = model_metadata(model)
     _require_tensorflow_backend("ONNX export")
-    import_optional("tf2onnx", "tf2onnx", "onnx", "ONNX export")
+    import_optional("tf2onnx", "tf2onnx", "ONNX export", extra="onnx")
     height, width = metadata["image_size"]
     # Keras traces a model that was never called (one just loaded from a
     # file) only with an explicit signature; the batch stays dynamic.

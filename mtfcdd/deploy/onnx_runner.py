@@ -18,7 +18,7 @@ import numpy as np
 from mtfcdd.deploy.converted_model import ConvertedModel
 from mtfcdd.utils.optional_packages import import_optional
 
-onnxruntime = import_optional("onnxruntime", "onnxruntime", "onnx", "an ONNX model (--onnx)")
+onnxruntime = import_optional("onnxruntime", "onnxruntime", "an ONNX model (--onnx)", extra="onnx")
 
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 # What onnxruntime raises for a file that is not an ONNX model it can run.

@@ -22,7 +22,7 @@ from mtfcdd.deploy.converted_model import ConvertedModel
 from mtfcdd.utils.optional_packages import import_optional
 
 litert = import_optional(
-    "ai_edge_litert.interpreter", "ai-edge-litert", "litert", "a LiteRT model (--tflite)"
+    "ai_edge_litert.interpreter", "ai-edge-litert", "a LiteRT model (--tflite)", extra="litert"
 )
 
 
