@@ -3,8 +3,12 @@
 ``add_training_options`` and ``training_config`` serve ``mtfcdd train`` and
 every script in ``experiments/``: the options' defaults are read from
 ``TrainingConfig`` itself, so that the paper's numbers (299, 32, 1e-4, ...)
-are written in one place.
+are written in one place. ``add_model_options`` and ``load_model`` serve the
+verbs that run a model (``predict``, ``evaluate``, ``serve``): a ``.keras``
+file, or a converted one with ``--tflite`` or ``--onnx``.
 """
+
+import dataclasses
 
 from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, SAMPLING_CLASSES, STRATEGIES
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
@@ -197,8 +201,6 @@ def load_model(arguments, model_path=None):
         A ``mtfcdd.inference.heatmap_model.HeatmapModel`` whose
         ``model_file`` is the file loaded.
     """
-    import dataclasses
-
     from mtfcdd.inference.heatmap_model import heatmap_model
 
     given = [path for path in (model_path, arguments.tflite, arguments.onnx) if path is not None]

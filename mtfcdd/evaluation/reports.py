@@ -81,12 +81,13 @@ def settings_line(results):
 
 
 def _model_description(settings):
-    """"model_int8.tflite on LiteRT (int8), " from a result's settings, or ""."""
+    """"model_int8.tflite on LiteRT (int8), ", "Keras model, " or "" (not recorded)."""
     if "runtime" not in settings:
         return ""
-    name = os.path.basename(settings["model_file"]) if settings.get("model_file") else "model"
     quantization = f" ({settings['quantization']})" if settings.get("quantization") else ""
-    return f"{name} on {settings['runtime']}{quantization}, "
+    if not settings.get("model_file"):
+        return f"{settings['runtime']} model{quantization}, "
+    return f"{os.path.basename(settings['model_file'])} on {settings['runtime']}{quantization}, "
 
 
 def markdown(results):
