@@ -67,7 +67,7 @@ GROUPS = (
             "run_demo",
         ),
     ),
-    ("Deployment", ("export_tflite", "LiteRTModel")),
+    ("Deployment", ("export_tflite", "export_onnx", "LiteRTModel", "OnnxModel")),
 )
 METRICS_GROUP = "Metrics"
 
@@ -169,7 +169,12 @@ def _class_body(cls, qualified_name, docstring):
             f"The keyword arguments are those of `{_public_class_name(constructor_owner)}`."
         )
     lines = [_entry(definition, cls.__module__, docstring, " ".join(notes))]
-    for name, member in vars(cls).items():
+    # The class's own members, then those it inherits from mtfcdd's classes.
+    members = {}
+    for owner in filter(_is_ours, cls.__mro__):
+        for name, member in vars(owner).items():
+            members.setdefault(name, member)
+    for name, member in members.items():
         method = _method(cls, f"{qualified_name}.{name}", name, member)
         if method:
             definition, docstring = method

@@ -17,7 +17,8 @@ The package follows the flow of the method, one folder per stage:
     evaluation/   per-type tables of a test split (Tables 3-5)
     prediction/   predict on image files
     visualization/ heatmap panels, the paper's Figures 2 and 3, plots
-    deploy/       LiteRT export and runner, footprint benchmark (paper 5.3)
+    deploy/       LiteRT and ONNX export and runners, footprint benchmark
+                  (paper 5.3)
     workflows/    one paper experiment, the demo
     cli/          the ``mtfcdd`` command
 
@@ -44,7 +45,8 @@ Data (paper 4.1, 4.2):
 
 Training, evaluation, prediction (paper 4.3, 4.4):
     TrainingConfig, train(data_root, output_dir, config)
-    evaluate(model, samples)                   per-type metrics, streamed
+    evaluate(model, samples)                   per-type metrics, streamed (a
+                                               Keras model or a converted file)
     predict(model, inputs, output_dir)         scores, detections, panels
     run_experiment(data_root, output_dir, config)   train + evaluate + report
     run_demo(output_dir)                       the main job, offline too
@@ -52,14 +54,17 @@ Training, evaluation, prediction (paper 4.3, 4.4):
 
 Deployment (paper 5.3):
     export_tflite(model, path, quantize)       LiteRT file + JSON sidecar
-    LiteRTModel(path)                          inference without Keras
+    export_onnx(model, path)                   ONNX file + JSON sidecar
+    LiteRTModel(path, delegates=None)          inference without Keras (LiteRT)
+    OnnxModel(path)                            inference without Keras (ONNX)
 
 An image size is given one way everywhere: ``image_size``, an int (a
 square) or ``(height, width)``.
 
 Names are imported on first use, so ``import mtfcdd`` is instant and works
 without Keras (a board with only ai-edge-litert, NumPy and OpenCV runs
-``mtfcdd.deploy.runner``). ``mtfcdd.load_trained_model`` reads saved models;
+``mtfcdd.deploy.runner``; onnxruntime instead of ai-edge-litert runs
+``mtfcdd.deploy.onnx_runner``). ``mtfcdd.load_trained_model`` reads saved models;
 for ``keras.saving.load_model("model.keras")`` the model's classes must be
 registered first: ``import mtfcdd.model`` does it, and so does ``import
 mtfcdd`` when Keras is already imported.
@@ -96,7 +101,9 @@ _PUBLIC_API = {
     "run_experiment": "mtfcdd.workflows.experiment",
     "run_demo": "mtfcdd.workflows.demo",
     "export_tflite": "mtfcdd.deploy.export",
+    "export_onnx": "mtfcdd.deploy.export",
     "LiteRTModel": "mtfcdd.deploy.runner",
+    "OnnxModel": "mtfcdd.deploy.onnx_runner",
 }
 
 __all__ = sorted(_PUBLIC_API)

@@ -90,6 +90,10 @@ maximum (the authors' code)."""
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 """LiteRT conversions (``mtfcdd.deploy.export``)."""
 
+EXPORT_FORMATS = ("tflite", "onnx")
+"""Converted files (``mtfcdd.deploy.export``): LiteRT, or ONNX (float32 only,
+``"quantization": "none"``)."""
+
 BALANCED_EPOCH_METHODS = ("exact", "monte_carlo")
 """How E[T] of a balanced epoch is computed: Eq. 4 exactly, or Eq. 5."""
 

@@ -79,6 +79,14 @@ NOT_RUN = (
     ("docs/deployment.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
     ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',
      "needs a running server: tests/test_serve.py runs this very command against its own"),
+    ("docs/deployment.md", "mtfcdd export results/model.keras --format onnx --out deploy/model.onnx",
+     "an ONNX export costs ~10 s: tests/test_onnx.py runs this export and predict --onnx through the same CLI"),
+    ("docs/deployment.md", "import mtfcdd",
+     "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
+     "converted files against the Keras model"),
+    ("docs/deployment.md", "from ai_edge_litert.interpreter import load_delegate",
+     "needs a Coral Edge TPU and its library: tests/test_board.py checks the delegates' path with LiteRT's "
+     "load_delegate and Interpreter mocked"),
 )
 
 _FENCE = re.compile(

@@ -12,7 +12,9 @@ names the file or value at fault, and exit status 1: bad input
 (``ValueError``, JSON errors included), files and folders that are missing,
 unreadable, read-only, full or of the wrong kind (``OSError``: permissions,
 a file where a folder is expected, a full disk, a failed download), a run
-folder in use (``FolderInUseError``) and a diverged training
+folder in use (``FolderInUseError``), a missing optional package
+(``MissingPackageError``, which names the extra to install) and a diverged
+training
 (``FloatingPointError``). ``mtfcdd --debug VERB`` shows the traceback
 instead. argparse reports usage errors with exit status 2; ``mtfcdd
 predict`` exits with 3 when some of its inputs failed (``EXIT_STATUSES``).
@@ -27,6 +29,7 @@ from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
 from mtfcdd.cli.options import given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
+from mtfcdd.utils.optional_packages import MissingPackageError
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
 COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
@@ -41,7 +44,7 @@ EXIT_STATUSES = {
     2: "a usage error (an unknown option, a value out of its range)",
     3: "mtfcdd predict: some inputs failed; the others' results are written",
 }
-_USER_ERRORS = (ValueError, OSError, FloatingPointError, FolderInUseError)
+_USER_ERRORS = (ValueError, OSError, FloatingPointError, FolderInUseError, MissingPackageError)
 # What to do about a system error, by its errno.
 _OS_ERROR_HINTS = {
     errno.EACCES: "check the permissions, or write elsewhere",

@@ -1,18 +1,17 @@
 """`mtfcdd benchmark`: parameters, GFLOPs, file sizes and speed (paper 5.3).
 
-    mtfcdd benchmark [--model MODEL.keras [--data ROOT --alpha A]] [--image-size 299]
+    mtfcdd benchmark [--model MODEL.keras] [--image-size 299]
                      [--threads N] [--repeats R] [--out FILE.json] [--json]
 
 Without --model it measures the default model (K = 8) with random weights.
-With --data, the int8 file is calibrated on the split's training images and
-the float32 and int8 files' mean per-type I-AUROC on its test split are
-compared.
+The accuracy of a converted file is measured by ``mtfcdd evaluate --tflite
+FILE`` on a test split, like the Keras model's.
 """
 
 import json
 import sys
 
-from mtfcdd.cli.options import add_data_options, positive_int
+from mtfcdd.cli.options import positive_int
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
 
@@ -30,7 +29,7 @@ def register(subparsers):
     )
     parser.add_argument(
         "--threads", type=positive_int, default=None, metavar="N",
-        help="CPU threads for TensorFlow and LiteRT (default: all)",
+        help="CPU threads for TensorFlow (the model and the matmul peak) and LiteRT alike (default: all)",
     )
     parser.add_argument(
         "--repeats", type=positive_int, default=10, metavar="N", help="timed runs per measurement (default: %(default)s)"
@@ -39,20 +38,16 @@ def register(subparsers):
     parser.add_argument(
         "--json", action="store_true", help="print the results as JSON instead of text"
     )
-    add_data_options(parser, objects=False, required=False)
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
-    if arguments.repeats < 1:
-        raise ValueError(f"--repeats must be at least 1; got {arguments.repeats}.")
-    from mtfcdd.utils.atomic_files import write_json
     from mtfcdd.deploy.benchmark.footprint import format_footprint, run_benchmark
+    from mtfcdd.utils.atomic_files import write_json
 
     result = run_benchmark(
         model_path=arguments.model, image_size=arguments.image_size,
         threads=arguments.threads, repeats=arguments.repeats,
-        data_root=arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
     )
     print(json.dumps(result, indent=2) if arguments.json else format_footprint(result))
     if arguments.out is not None:

@@ -1,8 +1,16 @@
-"""`mtfcdd evaluate`: per-type metrics of a model on a test split."""
+"""`mtfcdd evaluate`: per-type metrics of a model on a test split.
+
+    mtfcdd evaluate MODEL.keras --data ROOT --alpha A
+    mtfcdd evaluate --tflite MODEL.tflite [--delegate PATH] --data ROOT --alpha A
+    mtfcdd evaluate --onnx MODEL.onnx --data ROOT --alpha A
+
+A converted file is evaluated exactly as the Keras model (the same images,
+read the same way, the same metrics), without Keras or TensorFlow.
+"""
 
 import json
 
-from mtfcdd.cli.options import add_data_options, add_pixel_protocol_option, positive_int
+from mtfcdd.cli.options import add_data_options, add_model_options, add_pixel_protocol_option, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
@@ -10,7 +18,10 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "evaluate", help="per-type I-AUROC, AP, F1-max, P-AUROC, AUPRO on a test split (paper Tables 3-5)"
     )
-    parser.add_argument("model", metavar="MODEL", help="a trained model (.keras)")
+    parser.add_argument(
+        "model", nargs="?", metavar="MODEL", help="a trained model (.keras); omit it with --tflite or --onnx"
+    )
+    add_model_options(parser)
     add_data_options(parser)
     parser.add_argument(
         "--batch-size", type=positive_int, default=32, metavar="N", help="images per model call (default: %(default)s)"
@@ -36,11 +47,16 @@ def register(subparsers):
 
 
 def run(arguments):
+    from mtfcdd.utils.optional_packages import import_optional
+
+    # The metrics' own dependencies, which a board installed without the
+    # package's dependencies (docs/deployment.md) may lack.
+    for module_name, package in (("scipy.ndimage", "scipy"), ("sklearn.metrics", "scikit-learn")):
+        import_optional(module_name, package, "mtfcdd evaluate (the metrics)")
     from mtfcdd.evaluation.model_evaluation import evaluate
-    from mtfcdd.model.saving import load_trained_model
     from mtfcdd.evaluation.reports import markdown, write_reports
 
-    model = load_trained_model(arguments.model)
+    model = load_model(arguments, arguments.model)
     split = _test_split(arguments, model)
     result = evaluate(
         model, split.test, batch_size=arguments.batch_size,
@@ -63,5 +79,5 @@ def _test_split(arguments, model):
 
     return load_realiad(
         arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
-        objects=arguments.objects, num_types=model.num_types,
+        objects=arguments.objects, num_types=len(model.type_codes),
     )

@@ -3,7 +3,9 @@
 ``add_training_options`` and ``training_config`` serve ``mtfcdd train`` and
 every script in ``experiments/``: the options' defaults are read from
 ``TrainingConfig`` itself, so that the paper's numbers (299, 32, 1e-4, ...)
-are written in one place.
+are written in one place. ``add_model_options`` and ``load_model`` serve the
+verbs that run a model (``predict``, ``evaluate``, ``serve``): a ``.keras``
+file, or a converted one with ``--tflite`` or ``--onnx``.
 """
 
 import argparse
@@ -227,3 +229,58 @@ def backbone_weights_argument(value):
 def objects_argument(value):
     """``"a, b"`` -> ``("a", "b")``; empty -> None (every object)."""
     return tuple(name.strip() for name in value.split(",") if name.strip()) or None
+
+
+def add_model_options(parser):
+    """``--tflite``, ``--onnx`` and ``--delegate``: a converted model instead of MODEL.
+
+    The verb declares MODEL itself (its place among the positionals differs);
+    ``load_model`` reads all of them.
+    """
+    converted = parser.add_mutually_exclusive_group()
+    converted.add_argument(
+        "--tflite", metavar="MODEL.tflite",
+        help="a converted LiteRT file (its .json sidecar beside it) instead of a .keras model: "
+        'runs without Keras or TensorFlow (pip install "mtfcdd[litert]")',
+    )
+    converted.add_argument(
+        "--onnx", metavar="MODEL.onnx",
+        help="a converted ONNX file (its .json sidecar beside it) instead of a .keras model: "
+        'runs with onnxruntime, without Keras or TensorFlow (pip install "mtfcdd[onnx]")',
+    )
+    parser.add_argument(
+        "--delegate", action="append", metavar="PATH",
+        help="with --tflite: a LiteRT delegate library to run the model on, e.g. libedgetpu.so.1 "
+        "(Coral Edge TPU) or a GPU delegate; repeat for several (default: the CPU)",
+    )
+
+
+def load_model(arguments, model_path=None):
+    """The model the command line names, as a ``HeatmapModel``.
+
+    Args:
+        arguments: the namespace of a parser given ``add_model_options``.
+        model_path: the verb's MODEL positional (a ``.keras`` file), or None.
+
+    Returns:
+        A ``mtfcdd.inference.heatmap_model.HeatmapModel`` whose
+        ``model_file`` is the file loaded.
+    """
+    from mtfcdd.inference.heatmap_model import heatmap_model
+
+    given = [path for path in (model_path, arguments.tflite, arguments.onnx) if path is not None]
+    if len(given) != 1:
+        raise ValueError("Give the model: a .keras file, --tflite FILE or --onnx FILE (one of them).")
+    if arguments.delegate and arguments.tflite is None:
+        raise ValueError("--delegate applies to a LiteRT model: give it with --tflite FILE.")
+    if arguments.tflite is not None:
+        from mtfcdd.deploy.runner import LiteRTModel
+
+        return heatmap_model(LiteRTModel(arguments.tflite, delegates=arguments.delegate))
+    if arguments.onnx is not None:
+        from mtfcdd.deploy.onnx_runner import OnnxModel
+
+        return heatmap_model(OnnxModel(arguments.onnx))
+    from mtfcdd.model.saving import load_trained_model
+
+    return dataclasses.replace(heatmap_model(load_trained_model(model_path)), model_file=model_path)

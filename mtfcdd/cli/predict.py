@@ -1,19 +1,21 @@
 """`mtfcdd predict`: scores, detected types and heatmap panels of image files.
 
     mtfcdd predict MODEL.keras INPUT... --out DIR [--batch-size N] [--reduction mean|max]
-    mtfcdd predict --tflite MODEL.tflite INPUT... --out DIR
+    mtfcdd predict --tflite MODEL.tflite [--delegate PATH] INPUT... --out DIR
+    mtfcdd predict --onnx MODEL.onnx INPUT... --out DIR
 
-With ``--tflite`` every positional is an input (files, folders, glob
-patterns); without it the first one is the Keras model. Exit status 0 when
-every image was processed, ``SOME_INPUTS_FAILED`` (3) when some could not
-be (the others' results are written, the failures listed), 1 when none could
-be or on an error.
+With ``--tflite`` or ``--onnx`` every positional is an input (files,
+folders, glob patterns), and neither Keras nor TensorFlow is imported;
+without them the first one is the Keras model. Exit status 0 when every
+image was processed, ``SOME_INPUTS_FAILED`` (3) when some could not be (the
+others' results are written, the failures listed), 1 when none could be or
+on an error.
 """
 
 import os
 import sys
 
-from mtfcdd.cli.options import positive_int
+from mtfcdd.cli.options import add_model_options, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 SOME_INPUTS_FAILED = 3
@@ -28,14 +30,12 @@ def register(subparsers):
         "(the others' results are written, the failures listed); 1 no image could be predicted, "
         "or an error",
     )
-    parser.add_argument(
-        "--tflite", metavar="MODEL.tflite",
-        help="run a converted model (its .json sidecar beside it) instead of a .keras one",
-    )
+    add_model_options(parser)
     parser.add_argument(
         "inputs", nargs="+", metavar="[MODEL.keras] INPUT",
-        help="the trained model (mtfcdd train writes model.keras), unless --tflite is given, then "
-        "image files, folders (searched recursively; Real-IAD mask PNGs skipped) or glob patterns",
+        help="the trained model (mtfcdd train writes model.keras), unless --tflite or --onnx is "
+        "given, then image files, folders (searched recursively; Real-IAD mask PNGs skipped) or "
+        "glob patterns",
     )
     parser.add_argument(
         "--out", required=True, metavar="DIR",
@@ -53,12 +53,17 @@ def register(subparsers):
 
 
 def run(arguments):
-    from mtfcdd.inference.heatmap_model import heatmap_model
     from mtfcdd.prediction.predict_images import describe_detection, predict
     from mtfcdd.utils.image_files import masks_left_out_note
 
-    loaded, inputs = _load_model(arguments)
-    model = heatmap_model(loaded)
+    model_path, inputs = None, arguments.inputs
+    if arguments.tflite is None and arguments.onnx is None:
+        model_path, inputs = inputs[0], inputs[1:]
+    if not inputs:
+        raise ValueError(
+            "Give the model file and at least one image, file or folder (or --tflite / --onnx FILE)."
+        )
+    model = load_model(arguments, model_path)
     results = predict(
         model, inputs, output_dir=arguments.out,
         batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=1,
@@ -88,15 +93,3 @@ def run(arguments):
         return 0
     return SOME_INPUTS_FAILED if results.predictions else 1
 
-
-def _load_model(arguments):
-    """(the model, the input paths) from the command line."""
-    if arguments.tflite is not None:
-        from mtfcdd.deploy.runner import LiteRTModel
-
-        return LiteRTModel(arguments.tflite), arguments.inputs
-    if len(arguments.inputs) < 2:
-        raise ValueError("Give the model file and at least one image, file or folder (or --tflite FILE).")
-    from mtfcdd.model.saving import load_trained_model
-
-    return load_trained_model(arguments.inputs[0]), arguments.inputs[1:]

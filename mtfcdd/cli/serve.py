@@ -1,19 +1,20 @@
 """`mtfcdd serve`: a web page and a JSON endpoint for a trained model.
 
     mtfcdd serve MODEL.keras [--host 127.0.0.1] [--port 8080] [--images DIR] [--save DIR]
-    mtfcdd serve --tflite MODEL.tflite ...
+    mtfcdd serve --tflite MODEL.tflite [--delegate PATH] ...
+    mtfcdd serve --onnx MODEL.onnx ...
 
 Runs ``mtfcdd.serve.server`` until Ctrl+C. Needs Flask (``pip install
-"mtfcdd[serve]"``); with ``--tflite`` neither Keras nor TensorFlow is
-imported, so it runs on a board. Nothing heavy is imported until the verb
-runs.
+"mtfcdd[serve]"``); with ``--tflite`` or ``--onnx`` neither Keras nor
+TensorFlow is imported, so it runs on a board. Nothing heavy is imported
+until the verb runs.
 """
 
 import importlib.util
 import os
 import sys
 
-from mtfcdd.cli.options import port_number, positive_float
+from mtfcdd.cli.options import add_model_options, load_model, port_number, positive_float
 from mtfcdd.constants import MAX_PIXELS, MAX_UPLOAD_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,12 +29,9 @@ def register(subparsers):
     )
     parser.add_argument(
         "model", nargs="?", metavar="MODEL.keras",
-        help="the trained model (mtfcdd train writes model.keras); omit it with --tflite",
+        help="the trained model (mtfcdd train writes model.keras); omit it with --tflite or --onnx",
     )
-    parser.add_argument(
-        "--tflite", metavar="MODEL.tflite",
-        help="serve a converted model (its .json sidecar beside it) without Keras or TensorFlow",
-    )
+    add_model_options(parser)
     parser.add_argument(
         "--host", default=DEFAULT_HOST,
         help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; 0.0.0.0 exposes the "
@@ -86,9 +84,14 @@ def build_server(arguments):
     """(the server, not yet running; the model; its facts) from the command line."""
     from mtfcdd.serve.server import create_app, make_server
 
-    if (arguments.model is None) == (arguments.tflite is None):
-        raise ValueError("Give the model: a .keras file, or --tflite FILE (not both).")
-    model, facts = _load_model(arguments)
+    model = load_model(arguments, arguments.model)
+    facts = {
+        "file": os.path.basename(model.model_file),
+        "file_size_bytes": os.path.getsize(model.model_file),
+        "runtime": model.runtime,
+    }
+    if model.quantization is not None:
+        facts["quantization"] = model.quantization
     app = create_app(
         model, facts=facts, images_dir=arguments.images, save_dir=arguments.save,
         max_upload_bytes=int(arguments.max_upload_mb * 1e6),
@@ -96,20 +99,3 @@ def build_server(arguments):
     )
     return make_server(app, arguments.host, arguments.port), model, facts
 
-
-def _load_model(arguments):
-    """(the model, its facts for the page) from the command line."""
-    if arguments.tflite is not None:
-        from mtfcdd.deploy.runner import LiteRTModel
-
-        model = LiteRTModel(arguments.tflite)
-        path, runtime, quantization = arguments.tflite, "LiteRT", model.metadata["quantization"]
-    else:
-        from mtfcdd.model.saving import load_trained_model
-
-        model = load_trained_model(arguments.model)
-        path, runtime, quantization = arguments.model, "Keras", None
-    facts = {"file": os.path.basename(path), "file_size_bytes": os.path.getsize(path), "runtime": runtime}
-    if quantization is not None:
-        facts["quantization"] = quantization
-    return model, facts

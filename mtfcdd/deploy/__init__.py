@@ -1,13 +1,16 @@
-"""Deployment: LiteRT (TFLite) conversion and inference without Keras.
+"""Deployment: LiteRT (TFLite) and ONNX conversion, inference without Keras.
 
-Two sides, kept apart so that a board needs only ai-edge-litert, NumPy and
-OpenCV (docs/deployment.md):
+Two sides, kept apart so that a board needs only one runtime (ai-edge-litert
+or onnxruntime), NumPy and OpenCV (docs/deployment.md):
 
-- ``mtfcdd.deploy.export`` (Keras and TensorFlow): ``export_tflite`` writes
-  a ``.tflite`` file and its JSON sidecar (``mtfcdd.deploy.sidecar``).
-- ``mtfcdd.deploy.runner`` (NumPy, OpenCV, ai-edge-litert): ``LiteRTModel``
-  runs the file and turns heatmaps into scores and detected types with
-  ``mtfcdd.inference.postprocessing``.
+- ``mtfcdd.deploy.export`` (Keras and TensorFlow): ``export_tflite`` and
+  ``export_onnx`` write a converted file and its JSON sidecar
+  (``mtfcdd.deploy.sidecar``).
+- ``mtfcdd.deploy.runner`` (ai-edge-litert: ``LiteRTModel``) and
+  ``mtfcdd.deploy.onnx_runner`` (onnxruntime: ``OnnxModel``) run the file;
+  ``mtfcdd.deploy.converted_model`` turns its output into heatmaps, scores
+  and detected types with ``mtfcdd.inference.postprocessing``.
+- ``mtfcdd.deploy.benchmark``: the footprint (paper 5.3).
 
-Nothing is imported here, so importing the runner never loads the exporter.
+Nothing is imported here, so importing a runner never loads the exporter.
 """

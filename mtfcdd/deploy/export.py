@@ -1,4 +1,4 @@
-"""Conversion of a MultiTypeFCDD model to LiteRT (TFLite), paper 5.3.
+"""Conversion of a MultiTypeFCDD model to LiteRT (TFLite) or ONNX, paper 5.3.
 
 Keras 3's own route: ``model.export(..., format="tf_saved_model")`` writes a
 SavedModel, ``tf.lite.TFLiteConverter.from_saved_model`` converts it. (Keras'
@@ -29,10 +29,18 @@ of mean I-AUROC against float32, and 0.2 points with Eq. 1 left to the
 runner. One convention for every quantisation keeps the runner free of
 special cases.
 
-Every ``.tflite`` file gets a JSON sidecar beside it, ``<file>.json``, with
+ONNX (``export_onnx``), for TensorRT on a Jetson, OpenVINO, onnxruntime and
+anomalib users, takes Keras 3's own route too: ``model.export(...,
+format="onnx")``, which converts the traced TensorFlow graph with tf2onnx
+(the ``onnx`` extra). The file is float32 and ends at phi_k like the LiteRT
+files; batch norm and the input scaling are folded into the convolutions.
+The JAX backend would need jax2onnx instead; like LiteRT, ONNX export runs
+on the TensorFlow backend (a ``.keras`` file from any backend loads there).
+
+Every converted file gets a JSON sidecar beside it, ``<file>.json``, with
 what the runner needs (type codes, input size, score reduction, thresholds)
-and where the file came from (quantisation, weights, mtfcdd version); its
-schema is in ``mtfcdd.deploy.sidecar`` and docs/deployment.md.
+and where the file came from (format, quantisation, weights, mtfcdd
+version); its schema is in ``mtfcdd.deploy.sidecar`` and docs/deployment.md.
 
 Both files are written to a temporary name and renamed, model first. The
 SavedModel that the conversion goes through is written to a hidden folder
@@ -40,6 +48,7 @@ beside the output and removed afterwards.
 """
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -49,8 +58,9 @@ from mtfcdd import __version__
 from mtfcdd.constants import QUANTIZATIONS
 from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, write_sidecar
 from mtfcdd.model.pseudo_huber import PseudoHuber
-from mtfcdd.utils.atomic_files import remove_stale_partials, temporary_folder_beside, write_bytes
+from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
+from mtfcdd.utils.optional_packages import import_optional
 
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
@@ -123,12 +133,7 @@ def export_tflite_variants(
         calibration_images = _calibration_subset(
             representative_images, num_calibration_images
         )
-    if keras.backend.backend() != "tensorflow":
-        raise ValueError(
-            "TFLite conversion reads a TensorFlow graph: run with "
-            f"KERAS_BACKEND=tensorflow (the backend is {keras.backend.backend()!r}). "
-            "A model saved as .keras on any backend loads on TensorFlow."
-        )
+    _require_tensorflow_backend("TFLite conversion")
     for output_path in output_paths.values():
         os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
     # Beside the first output, not in the system's temporary folder: on the
@@ -148,6 +153,7 @@ def export_tflite_variants(
                 output_path,
                 {
                     **metadata,
+                    "format": "tflite",
                     "quantization": quantize,
                     "num_calibration_images": (
                         len(calibration_images) if quantize == "int8" else None
@@ -157,10 +163,47 @@ def export_tflite_variants(
     return output_paths
 
 
+def export_onnx(model, output_path):
+    """Converts ``model`` to an ``.onnx`` file (float32) with its JSON sidecar.
+
+    The file reads float32 RGB images, values 0..255, NHWC, of the model's
+    size and any batch size (input ``"images"``), and outputs phi_k;
+    ``mtfcdd.deploy.onnx_runner.OnnxModel`` runs it.
+
+    Args:
+        model: a ``MultiTypeFCDD`` (``mtfcdd.build_model`` or a loaded
+            ``.keras`` file), on the TensorFlow backend.
+        output_path: the ``.onnx`` file to write; the sidecar is
+            ``output_path + ".json"``.
+
+    Returns:
+        ``output_path``.
+    """
+    metadata = model_metadata(model)
+    _require_tensorflow_backend("ONNX export")
+    import_optional("tf2onnx", "tf2onnx", "ONNX export", extra="onnx")
+    height, width = metadata["image_size"]
+    # Keras traces a model that was never called (one just loaded from a
+    # file) only with an explicit signature; the batch stays dynamic.
+    signature = [keras.InputSpec(shape=(None, height, width, 3), dtype="float32", name="images")]
+    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    with atomic_path(output_path, suffix=".onnx") as temporary_path, warnings.catch_warnings():
+        # Keras' tf2onnx glue sets np.object for tf2onnx, which NumPy warns about.
+        warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+        type_projection_model(model).export(
+            temporary_path, format="onnx", verbose=False, input_signature=signature
+        )
+    write_sidecar(
+        output_path,
+        {**metadata, "format": "onnx", "quantization": "none", "num_calibration_images": None},
+    )
+    return output_path
+
+
 def type_projection_model(model):
     """``model`` without its pseudo-Huber layer: images in, phi_k out.
 
-    What a ``.tflite`` file holds (module docstring); it shares the layers,
+    What a converted file holds (module docstring); it shares the layers,
     and so the weights, of ``model``.
     """
     output_layers = [layer for layer in model.layers if isinstance(layer, PseudoHuber)]
@@ -191,6 +234,15 @@ def model_metadata(model):
         "thresholds": None if model.thresholds is None else list(model.thresholds),
         "weights_source": str(model.weights_source),
     }
+
+
+def _require_tensorflow_backend(what):
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"{what} reads a TensorFlow graph: run with "
+            f"KERAS_BACKEND=tensorflow (the backend is {keras.backend.backend()!r}). "
+            "A model saved as .keras on any backend loads on TensorFlow."
+        )
 
 
 def _calibration_subset(representative_images, count):

@@ -2,56 +2,62 @@
 
 ``LiteRTModel`` loads a ``.tflite`` file written by ``mtfcdd export`` and its
 JSON sidecar (``mtfcdd.deploy.sidecar``), resizes RGB images to the model's
-input size, runs ``ai_edge_litert``'s interpreter (XNNPACK on the CPU),
-turns its output phi_k into heatmaps (paper Eq. 1; a converted file ends
-before it, ``mtfcdd.deploy.export`` says why) and reads image scores (paper
-Eq. 2) and detected types from them with ``mtfcdd.inference.postprocessing``, the same
-code as the Keras prediction path.
+input size, runs ``ai_edge_litert``'s interpreter (XNNPACK on the CPU, or
+external delegates such as a Coral Edge TPU or a GPU), turns its output
+phi_k into heatmaps (paper Eq. 1; a converted file ends before it,
+``mtfcdd.deploy.export`` says why) and reads image scores (paper Eq. 2) and
+detected types from them with ``mtfcdd.inference.postprocessing``, the same
+code as the Keras prediction path (``mtfcdd.deploy.converted_model``).
 
 This module must never import Keras or TensorFlow (``tests/test_deploy.py``
-checks it): a board has neither.
+checks it): a board has neither. Without ai-edge-litert, importing it raises
+a ``MissingPackageError`` that names the extra to install.
 """
 
-import dataclasses
 import os
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
-from mtfcdd.deploy.sidecar import read_sidecar
-from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
-from mtfcdd.utils.image_files import image_batch, read_rgb_image
+from mtfcdd.deploy.converted_model import ConvertedModel
+from mtfcdd.utils.optional_packages import import_optional
+
+litert = import_optional(
+    "ai_edge_litert.interpreter", "ai-edge-litert", "a LiteRT model (--tflite)", extra="litert"
+)
 
 
-class LiteRTModel:
-    """A converted model and its sidecar, ready to predict.
+class LiteRTModel(ConvertedModel):
+    """A converted LiteRT file and its sidecar, ready to predict.
 
     Args:
         model_path: a ``.tflite`` file with ``<model_path>.json`` beside it.
         num_threads: CPU threads of the interpreter (LiteRT's default when
             None).
+        delegates: LiteRT external delegates, each a shared library's path
+            or name (e.g. ``"libedgetpu.so.1"`` for a Coral Edge TPU), loaded
+            with ``ai_edge_litert.interpreter.load_delegate``, or a delegate
+            object already loaded (to give it options). The ops a delegate
+            does not take run on the CPU.
 
     Attributes:
-        metadata: the sidecar, a dict (schema in ``mtfcdd.deploy.sidecar``).
-        type_codes: the code of each heatmap channel.
-        image_size: ``(height, width)`` the images are resized to.
-        score_reduction: ``"mean"`` or ``"max"``.
-        thresholds: one threshold per type, or None.
+        Those of ``ConvertedModel`` (metadata, type_codes, image_size,
+        score_reduction, thresholds, quantization), and
         interpreter: the ``ai_edge_litert`` interpreter, for inspection
             (input and output details, ops).
     """
 
-    def __init__(self, model_path, num_threads=None):
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(f"{model_path}: model file not found (expected a .tflite file).")
-        self.metadata = read_sidecar(model_path)
-        self.type_codes = tuple(self.metadata["type_codes"])
-        self.image_size = tuple(self.metadata["image_size"])
-        self.score_reduction = self.metadata["score_reduction"]
-        self.thresholds = self.metadata["thresholds"]
+    runtime = "LiteRT"
+    file_format = "tflite"
+    option = "--tflite"
+
+    def __init__(self, model_path, num_threads=None, delegates=None):
+        super().__init__(model_path)
+        delegates = [load_delegate(delegate) for delegate in delegates or ()]
         try:
-            self.interpreter = Interpreter(
-                model_path=str(model_path), num_threads=num_threads
+            self.interpreter = litert.Interpreter(
+                model_path=self.model_path,
+                num_threads=num_threads,
+                experimental_delegates=delegates or None,
             )
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
@@ -69,73 +75,17 @@ class LiteRTModel:
                 "read uint8, the others float32); the two files do not belong together."
             )
         _, height, width, _ = self._input["shape"]
-        if (height, width) != self.image_size:
-            raise ValueError(
-                f"{model_path}: the model reads {height}x{width} images but its "
-                f"sidecar says image_size {list(self.image_size)}; the two "
-                "files do not belong together."
-            )
-        if self._output["shape"][-1] != len(self.type_codes):
-            raise ValueError(
-                f"{model_path}: the model outputs {self._output['shape'][-1]} "
-                f"channels but its sidecar names {len(self.type_codes)} type "
-                "codes; the two files do not belong together."
-            )
+        self._check_file_against_sidecar(height, width, self._output["shape"][-1])
 
-    def heatmaps(self, images):
-        """The anomaly heatmaps A_k (paper Eq. 1) of a batch of images.
-
-        Args:
-            images: RGB, values 0..255 (uint8 or float): an array
-                (N, H, W, 3) or (H, W, 3), or a sequence of (H, W, 3) arrays
-                of any sizes; each is resized to ``image_size``.
-
-        Returns:
-            float32 array (N, u, v, K).
-        """
-        batch = self._quantize_input(image_batch(images, self.image_size))
+    def _type_projection(self, batch):
+        batch = self._quantize_input(batch)
         if tuple(self._input["shape"]) != batch.shape:
             self.interpreter.resize_tensor_input(self._input["index"], batch.shape)
             self.interpreter.allocate_tensors()
             self._input = self.interpreter.get_input_details()[0]
         self.interpreter.set_tensor(self._input["index"], batch)
         self.interpreter.invoke()
-        projection = self._dequantize_output(self.interpreter.get_tensor(self._output["index"]))
-        return pseudo_huber(projection)
-
-    def predict(self, images):
-        """Heatmaps, scores and detected types of a batch of images.
-
-        Args:
-            images: see ``heatmaps``.
-
-        Returns:
-            A ``mtfcdd.inference.postprocessing.Prediction``.
-        """
-        return prediction_from_heatmaps(
-            self.heatmaps(images), self.type_codes, self.score_reduction, self.thresholds
-        )
-
-    def predict_image(self, path, full_resolution=False):
-        """``predict`` for one image file (a batch of one).
-
-        Args:
-            path: an image file OpenCV reads (JPEG, PNG, ...).
-            full_resolution: upsample the heatmaps to the file's size
-                (bilinear, paper 3.1) instead of the model's u x v grid.
-
-        Returns:
-            A ``mtfcdd.inference.postprocessing.Prediction`` of one image.
-        """
-        image = read_rgb_image(path)
-        prediction = self.predict(image)
-        if not full_resolution:
-            return prediction
-        # Scores stay those of the u x v maps: paper Eq. 2 averages A_k
-        # over the model's grid, not over the interpolated pixels.
-        return dataclasses.replace(
-            prediction, heatmaps=upsample(prediction.heatmaps, image.shape[:2])
-        )
+        return self._dequantize_output(self.interpreter.get_tensor(self._output["index"]))
 
     def _quantize_input(self, batch):
         input_type = self._input["dtype"]
@@ -160,3 +110,24 @@ class LiteRTModel:
             return output
         scale, zero_point = self._output["quantization"]
         return (output.astype(np.float32) - zero_point) * np.float32(scale)
+
+
+def load_delegate(delegate):
+    """A LiteRT delegate: ``delegate`` itself, or the library it names, loaded.
+
+    Raises:
+        FileNotFoundError: a path (with a folder in it) that is no file.
+        ValueError: a library that LiteRT cannot load as a delegate, in one
+            line that names it.
+    """
+    if not isinstance(delegate, (str, os.PathLike)):
+        return delegate
+    library = os.fspath(delegate)
+    # A bare name (libedgetpu.so.1) is looked up by the system's loader.
+    if os.path.dirname(library) and not os.path.isfile(library):
+        raise FileNotFoundError(f"{library}: LiteRT delegate library not found.")
+    try:
+        return litert.load_delegate(library)
+    except (ValueError, OSError, RuntimeError) as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(f"{library}: LiteRT cannot load this delegate ({reason}).") from error

@@ -1,24 +1,29 @@
 """The JSON sidecar of a converted model: what a board needs beside the weights.
 
-``mtfcdd.deploy.export`` writes it next to each ``.tflite`` file, named after
-it with ``.json`` appended (``model.tflite`` -> ``model.tflite.json``), and
-``mtfcdd.deploy.runner`` reads it. Schema, version 3 (docs/deployment.md)::
+``mtfcdd.deploy.export`` writes it next to each ``.tflite`` or ``.onnx``
+file, named after it with ``.json`` appended (``model.tflite`` ->
+``model.tflite.json``), and the runners (``mtfcdd.deploy.runner``,
+``mtfcdd.deploy.onnx_runner``) read it. Schema, version 3
+(docs/deployment.md)::
 
     {
       "schema_version": 3,
       "mtfcdd_version": "0.1.0",           the package that wrote the file
+      "format": "tflite",                  "tflite" (LiteRT) or "onnx"
       "output": "type_projection",         the file outputs phi_k; Eq. 1 follows
       "type_codes": ["AK", ..., "ZW"],     code of each heatmap channel, in order
       "image_size": [299, 299],            the model's input [height, width]
       "score_reduction": "mean",           "mean" (paper Eq. 2) or "max"
       "thresholds": [0.21, ...] or null,   one decision threshold per type
-      "quantization": "int8",              "none", "float16", "dynamic", "int8"
+      "quantization": "int8",              "none", "float16", "dynamic", "int8";
+                                           always "none" for ONNX
       "num_calibration_images": 100,       images that calibrated int8, else null
       "weights_source": "imagenet"         the weights the backbone started from
     }
 
 Version 2 (mtfcdd 0.1) named the input size ``input_size``; such files are
-read as version 3.
+read as version 3. ``format`` came with ONNX export, within version 3; a
+sidecar without it describes a LiteRT file, the only kind written before.
 
 No Keras or TensorFlow here: the runner reads sidecars on a board.
 """
@@ -28,7 +33,7 @@ import math
 import numbers
 import os
 
-from mtfcdd.constants import DEFECT_CODES, QUANTIZATIONS, SCORE_REDUCTIONS
+from mtfcdd.constants import DEFECT_CODES, EXPORT_FORMATS, QUANTIZATIONS, SCORE_REDUCTIONS
 from mtfcdd.utils.atomic_files import write_json
 
 SCHEMA_VERSION = 3
@@ -41,13 +46,17 @@ SIDECAR_SUFFIX = ".json"
 
 
 def sidecar_path(model_path):
-    """The sidecar's path for a ``.tflite`` path: the same name plus ``.json``."""
+    """The sidecar's path for a model file's path: the same name plus ``.json``."""
     return os.fspath(model_path) + SIDECAR_SUFFIX
 
 
 def write_sidecar(model_path, metadata):
-    """Checks ``metadata`` against the schema and writes it atomically."""
+    """Checks ``metadata`` against the schema and writes it atomically.
+
+    Without a ``format`` field, the sidecar describes a LiteRT file.
+    """
     path = sidecar_path(model_path)
+    metadata = _upgraded(metadata)
     check_sidecar(metadata, path)
     write_json(path, metadata)
     return path
@@ -60,7 +69,7 @@ def read_sidecar(model_path):
         raise FileNotFoundError(
             f"{path}: sidecar not found. A converted model needs the JSON file "
             "that `mtfcdd export` writes beside it (type codes, input size, "
-            "thresholds); copy it with the .tflite file."
+            "thresholds); copy it with the model file."
         )
     with open(path, encoding="utf-8") as file:
         try:
@@ -73,13 +82,17 @@ def read_sidecar(model_path):
 
 
 def _upgraded(metadata):
-    """A sidecar of an older schema with its fields renamed to today's."""
-    if not isinstance(metadata, dict) or metadata.get("schema_version") not in _RENAMED_FIELDS:
+    """A sidecar of an older schema, or without ``format``, as today's."""
+    if not isinstance(metadata, dict):
         return metadata
-    renames = _RENAMED_FIELDS[metadata["schema_version"]]
-    upgraded = {renames.get(field, field): value for field, value in metadata.items()}
-    upgraded["schema_version"] = SCHEMA_VERSION
-    return upgraded
+    if metadata.get("schema_version") in _RENAMED_FIELDS:
+        renames = _RENAMED_FIELDS[metadata["schema_version"]]
+        metadata = {renames.get(field, field): value for field, value in metadata.items()}
+        metadata["schema_version"] = SCHEMA_VERSION
+    if "format" not in metadata:
+        # Written before ONNX export existed: a LiteRT file.
+        metadata = {**metadata, "format": EXPORT_FORMATS[0]}
+    return metadata
 
 
 def check_sidecar(metadata, source):
@@ -94,6 +107,7 @@ def check_sidecar(metadata, source):
     type_codes = metadata.get("type_codes")
     checks = {
         "mtfcdd_version": (_is_string, "a string"),
+        "format": (lambda value: value in EXPORT_FORMATS, f"one of {EXPORT_FORMATS}"),
         "output": (lambda value: value == MODEL_OUTPUT, repr(MODEL_OUTPUT)),
         "type_codes": (
             _are_type_codes,
@@ -116,7 +130,11 @@ def check_sidecar(metadata, source):
             ),
             "null or one finite number per type code",
         ),
-        "quantization": (lambda value: value in QUANTIZATIONS, f"one of {QUANTIZATIONS}"),
+        "quantization": (
+            lambda value: value in QUANTIZATIONS
+            and (value == "none" or metadata.get("format") == "tflite"),
+            f"one of {QUANTIZATIONS} (only \"none\" for an ONNX file)",
+        ),
         "num_calibration_images": (
             lambda value: value is None or _is_positive_integer(value),
             "null or a positive integer",

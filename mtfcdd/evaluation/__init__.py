@@ -1,7 +1,8 @@
 """Evaluating a trained model on a test split (paper 4.4, Tables 3-5).
 
 - ``model_evaluation``: ``evaluate`` streams the test split through a model
-  into ``mtfcdd.metrics.MultiTypeEvaluator``.
+  (Keras, LiteRT or ONNX) into ``mtfcdd.metrics.MultiTypeEvaluator``.
+- ``sample_batches``: the test images, labels and masks, read with OpenCV.
 - ``reports``: the result tables in the paper's layout (Markdown, CSV,
   JSON).
 - ``curve_reports``: the curves under the metrics, per type (CSV, PNG).

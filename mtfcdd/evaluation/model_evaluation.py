@@ -6,54 +6,56 @@ whose pixel statistics live in fixed memory, so the full Real-IAD test split
 (30,000 images x 8 heatmaps, ~86 GB as float32 at 299x299) is evaluated in a
 few hundred MiB. The curves under the metrics (ROC, precision-recall, PRO)
 come from the same fixed-memory state (``curves_dir``).
+
+Any model ``mtfcdd.inference.heatmap_model`` accepts is evaluated the same
+way: a Keras ``MultiTypeFCDD``, a LiteRT or an ONNX file, so that "is my
+int8 file as good as my Keras model?" has one answer. Images are read with
+OpenCV (``mtfcdd.evaluation.sample_batches``), as prediction and the server
+read them; a converted file is evaluated without TensorFlow.
 """
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from mtfcdd.data.pipeline import evaluation_dataset, pipeline_error_message
 from mtfcdd.data.realiad.verify import check_sample_files
 from mtfcdd.evaluation.curve_reports import write_curves
+from mtfcdd.evaluation.sample_batches import sample_batches
+from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.inference.postprocessing import image_scores, upsample
 from mtfcdd.metrics import MultiTypeEvaluator
-from mtfcdd.model.batch_memory import check_batch_fits
+from mtfcdd.utils.image_size import image_size_pair
 from mtfcdd.utils.progress import ProgressBar
 
 
 def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
     """Heatmaps of ``samples`` in order, one batch at a time.
 
+    Args:
+        model: anything ``heatmap_model`` accepts.
+        samples, batch_size: see ``evaluate``.
+        mask_size: int or (height, width) of the masks; the model input
+            size if None.
+        verbose: 1 shows a progress bar, 0 nothing.
+
     Yields:
-        (heatmaps (B, u, v, K), labels (B, K), masks (B, h, w) uint8 0/1)
-        as NumPy arrays; ``masks`` at ``mask_size`` (the model input size if
-        None).
+        (heatmaps (B, u, v, K) float32, labels (B, K), masks (B, h, w)
+        uint8 0/1) as NumPy arrays.
     """
-    image_size = model.image_size
-    check_batch_fits(model, min(batch_size, len(samples)))
-    dataset = evaluation_dataset(
-        samples, image_size, batch_size=batch_size, mask_size=mask_size or image_size
-    )
+    source = heatmap_model(model)
+    mask_size = source.image_size if mask_size is None else image_size_pair(mask_size, "mask_size")
     progress = ProgressBar(len(samples), unit_name="image", verbose=verbose)
-    batches = iter(dataset)
-    while True:
-        try:
-            images, labels, masks, _ = next(batches)
-        except StopIteration:
-            return
-        except tf.errors.OpError as error:
-            raise ValueError(pipeline_error_message(error)) from error
-        heatmaps = keras.ops.convert_to_numpy(model.predict_on_batch(images))
+    for images, labels, masks in sample_batches(samples, source.image_size, mask_size, batch_size):
+        heatmaps = source.heatmaps(images)
         progress.add(len(heatmaps))
-        yield heatmaps, labels.numpy(), masks.numpy()
+        yield heatmaps, labels, masks
 
 
 def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0):
     """Image scores of ``samples``: (labels (N, K), scores (N, K)).
 
-    ``reduction`` defaults to the model's own ``score_reduction``.
+    ``model`` is anything ``heatmap_model`` accepts; ``reduction`` defaults
+    to the model's own ``score_reduction``.
     """
-    reduction = reduction or model.score_reduction
+    reduction = reduction or heatmap_model(model).score_reduction
     labels, scores = [], []
     for heatmaps, batch_labels, _ in predict_batches(model, samples, batch_size, verbose=verbose):
         labels.append(batch_labels)
@@ -75,7 +77,10 @@ def evaluate(
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
     Args:
-        model: a ``MultiTypeFCDD``.
+        model: a Keras ``MultiTypeFCDD``, a converted file
+            (``mtfcdd.deploy.runner.LiteRTModel``,
+            ``mtfcdd.deploy.onnx_runner.OnnxModel``) or a ``HeatmapModel``
+            (see ``mtfcdd.inference.heatmap_model``).
         samples: the test ``Sample``s.
         batch_size: images per batch.
         pixel_size: side (or (height, width)) at which heatmaps and masks are
@@ -95,35 +100,37 @@ def evaluate(
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
         type classification) with a ``settings`` entry recording what
-        produced it.
+        produced it: the runtime, the model file (when known) and a
+        converted file's quantisation among them.
     """
     if not samples:
         raise ValueError("The test split is empty: there is nothing to evaluate.")
-    # Headers and ends only: a truncated image or a mask of another size
-    # must not pass; TensorFlow's decoders catch the rest by name.
+    # Headers and ends only, before a long run: a truncated image or a mask
+    # of another size must not pass.
     check_sample_files(samples, "test images", decode=False, verbose=verbose)
-    reduction = reduction or model.score_reduction
-    if pixel_size is None:
-        pixel_size = model.image_size
-    elif isinstance(pixel_size, int):
-        pixel_size = (pixel_size, pixel_size)
+    source = heatmap_model(model)
+    reduction = reduction or source.score_reduction
+    pixel_size = source.image_size if pixel_size is None else image_size_pair(pixel_size, "pixel_size")
     evaluator = MultiTypeEvaluator(
-        model.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol
+        source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol
     )
     for heatmaps, labels, masks in predict_batches(
-        model, samples, batch_size, mask_size=pixel_size, verbose=verbose
+        source, samples, batch_size, mask_size=pixel_size, verbose=verbose
     ):
         evaluator.update(
             image_scores(heatmaps, reduction), upsample(heatmaps, pixel_size), labels, masks
         )
     result = evaluator.result()
     result["settings"] = {
-        "backbone_weights": model.weights_source,
-        "image_size": list(model.image_size),
+        "runtime": source.runtime,
+        "model_file": source.model_file,
+        "quantization": source.quantization,
+        "backbone_weights": source.weights_source,
+        "image_size": list(source.image_size),
         "score_reduction": reduction,
         "pixel_size": list(pixel_size),
         "pixel_protocol": pixel_protocol,
-        "decision_thresholds": _thresholds_record(model),
+        "decision_thresholds": _thresholds_record(source),
         "test_images": len(samples),
     }
     if curves_dir is not None:
@@ -131,8 +138,8 @@ def evaluate(
     return result
 
 
-def _thresholds_record(model):
+def _thresholds_record(source):
     """Where the model's decision thresholds come from, for the settings."""
-    if model.thresholds is None:
+    if source.thresholds is None:
         return "none"
-    return model.threshold_source or "not recorded"
+    return source.threshold_source or "not recorded"

@@ -57,9 +57,9 @@ def settings_line(results):
     """What produced the results, in one line.
 
     The training run is named when the result records it (the experiment
-    scripts do). Results written before the pixel protocol and the
-    thresholds' source were recorded used the per-type protocol; their
-    thresholds' source is "not recorded".
+    scripts do), and so are the model file and its runtime. Results written
+    before the pixel protocol and the thresholds' source were recorded used
+    the per-type protocol; their thresholds' source is "not recorded".
     """
     parts = []
     for alpha, result in results.items():
@@ -70,7 +70,7 @@ def settings_line(results):
             f"{training['batch_size']} on {training['training_images']} images, "
         )
         parts.append(
-            f"alpha={alpha}: {trained}backbone weights {settings['backbone_weights']}, input "
+            f"alpha={alpha}: {_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
             f"{'x'.join(map(str, settings['image_size']))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
@@ -78,6 +78,16 @@ def settings_line(results):
             f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)
+
+
+def _model_description(settings):
+    """"model_int8.tflite on LiteRT (int8), ", "Keras model, " or "" (not recorded)."""
+    if "runtime" not in settings:
+        return ""
+    quantization = f" ({settings['quantization']})" if settings.get("quantization") else ""
+    if not settings.get("model_file"):
+        return f"{settings['runtime']} model{quantization}, "
+    return f"{os.path.basename(settings['model_file'])} on {settings['runtime']}{quantization}, "
 
 
 def markdown(results):

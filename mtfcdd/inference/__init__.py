@@ -1,6 +1,6 @@
 """From a model's heatmaps to answers, without Keras (paper Eq. 1, 2).
 
-What every runtime (Keras, LiteRT) shares after the network:
+What every runtime (Keras, LiteRT, ONNX Runtime) shares after the network:
 
 - ``postprocessing``: Eq. 1 and 2 in NumPy, full-resolution heatmaps, the
   types whose score reaches their threshold.

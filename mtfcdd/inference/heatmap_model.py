@@ -1,12 +1,13 @@
-"""One interface over every runtime of the model: Keras, LiteRT.
+"""One interface over every runtime of the model: Keras, LiteRT, ONNX Runtime.
 
-Prediction, the figures and the server need the same things of a model:
-images in, heatmaps (paper Eq. 1) out, and the facts that turn heatmaps into
-answers (type codes, input size, score reduction, thresholds). A
-``HeatmapModel`` holds exactly that, and ``heatmap_model`` makes one from a
-Keras ``MultiTypeFCDD`` or a ``mtfcdd.deploy.runner.LiteRTModel``, telling
-them apart by what they offer, so that neither Keras nor LiteRT is imported
-to recognise the other.
+Prediction, evaluation, the figures and the server need the same things of a
+model: images in, heatmaps (paper Eq. 1) out, and the facts that turn
+heatmaps into answers (type codes, input size, score reduction, thresholds)
+or describe them (runtime, file). A ``HeatmapModel`` holds exactly that, and
+``heatmap_model`` makes one from a Keras ``MultiTypeFCDD`` or a converted
+file (``mtfcdd.deploy.runner.LiteRTModel``,
+``mtfcdd.deploy.onnx_runner.OnnxModel``), telling them apart by what they
+offer, so that no runtime is imported to recognise another.
 """
 
 import dataclasses
@@ -31,6 +32,11 @@ class HeatmapModel:
             fitted with.
         thresholds: K decision thresholds, or None.
         weights_source: the weights the backbone started from.
+        runtime: ``"Keras"``, ``"LiteRT"`` or ``"ONNX Runtime"``.
+        model_file: the file the model was loaded from, when known.
+        quantization: a converted file's (``"none"``, ``"int8"``, ...);
+            None for a Keras model.
+        threshold_source: where the thresholds come from, when recorded.
     """
 
     heatmaps: Callable
@@ -39,14 +45,19 @@ class HeatmapModel:
     score_reduction: str
     thresholds: Optional[Tuple[float, ...]]
     weights_source: str
+    runtime: str = "Keras"
+    model_file: Optional[str] = None
+    quantization: Optional[str] = None
+    threshold_source: Optional[str] = None
 
 
 def heatmap_model(model):
     """``model`` as a ``HeatmapModel``.
 
     Args:
-        model: a Keras ``MultiTypeFCDD``, a
-            ``mtfcdd.deploy.runner.LiteRTModel``, or a ``HeatmapModel``.
+        model: a Keras ``MultiTypeFCDD``, a converted file
+            (``mtfcdd.deploy.runner.LiteRTModel``,
+            ``mtfcdd.deploy.onnx_runner.OnnxModel``), or a ``HeatmapModel``.
     """
     if isinstance(model, HeatmapModel):
         return model
@@ -66,6 +77,7 @@ def heatmap_model(model):
             score_reduction=model.score_reduction,
             thresholds=thresholds,
             weights_source=model.weights_source,
+            threshold_source=getattr(model, "threshold_source", None),
         )
     if callable(getattr(model, "heatmaps", None)) and hasattr(model, "metadata"):
         return HeatmapModel(
@@ -75,10 +87,13 @@ def heatmap_model(model):
             score_reduction=model.score_reduction,
             thresholds=thresholds,
             weights_source=model.metadata["weights_source"],
+            runtime=model.runtime,
+            model_file=model.model_path,
+            quantization=model.metadata["quantization"],
         )
     raise ValueError(
-        "model must be a MultiTypeFCDD (Keras), a mtfcdd.deploy.runner.LiteRTModel "
-        f"or a HeatmapModel; got a {type(model).__name__}."
+        "model must be a MultiTypeFCDD (Keras), a converted file (LiteRTModel, "
+        f"OnnxModel) or a HeatmapModel; got a {type(model).__name__}."
     )
 
 

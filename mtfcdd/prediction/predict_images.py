@@ -5,7 +5,7 @@ its K heatmaps (``mtfcdd.visualization.panels.prediction_panel``) and, for
 the run, ``predictions.json`` and ``predictions.csv``.
 
 It takes a Keras ``MultiTypeFCDD`` or a converted model
-(``mtfcdd.deploy.runner.LiteRTModel``) through
+(``mtfcdd.deploy.runner.LiteRTModel``, ``mtfcdd.deploy.onnx_runner.OnnxModel``) through
 ``mtfcdd.inference.heatmap_model``, and everything after the network is
 ``mtfcdd.inference.postprocessing``, the same code the LiteRT runner uses.
 Images are found, read and resized with ``mtfcdd.utils.image_files``
@@ -152,8 +152,8 @@ def predict(
     skipped, the rest are processed.
 
     Args:
-        model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel`` or a
-            ``HeatmapModel`` (see ``heatmap_model``).
+        model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel``, an
+            ``OnnxModel`` or a ``HeatmapModel`` (see ``heatmap_model``).
         inputs: image files, folders or glob patterns (see
             ``mtfcdd.utils.image_files.select_images``).
         output_dir: folder for ``<stem>.png`` panels (``_2``, ``_3``...

@@ -17,7 +17,7 @@
   liveness check with counters, the folder's images.
 
 The model is anything ``mtfcdd.inference.heatmap_model.heatmap_model`` accepts (a Keras
-``MultiTypeFCDD``, a ``LiteRTModel``, a ``HeatmapModel``), and the numbers
+``MultiTypeFCDD``, a ``LiteRTModel``, an ``OnnxModel``, a ``HeatmapModel``), and the numbers
 come from ``mtfcdd.prediction.predict_images.predict_arrays``, the function ``mtfcdd
 predict`` uses, on pixels decoded as ``predict`` decodes files
 (``mtfcdd.serve.uploads``). One image runs at a time (a lock): neither a
@@ -77,8 +77,8 @@ def create_app(
     """The server's WSGI application.
 
     Args:
-        model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel`` or a
-            ``HeatmapModel``. It runs once on a blank image here, so that
+        model: a Keras ``MultiTypeFCDD``, a ``LiteRTModel``, an
+            ``OnnxModel`` or a ``HeatmapModel``. It runs once on a blank image here, so that
             the first request does not pay for tracing.
         facts: more facts about the model for ``GET /model`` and the page,
             e.g. ``{"file": "model.keras", "file_size_bytes": 22760000,

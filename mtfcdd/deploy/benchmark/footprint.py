@@ -9,18 +9,24 @@ machine, for Keras/TensorFlow and for the LiteRT files of
   (``mtfcdd.deploy.benchmark.flops``): 15.74 GFLOP for K = 8 at 299x299;
   TensorFlow's profiler gives a cross-check
   (``gflops_per_image_tf_profiler``).
-- ``matmul_gflops``: float32 GFLOP/s of a 2048x2048 matrix product on the
-  same device and threads, best of several runs: what the machine reaches
-  on the most favourable dense kernel.
+- ``matmul_gflops``: per device, float32 GFLOP/s of a square matrix
+  product, about the work of one image (2048x2048 at 299x299), run by each
+  runtime the way it runs the model (same device and threads): TensorFlow
+  after every Keras run, LiteRT after every LiteRT run, the best of all
+  taken (``mtfcdd.deploy.benchmark.timing``): what the machine reaches on
+  the most favourable dense kernel, at the moments the model ran. Each
+  runtime's own best is ``matmul_gflops_by_runtime``.
 - ``efficiency``: the model's GFLOP/s (``gflops_per_image`` /
-  ``ms_per_image``) divided by ``matmul_gflops``. For int8 files it is
-  "float32-equivalent" and can exceed 1.
+  ``ms_per_image``) divided by its device's ``matmul_gflops``; at most
+  about 1 for float32. For int8 files it is "float32-equivalent" and can
+  exceed 1.
 - ``size_mb``: file sizes in MB (10^6 bytes).
 - ``ms_per_image``: median over ``repeats`` runs, after warm-up runs, of a
   batch's time divided by its size; keys are runtime, then batch size.
-- ``mean_i_auroc`` (with a trained model and a data set): the mean
-  per-type I-AUROC of the float32 and int8 LiteRT files on the test split,
-  the int8 file calibrated on training images: what quantisation costs.
+
+What a quantisation costs in accuracy is measured by evaluating the
+converted file on a test split like the Keras model
+(``mtfcdd evaluate --tflite FILE``), not here.
 """
 
 import importlib.metadata
@@ -29,25 +35,23 @@ import platform
 import tempfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
-from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.deploy.benchmark.flops import count_flops, profiler_flops
 from mtfcdd.deploy.benchmark.timing import (
-    matmul_gflops,
+    interleaved_timings,
+    keras_run,
+    litert_matmul_run,
+    litert_run,
+    matmul_run,
+    matmul_size_for,
     set_tensorflow_threads,
     smooth_random_images,
-    time_keras,
-    time_litert,
 )
 from mtfcdd.deploy.export import export_tflite_variants
-from mtfcdd.deploy.runner import LiteRTModel
-from mtfcdd.metrics import auroc
 from mtfcdd.model.network import build_model
 from mtfcdd.model.saving import load_trained_model
-from mtfcdd.utils.image_files import read_rgb_image
 
 # File formats whose size is reported, and the quantisation each one is.
 TFLITE_FORMATS = {
@@ -62,8 +66,8 @@ RANDOM_WEIGHTS_NOTE = (
     "random weights (build_model(8), backbone_weights=None): timings do not "
     "depend on the weights; the int8 file's accuracy does"
 )
+# Speed does not depend on what calibrated the int8 file.
 CALIBRATION_IMAGES = 8
-CALIBRATION_FROM_SPLIT = 100
 
 
 def run_benchmark(
@@ -74,9 +78,6 @@ def run_benchmark(
     batch_sizes=(1, 8),
     warmup=2,
     verbose=1,
-    data_root=None,
-    alpha=0.1,
-    resolution=None,
 ):
     """Measures the footprint of a saved model, or of the default one.
 
@@ -85,29 +86,21 @@ def run_benchmark(
             (K = 8) with random weights.
         image_size: side of the square input of the default model (299 when
             None); with ``model_path``, must be None or the model's own.
-        threads: CPU threads for TensorFlow and LiteRT; None keeps
-            TensorFlow's default and gives LiteRT every CPU. TensorFlow
-            takes it only before it has run anything.
+        threads: CPU threads for TensorFlow (the model and the matmul
+            peak) and LiteRT alike; None keeps TensorFlow's default and gives
+            LiteRT every CPU. TensorFlow takes it only before it has run
+            anything.
         repeats: timed runs per runtime and batch size.
         batch_sizes: the batch sizes to time.
         warmup: untimed runs before them.
         verbose: 1 prints what is being done, 0 nothing.
-        data_root, alpha, resolution: a data set and split (with
-            ``model_path``): calibrate the int8 file on its training images
-            and compare the float32 and int8 files' mean per-type I-AUROC
-            on its test images.
 
     Returns:
         A dict, see ``measure_footprint``, plus ``model``: the file, or a
-        note that the weights are random, and ``mean_i_auroc`` with a split.
+        note that the weights are random.
     """
-    if data_root is not None and model_path is None:
-        raise ValueError("data_root needs model_path: the accuracy of random weights means nothing.")
     set_tensorflow_threads(threads)
     model, description = _benchmark_model(model_path, image_size)
-    split = None
-    if data_root is not None:
-        split = load_realiad(data_root, alpha=alpha, resolution=resolution, num_types=model.num_types)
     with tempfile.TemporaryDirectory() as work_dir:
         files = {"keras": model_path}
         if model_path is None:
@@ -118,51 +111,19 @@ def run_benchmark(
         export_tflite_variants(
             model,
             {quantize: files[name] for name, quantize in TFLITE_FORMATS.items()},
-            representative_images=_calibration_images(model, split),
-            num_calibration_images=CALIBRATION_IMAGES if split is None else CALIBRATION_FROM_SPLIT,
+            representative_images=smooth_random_images(CALIBRATION_IMAGES, model.image_size),
+            num_calibration_images=CALIBRATION_IMAGES,
         )
-        _say(verbose, "Timing ...")
+        _say(verbose, "Timing, with the matmul peak between the runs ...")
         result = measure_footprint(
             model, files, threads=threads, repeats=repeats,
             batch_sizes=batch_sizes, warmup=warmup,
         )
-        if split is not None:
-            _say(verbose, "Mean per-type I-AUROC of the LiteRT files on the test split ...")
-            result["mean_i_auroc"] = {
-                name: litert_mean_i_auroc(files[name], split.test)
-                for name in TIMED_TFLITE_FORMATS
-            }
     return {"model": description, **result}
 
 
-def litert_mean_i_auroc(model_path, samples, batch_size=16):
-    """Mean over types of the I-AUROC of a LiteRT file on ``samples``.
-
-    Types without both positive and negative images are left out.
-    """
-    model = LiteRTModel(model_path)
-    labels = np.array([sample.labels for sample in samples])
-    scores = np.concatenate([
-        model.predict([read_rgb_image(sample.image_path) for sample in samples[start:start + batch_size]]).scores
-        for start in range(0, len(samples), batch_size)
-    ])
-    values = [
-        auroc(labels[:, channel], scores[:, channel])
-        for channel in range(labels.shape[1])
-        if 0 < labels[:, channel].sum() < len(labels)
-    ]
-    return float(np.mean(values))
-
-
-def _calibration_images(model, split):
-    """Training images of the split, else smooth random images."""
-    if split is None:
-        return smooth_random_images(CALIBRATION_IMAGES, model.image_size)
-    return [sample.image_path for sample in split.train]
-
-
 def measure_footprint(
-    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=2048
+    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=None
 ):
     """Parameters, FLOPs, file sizes, speed and efficiency of ``model``.
 
@@ -171,33 +132,43 @@ def measure_footprint(
         files: a dict from format (``"keras"`` and keys of
             ``TFLITE_FORMATS``) to its file; the ``TIMED_TFLITE_FORMATS``
             among them are timed.
-        threads, repeats, batch_sizes, warmup: see ``run_benchmark``.
-        matmul_size: side of the matrices of the reference product.
+        threads, repeats, batch_sizes, warmup: see ``run_benchmark``;
+            ``threads`` sets LiteRT's threads here (TensorFlow's are set
+            before it starts, by ``run_benchmark``).
+        matmul_size: side of the matrices of the reference product; by
+            default about the FLOPs of one image (``matmul_size_for``).
 
     Returns:
         A dict with ``params``, ``gflops_per_image``,
         ``gflops_per_image_tf_profiler``, ``size_mb`` (per format),
         ``ms_per_image`` and ``efficiency`` (per runtime, then batch size),
-        ``matmul_gflops`` (per device), ``image_size``, ``num_types``,
+        ``matmul_gflops`` (per device), ``matmul_gflops_by_runtime``,
+        ``matmul_size``, ``image_size``, ``num_types``,
         ``threads``, ``repeats`` and ``machine``.
     """
     gflops = count_flops(model) / 1e9
+    matmul_size = matmul_size or matmul_size_for(gflops * 1e9)
     devices = ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
-    matmul = {device: matmul_gflops(device, matmul_size) for device in devices}
-    timings = {
-        f"keras_{device}": {
-            str(size): time_keras(model, size, repeats, warmup, device)
-            for size in batch_sizes
-        }
-        for device in devices
+    references = {f"tensorflow_{device}": matmul_run(device, matmul_size) for device in devices}
+    runs = {
+        (f"keras_{device}", size): (keras_run(model, size, device), size, f"tensorflow_{device}")
+        for device in devices for size in batch_sizes
     }
     litert_threads = threads or os.cpu_count()
-    for name in TIMED_TFLITE_FORMATS:
-        if name in files:
-            timings[name] = {
-                str(size): time_litert(files[name], size, repeats, warmup, litert_threads)
-                for size in batch_sizes
-            }
+    timed_files = [name for name in TIMED_TFLITE_FORMATS if name in files]
+    if timed_files:
+        references["litert_cpu"] = litert_matmul_run(matmul_size, litert_threads)
+    for name in timed_files:
+        for size in batch_sizes:
+            runs[name, size] = (litert_run(files[name], size, litert_threads), size, "litert_cpu")
+    milliseconds, matmul_by_runtime = interleaved_timings(runs, references, repeats, warmup)
+    timings = {}
+    for (runtime, size), value in milliseconds.items():
+        timings.setdefault(runtime, {})[str(size)] = value
+    matmul = {
+        device: max(value for name, value in matmul_by_runtime.items() if _device_of(name) == device)
+        for device in devices
+    }
     return {
         "image_size": list(model.image_size),
         "num_types": model.num_types,
@@ -207,6 +178,8 @@ def measure_footprint(
         "size_mb": {name: os.path.getsize(path) / 1e6 for name, path in files.items()},
         "ms_per_image": timings,
         "matmul_gflops": matmul,
+        "matmul_gflops_by_runtime": matmul_by_runtime,
+        "matmul_size": matmul_size,
         "efficiency": {
             runtime: {
                 size: gflops / (milliseconds / 1e3) / matmul[_device_of(runtime)]
@@ -236,8 +209,9 @@ def format_footprint(result):
         f"parameters: {result['params']:,}",
         f"GFLOP per image: {result['gflops_per_image']:.2f} "
         f"(TensorFlow profiler: {result['gflops_per_image_tf_profiler']:.2f})",
-        "matmul GFLOP/s: " + ", ".join(
-            f"{device} {value:.1f}" for device, value in result["matmul_gflops"].items()
+        f"matmul GFLOP/s ({result['matmul_size']}x{result['matmul_size']} float32, best between the "
+        "runs): " + ", ".join(
+            f"{name} {value:.1f}" for name, value in result["matmul_gflops_by_runtime"].items()
         ),
         "size (MB): " + ", ".join(
             f"{name} {value:.2f}" for name, value in result["size_mb"].items()
@@ -251,10 +225,6 @@ def format_footprint(result):
                 for size, milliseconds in by_size.items()
             )
         )
-    if "mean_i_auroc" in result:
-        lines.append("mean per-type I-AUROC on the test split: " + ", ".join(
-            f"{name} {value:.3f}" for name, value in result["mean_i_auroc"].items()
-        ))
     return "\n".join(lines)
 
 

@@ -1,8 +1,23 @@
-"""Timing a model: milliseconds per image, and the machine's matmul peak.
+"""Timing a model: milliseconds per image, against the machine's matmul peak.
 
-Every time is the median over repeated runs after warm-up runs; the peak is
-the best of several runs of a large float32 matrix product on the same
-device and threads, what the machine reaches on its most favourable kernel.
+The peak is what the machine reaches on its most favourable kernel: a large
+square float32 matrix product, run the way the model runs, on its device and
+threads: by TensorFlow (``matmul_run``) for the Keras model, by LiteRT
+(XNNPACK's GEMM, ``litert_matmul_run``) for the LiteRT files; XNNPACK's is
+the faster of the two on some CPUs, and a peak below what a runtime reaches
+would not be one. It is timed interleaved with the model
+(``interleaved_timings``): one product after every model run, the best of
+them taken. Measured once,
+apart from the model, a peak and a model time could see different machines:
+with another job on the cores for one and not the other, every ratio is
+skewed, and a model can appear faster than the peak. Interleaved, both see
+the same load at the same moments, and the best product of many is the
+machine at its least disturbed. The product does about the work of one
+image (``matmul_size_for``: 2048x2048 for the paper's 299x299 model), so
+that it lasts about as long as a model run: a short run slips between
+another job's bursts more often than a long one.
+
+Model times are medians over repeated runs after warm-up runs.
 """
 
 import statistics
@@ -12,44 +27,126 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from mtfcdd.deploy.runner import LiteRTModel
+from mtfcdd.deploy.runner import LiteRTModel, litert
 
 
-def matmul_gflops(device="cpu", size=2048, repeats=10):
-    """float32 GFLOP/s of a ``size`` x ``size`` matrix product, best of runs."""
+def matmul_run(device="cpu", size=2048):
+    """(a function that runs a ``size`` x ``size`` float32 product in TensorFlow, its FLOPs)."""
     with tf.device(f"/{device.upper()}:0"):
         left = tf.random.uniform((size, size), dtype=tf.float32)
         right = tf.random.uniform((size, size), dtype=tf.float32)
-        # Summing on the device keeps the copy of the product to the host
-        # out of the measurement.
-        product_sum = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
-        product_sum(left, right).numpy()
-        seconds = min(
-            _seconds(lambda: product_sum(left, right).numpy()) for _ in range(repeats)
-        )
-    return 2 * size**3 / seconds / 1e9
+    # Summing on the device keeps the copy of the product to the host out
+    # of the measurement.
+    product_sum = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
+
+    def run():
+        with tf.device(f"/{device.upper()}:0"):
+            product_sum(left, right).numpy()
+
+    return run, 2 * size**3
 
 
-def time_keras(model, batch_size, repeats=10, warmup=2, device="cpu"):
-    """Median milliseconds per image of ``model`` in a ``tf.function``."""
+def litert_matmul_run(size=2048, threads=None):
+    """(a function that runs a ``size`` x ``size`` float32 product in LiteRT, its FLOPs).
+
+    A one-op file, converted here: a fully connected layer of ``size``
+    outputs, with constant weights, on ``size`` rows, which LiteRT runs
+    with XNNPACK's GEMM.
+    """
+    generator = np.random.default_rng(0)
+    weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec((size, size), tf.float32)])
+    def product(inputs):
+        return tf.linalg.matmul(inputs, weights)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([product.get_concrete_function()], product)
+    interpreter = litert.Interpreter(model_content=converter.convert(), num_threads=threads)
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+
+    def run():
+        interpreter.set_tensor(input_index, inputs)
+        interpreter.invoke()
+        interpreter.get_tensor(output_index)
+
+    return run, 2 * size**3
+
+
+def matmul_size_for(flops):
+    """The side of a square product of about ``flops`` FLOPs.
+
+    A multiple of 256, at least 512: 2048 for one 299x299 image of
+    MultiTypeFCDD (15.7 GFLOP), 768 for a 96x96 one (1.1 GFLOP).
+    """
+    return max(512, 256 * round((flops / 2) ** (1 / 3) / 256))
+
+
+def keras_run(model, batch_size, device="cpu"):
+    """A function that runs ``model`` in a ``tf.function`` on a batch."""
     images = smooth_random_images(batch_size, model.image_size).astype(np.float32)
     # With a GPU present, "cpu" reads the weights from GPU memory on each
     # call: ~22 MB, a few ms next to the hundreds of a CPU run.
     with tf.device(f"/{device.upper()}:0"):
         batch = tf.constant(images)
-        serve = tf.function(lambda inputs: model(inputs, training=False))
-        return _median_ms_per_image(lambda: serve(batch).numpy(), batch_size, repeats, warmup)
+    serve = tf.function(lambda inputs: model(inputs, training=False))
+
+    def run():
+        with tf.device(f"/{device.upper()}:0"):
+            serve(batch).numpy()
+
+    return run
 
 
-def time_litert(model_path, batch_size, repeats=10, warmup=2, threads=None):
-    """Median milliseconds per image of a ``.tflite`` file with LiteRT.
+def litert_run(model_path, batch_size, threads=None):
+    """A function that runs a ``.tflite`` file with LiteRT on a batch.
 
-    Timed through ``LiteRTModel.heatmaps`` on uint8 images of the model's
-    size: what a board does, less decoding and resizing.
+    Runs ``LiteRTModel.heatmaps`` on uint8 images of the model's size: what
+    a board does, less decoding and resizing.
     """
     runner = LiteRTModel(model_path, num_threads=threads)
     images = smooth_random_images(batch_size, runner.image_size)
-    return _median_ms_per_image(lambda: runner.heatmaps(images), batch_size, repeats, warmup)
+    return lambda: runner.heatmaps(images)
+
+
+def interleaved_timings(runs, references, repeats=10, warmup=2):
+    """Times model runs and reference products in turn, on the same machine.
+
+    Each round runs every model once, each followed by its reference
+    product.
+
+    Args:
+        runs: a dict from name to ``(function, batch size, reference
+            name)``.
+        references: a dict from name to ``(function, FLOPs)``, e.g.
+            ``matmul_run(device)``; one for each reference name of ``runs``.
+        repeats: rounds.
+        warmup: untimed runs of each function first.
+
+    Returns:
+        (milliseconds per image: run name -> median over the rounds,
+        GFLOP/s: reference name -> its best run).
+    """
+    for function in [run[0] for run in runs.values()] + [reference[0] for reference in references.values()]:
+        for _ in range(warmup):
+            function()
+    model_seconds = {name: [] for name in runs}
+    reference_seconds = {name: [] for name in references}
+    for _ in range(repeats):
+        for name, (function, _, reference) in runs.items():
+            model_seconds[name].append(_seconds(function))
+            reference_seconds[reference].append(_seconds(references[reference][0]))
+    milliseconds = {
+        name: statistics.median(seconds) * 1e3 / runs[name][1]
+        for name, seconds in model_seconds.items()
+    }
+    gflops = {
+        name: references[name][1] / min(seconds) / 1e9
+        for name, seconds in reference_seconds.items() if seconds
+    }
+    return milliseconds, gflops
 
 
 def smooth_random_images(count, size, seed=0):
@@ -80,12 +177,6 @@ def set_tensorflow_threads(threads):
             f"TensorFlow has already started, so it keeps its threads: set "
             f"threads={threads} before running any model ({error})."
         ) from error
-
-
-def _median_ms_per_image(run, batch_size, repeats, warmup):
-    for _ in range(warmup):
-        run()
-    return statistics.median(_seconds(run) for _ in range(repeats)) * 1e3 / batch_size
 
 
 def _seconds(run):

@@ -1,0 +1,129 @@
+"""What every converted file offers, whichever runtime runs it (LiteRT, ONNX).
+
+A file written by ``mtfcdd export`` ends at the type projection phi_k and
+has a JSON sidecar (``mtfcdd.deploy.sidecar``). ``ConvertedModel`` reads the
+sidecar, checks the file against it, resizes images to the model's input,
+applies paper Eq. 1 to phi_k and reads scores (Eq. 2) and detected types with
+``mtfcdd.inference.postprocessing``, the same code as the Keras path. A
+runtime adds only how phi_k is computed (``_type_projection``):
+``mtfcdd.deploy.runner.LiteRTModel`` and
+``mtfcdd.deploy.onnx_runner.OnnxModel``.
+
+No Keras or TensorFlow here: a board has neither.
+"""
+
+import dataclasses
+import os
+
+from mtfcdd.deploy.sidecar import read_sidecar
+from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
+from mtfcdd.utils.image_files import image_batch, read_rgb_image
+
+
+class ConvertedModel:
+    """A converted file and its sidecar, ready to predict (a base class).
+
+    Args:
+        model_path: the converted file, with ``<model_path>.json`` beside it.
+
+    Attributes:
+        model_path: the file.
+        metadata: the sidecar, a dict (schema in ``mtfcdd.deploy.sidecar``).
+        type_codes: the code of each heatmap channel.
+        image_size: ``(height, width)`` the images are resized to.
+        score_reduction: ``"mean"`` or ``"max"``.
+        thresholds: one threshold per type, or None.
+        quantization: how the file was converted (``"none"``, ``"int8"``, ...).
+    """
+
+    runtime = None
+    """The runtime's name, as results and the server report it."""
+    file_format = None
+    """The sidecar's ``format`` of the files this class runs."""
+    option = None
+    """The command-line option that runs such files."""
+
+    def __init__(self, model_path):
+        model_path = os.fspath(model_path)
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(
+                f"{model_path}: model file not found (expected a .{self.file_format} file)."
+            )
+        self.model_path = model_path
+        self.metadata = read_sidecar(model_path)
+        if self.metadata["format"] != self.file_format:
+            raise ValueError(
+                f"{model_path}: its sidecar says it is a {self.metadata['format']} file; "
+                f"{type(self).__name__} ({self.option}) runs {self.file_format} files."
+            )
+        self.type_codes = tuple(self.metadata["type_codes"])
+        self.image_size = tuple(self.metadata["image_size"])
+        self.score_reduction = self.metadata["score_reduction"]
+        self.thresholds = self.metadata["thresholds"]
+        self.quantization = self.metadata["quantization"]
+
+    def _check_file_against_sidecar(self, height, width, channels):
+        """Raises unless the file's input and output agree with the sidecar."""
+        if (height, width) != self.image_size:
+            raise ValueError(
+                f"{self.model_path}: the model reads {height}x{width} images but its "
+                f"sidecar says image_size {list(self.image_size)}; the two "
+                "files do not belong together."
+            )
+        if channels != len(self.type_codes):
+            raise ValueError(
+                f"{self.model_path}: the model outputs {channels} "
+                f"channels but its sidecar names {len(self.type_codes)} type "
+                "codes; the two files do not belong together."
+            )
+
+    def _type_projection(self, batch):
+        """phi_k (N, u, v, K) float32 of an (N, height, width, 3) batch."""
+        raise NotImplementedError
+
+    def heatmaps(self, images):
+        """The anomaly heatmaps A_k (paper Eq. 1) of a batch of images.
+
+        Args:
+            images: RGB, values 0..255 (uint8 or float): an array
+                (N, H, W, 3) or (H, W, 3), or a sequence of (H, W, 3) arrays
+                of any sizes; each is resized to ``image_size``.
+
+        Returns:
+            float32 array (N, u, v, K).
+        """
+        return pseudo_huber(self._type_projection(image_batch(images, self.image_size)))
+
+    def predict(self, images):
+        """Heatmaps, scores and detected types of a batch of images.
+
+        Args:
+            images: see ``heatmaps``.
+
+        Returns:
+            A ``mtfcdd.inference.postprocessing.Prediction``.
+        """
+        return prediction_from_heatmaps(
+            self.heatmaps(images), self.type_codes, self.score_reduction, self.thresholds
+        )
+
+    def predict_image(self, path, full_resolution=False):
+        """``predict`` for one image file (a batch of one).
+
+        Args:
+            path: an image file OpenCV reads (JPEG, PNG, ...).
+            full_resolution: upsample the heatmaps to the file's size
+                (bilinear, paper 3.1) instead of the model's u x v grid.
+
+        Returns:
+            A ``mtfcdd.inference.postprocessing.Prediction`` of one image.
+        """
+        image = read_rgb_image(path)
+        prediction = self.predict(image)
+        if not full_resolution:
+            return prediction
+        # Scores stay those of the u x v maps: paper Eq. 2 averages A_k
+        # over the model's grid, not over the interpolated pixels.
+        return dataclasses.replace(
+            prediction, heatmaps=upsample(prediction.heatmaps, image.shape[:2])
+        )

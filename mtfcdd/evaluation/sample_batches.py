@@ -1,0 +1,83 @@
+"""Test images, labels and masks in batches, read with OpenCV (paper 4.4).
+
+Evaluation reads images exactly as ``mtfcdd predict``, the server and the
+LiteRT and ONNX runners do (``mtfcdd.utils.image_files``: OpenCV, area
+averaging when shrinking), so that a Keras model and its converted files
+are scored on the same pixels, and a converted file is evaluated without
+TensorFlow. (The tf.data pipeline, ``mtfcdd.data.pipeline``, shrinks by the
+same area averaging in float32; OpenCV rounds the result to uint8.)
+
+Files are read by a thread pool (OpenCV releases Python's lock while it
+decodes) one batch ahead of the model, so at most two batches are in memory
+whatever the size of the split.
+"""
+
+import concurrent.futures
+import os
+
+import numpy as np
+
+from mtfcdd.utils.image_files import read_mask, read_rgb_image, resize_image
+
+
+def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None):
+    """Every sample once, in order, in batches.
+
+    Args:
+        samples: ``Sample``s (image path, mask path or None, labels).
+        image_size: ``(height, width)`` the images are resized to.
+        mask_size: ``(height, width)`` the masks are resized to (nearest).
+        batch_size: samples per batch; the last batch holds the remainder.
+        workers: reading threads (default: one per CPU).
+
+    Yields:
+        (images (B, height, width, 3) uint8 RGB, labels (B, K) uint8,
+        masks (B, mask height, mask width) uint8 0/1, zeros where a sample
+        has no mask).
+
+    Raises:
+        ValueError, FileNotFoundError: an image or mask that cannot be
+            read, naming the file.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+    image_size, mask_size = tuple(image_size), tuple(mask_size)
+    with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count() or 1) as executor:
+
+        def submit(start):
+            return [
+                executor.submit(_read_sample, sample, image_size, mask_size)
+                for sample in samples[start:start + batch_size]
+            ]
+
+        next_batch = submit(0)
+        for start in range(0, len(samples), batch_size):
+            batch, next_batch = next_batch, submit(start + batch_size)
+            images, labels, masks = zip(*(future.result() for future in batch))
+            yield np.stack(images), np.stack(labels), np.stack(masks)
+
+
+def _read_sample(sample, image_size, mask_size):
+    image = resize_image(read_rgb_image(sample.image_path), image_size)
+    labels = np.asarray(sample.labels, np.uint8)
+    if sample.mask_path is None:
+        return image, labels, np.zeros(mask_size, np.uint8)
+    return image, labels, resize_nearest((read_mask(sample.mask_path) > 0).astype(np.uint8), mask_size)
+
+
+def resize_nearest(mask, size):
+    """Nearest-neighbour resizing with half-pixel centres, in exact integers.
+
+    Output pixel ``i`` takes input pixel ``floor((i + 1/2) * in / out)``, as
+    ``tf.image.resize(..., "nearest")`` does in float32 (which rounds the
+    other way at a few exact ties) and ``cv2.INTER_NEAREST_EXACT`` in fixed
+    point.
+
+    Args:
+        mask: (H, W) array.
+        size: ``(height, width)`` of the result.
+    """
+    height, width = size
+    rows = ((2 * np.arange(height) + 1) * mask.shape[0]) // (2 * height)
+    columns = ((2 * np.arange(width) + 1) * mask.shape[1]) // (2 * width)
+    return mask[rows[:, np.newaxis], columns[np.newaxis, :]]
