@@ -15,10 +15,10 @@ to one output folder:
 
 Checkpoints are written to a temporary file and renamed, so a run killed at
 any moment leaves the last checkpoint intact; ``resume=True`` continues from
-it with the same epoch, optimizer state and data order.
+it with the same epoch, optimizer state and data order. Under the
+multi-worker strategy only the chief writes (``mtfcdd.training.distribution``).
 """
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -38,6 +38,10 @@ from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.saving import save_model_atomically
 from mtfcdd.training.config import TrainingConfig
+from mtfcdd.training.distribution import (
+    distributed_training_data, make_strategy, prepare_model, strategy_scope, writes_outputs,
+)
+from mtfcdd.training.precision import dtype_policy, training_optimizer
 from mtfcdd.utils.atomic_files import write_json
 
 CONFIG_FILE = "config.json"
@@ -52,10 +56,12 @@ class TrainingResult:
     """What ``train`` produced.
 
     Attributes:
-        model_path: the trained ``model.keras``.
+        model_path: the trained ``model.keras``; None on a worker of a
+            multi-worker run that is not the chief (only the chief writes).
         steps_per_epoch: batches per epoch used.
         history: loss per epoch of this call (a resumed run: its epochs only).
-        thresholds: the per-type decision thresholds.
+        thresholds: the per-type decision thresholds (None where
+            ``model_path`` is).
         threshold_source: the images they were fitted on, in words.
         training_images: the number of training images the sampler draws
             from (the training split less any held-out images).
@@ -84,8 +90,10 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
     Returns:
         A ``TrainingResult``.
     """
-    os.makedirs(output_dir, exist_ok=True)
     config, epochs_done = _config_and_progress(output_dir, config, resume)
+    # First: a multi-worker strategy must exist before any TensorFlow op.
+    strategy = make_strategy(config.strategy)
+    writes = writes_outputs(strategy)
     split = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
@@ -94,21 +102,27 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
+    if writes:
+        os.makedirs(output_dir, exist_ok=True)
+        write_json(os.path.join(output_dir, CONFIG_FILE), config.to_dict())
 
     keras.utils.set_random_seed(config.seed)
-    with _distribution_scope(config.strategy):
-        model = _model_to_train(output_dir, config, resume=epochs_done > 0)
-    dataset = training_dataset(
-        fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
-        augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
-        balanced=config.balanced, mask_grid=_mask_grid(config),
-        sampling_classes=config.sampling_classes,
-    )
-    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
+    with strategy_scope(strategy):
+        model = prepare_model(_model_to_train(output_dir, config, resume=epochs_done > 0), strategy)
+
+    def make_dataset(shard):
+        return training_dataset(
+            fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
+            augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
+            balanced=config.balanced, mask_grid=_mask_grid(config),
+            sampling_classes=config.sampling_classes, shard=shard,
+        )
+
+    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch, save=writes)
     history = model.fit(
-        dataset, epochs=config.epochs, initial_epoch=epochs_done,
-        steps_per_epoch=steps_per_epoch, callbacks=_callbacks(output_dir, config, checkpoint, resume),
+        distributed_training_data(strategy, make_dataset, config.batch_size),
+        epochs=config.epochs, initial_epoch=epochs_done, steps_per_epoch=steps_per_epoch,
+        callbacks=_callbacks(output_dir, config, checkpoint, resume) if writes else [checkpoint],
         shuffle=False,  # the balanced stream already fixes the order
         verbose=verbose,
     )
@@ -118,7 +132,13 @@ def train(data_root, output_dir, config=None, resume=False, verbose=1):
             f"is kept in {os.path.join(output_dir, CHECKPOINT_FILE)}; lower the "
             "learning rate, check the data, then run again with resume."
         )
+    if not writes:
+        return TrainingResult(
+            None, steps_per_epoch, dict(history.history), None, config.threshold_source,
+            len(fit_samples),
+        )
 
+    # Outside the strategy: the thresholds' scoring pass runs on the chief alone.
     trained = _inference_copy(model)
     # Without a held-out part, one pass over the training split, without
     # augmentation, scores the images the model was trained on.
@@ -159,13 +179,16 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves model and optimizer after every good epoch; stops on NaN loss.
 
     A non-finite loss stops training at once and skips the save, so the
-    checkpoint on disk is always the last good one.
+    checkpoint on disk is always the last good one. ``save=False`` (the
+    workers of a multi-worker run other than the chief) only watches the
+    loss.
     """
 
-    def __init__(self, output_dir, steps_per_epoch):
+    def __init__(self, output_dir, steps_per_epoch, save=True):
         super().__init__()
         self.output_dir = output_dir
         self.steps_per_epoch = steps_per_epoch
+        self.save = save
         self.failure = None
         self._epoch = 0
 
@@ -181,7 +204,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.failure:
+        if self.failure or not self.save:
             return
         save_model_atomically(self.model, os.path.join(self.output_dir, CHECKPOINT_FILE))
         write_json(
@@ -230,18 +253,26 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
 
 
 def _model_to_train(output_dir, config, resume):
-    if resume:
-        return keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
-    model = MultiTypeFCDD(
-        num_types=config.num_types,
-        image_size=config.image_size,
-        backbone_weights=config.backbone_weights,
-        train_backbone=config.train_backbone,
-        name="multi_type_fcdd",
-    )
-    loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
-    return model
+    """The compiled model, new or from the checkpoint, in ``config.precision``."""
+    with dtype_policy(config.precision):
+        if resume:
+            model = keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
+            # A checkpoint of a run older than the option says "auto".
+            model.jit_compile = config.jit_compile
+            return model
+        model = MultiTypeFCDD(
+            num_types=config.num_types,
+            image_size=config.image_size,
+            backbone_weights=config.backbone_weights,
+            train_backbone=config.train_backbone,
+            name="multi_type_fcdd",
+        )
+        loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
+        model.compile(
+            optimizer=training_optimizer(config.precision, config.learning_rate), loss=loss,
+            jit_compile=config.jit_compile,
+        )
+        return model
 
 
 def _mask_grid(config):
@@ -254,12 +285,14 @@ def _mask_grid(config):
 
 def _inference_copy(model):
     """The trained model without optimizer state, outside any distribution
-    strategy (the thresholds are fitted with it).
+    strategy, in float32 whatever the training precision (the thresholds are
+    fitted with it).
 
     Keras 3 saves a compiled model's optimizer variables too (twice the
-    head's size for Adam); a deployed model needs only the weights.
+    head's size for Adam); a deployed model needs only the weights, which
+    mixed precision keeps in float32 too.
     """
-    copy = MultiTypeFCDD.from_config(model.get_config())
+    copy = MultiTypeFCDD.from_config({**model.get_config(), "dtype": "float32"})
     copy.set_weights(model.get_weights())
     return copy
 
@@ -269,11 +302,3 @@ def _callbacks(output_dir, config, checkpoint, resume):
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")))
     return callbacks
-
-
-def _distribution_scope(strategy):
-    if strategy == "mirrored":
-        import tensorflow as tf
-
-        return tf.distribute.MirroredStrategy().scope()
-    return contextlib.nullcontext()
