@@ -27,7 +27,7 @@ def batch():
 def trained_losses(config, batch, steps=2):
     """The model ``train`` would start from, after ``steps`` steps on ``batch``."""
     keras.utils.set_random_seed(config.seed)
-    model = trainer._model_to_train(None, config, resume=False)
+    model = trainer.training_model(config)
     losses = [float(model.train_on_batch(*batch)) for _ in range(steps)]
     return model, losses
 

@@ -12,6 +12,7 @@ compared.
 import json
 import sys
 
+from mtfcdd.cli.benchmark_training import add_training_benchmark_options, run_training_benchmark
 from mtfcdd.cli.options import add_data_options
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
@@ -40,12 +41,15 @@ def register(subparsers):
         "--json", action="store_true", help="print the results as JSON instead of text"
     )
     add_data_options(parser, objects=False, required=False)
+    add_training_benchmark_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
     if arguments.repeats < 1:
         raise ValueError(f"--repeats must be at least 1; got {arguments.repeats}.")
+    if arguments.training:
+        return run_training_benchmark(arguments)
     from mtfcdd.utils.atomic_files import write_json
     from mtfcdd.deploy.benchmark.footprint import format_footprint, run_benchmark
 

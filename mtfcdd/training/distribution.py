@@ -57,7 +57,8 @@ def writes_outputs(strategy):
 
 
 def prepare_model(model, strategy):
-    """Makes a compiled model train under ``strategy`` as on one device.
+    """Makes a compiled ``MultiTypeFCDD`` train under ``strategy`` as on one
+    device.
 
     Every trainable BatchNormalization layer normalises with the statistics
     of the global batch (``synchronized``), not of each replica's part: not
@@ -66,7 +67,7 @@ def prepare_model(model, strategy):
     """
     if strategy is None:
         return model
-    for layer in _leaf_layers(model):
+    for layer in (*model.layers, *model.backbone.layers):
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
             layer.synchronized = True
     if _is_multi_worker(strategy):
@@ -153,11 +154,3 @@ def _patch_keras(model):
 
     model._maybe_symbolic_build = types.MethodType(build_from_local_batch, model)
     model.train_step = train_step_with_vector_logs
-
-
-def _leaf_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer

@@ -252,14 +252,11 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
     return max(1, math.ceil(summary.balanced_iterations))
 
 
-def _model_to_train(output_dir, config, resume):
-    """The compiled model, new or from the checkpoint, in ``config.precision``."""
+def training_model(config):
+    """The compiled model that ``train`` starts a new run with: the network
+    of ``config``, Adam (with loss scaling under ``"mixed_float16"``), the
+    loss, XLA or not, built under ``config.precision``."""
     with dtype_policy(config.precision):
-        if resume:
-            model = keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
-            # A checkpoint of a run older than the option says "auto".
-            model.jit_compile = config.jit_compile
-            return model
         model = MultiTypeFCDD(
             num_types=config.num_types,
             image_size=config.image_size,
@@ -272,7 +269,17 @@ def _model_to_train(output_dir, config, resume):
             optimizer=training_optimizer(config.precision, config.learning_rate), loss=loss,
             jit_compile=config.jit_compile,
         )
-        return model
+    return model
+
+
+def _model_to_train(output_dir, config, resume):
+    if not resume:
+        return training_model(config)
+    with dtype_policy(config.precision):
+        model = keras.saving.load_model(os.path.join(output_dir, CHECKPOINT_FILE))
+    # A checkpoint of a run older than the option says "auto".
+    model.jit_compile = config.jit_compile
+    return model
 
 
 def _mask_grid(config):
