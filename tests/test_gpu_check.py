@@ -14,8 +14,9 @@ TINY = ["--image-size", "75", "--inference-batches", "1,2", "--training-batches"
 
 
 def test_gpu_check_prints_one_json_line_without_tensorflow():
-    # As on a GPU server that has no TensorFlow: importing it fails.
-    run_script = blocking_imports(["tensorflow"]) + (
+    # As on a GPU server with JAX but neither TensorFlow nor OpenCV nor
+    # scikit-learn: importing them fails.
+    run_script = blocking_imports(["tensorflow", "cv2", "sklearn"]) + (
         f"import runpy\nsys.argv = [{SCRIPT!r}] + {TINY!r}\n"
         f"runpy.run_path({SCRIPT!r}, run_name='__main__')\n"
     )

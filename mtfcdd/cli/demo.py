@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from mtfcdd.cli.options import backbone_weights_argument
+from mtfcdd.cli.options import add_speed_options, backbone_weights_argument
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
@@ -34,6 +34,7 @@ def register(subparsers):
         "--image-size", type=int, default=None, metavar="PIXELS", help="model input side (default: the demo's own)"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of data, model and order (default: the demo's own)")
+    add_speed_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -42,7 +43,7 @@ def run(arguments):
 
     overrides = {
         name: getattr(arguments, name)
-        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed")
+        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed", "precision", "jit_compile")
         if getattr(arguments, name) is not None
     }
     settings = dataclasses.replace(DemoSettings(), **overrides)

@@ -124,6 +124,33 @@ def measure_training_throughput(data_root, config, steps=10, warmup=2, rounds=2,
     }
 
 
+def interleaved_step_seconds(configs, batch, steps=5, warmup=2, rounds=3):
+    """Mean seconds per training step of each config, timed in turns.
+
+    Each config's model (``training_model``) trains on the same batch held
+    in memory; every round times ``steps`` steps of each model in turn, so
+    that a change in the machine's load affects every config alike.
+
+    Args:
+        configs: ``TrainingConfig``s of the same ``image_size``.
+        batch: (images, labels) of one batch of that size.
+        steps, warmup, rounds: timed and untimed steps per turn, turns.
+
+    Returns:
+        A list of the mean seconds per step, one per config.
+    """
+    models = []
+    for config in configs:
+        keras.utils.set_random_seed(config.seed)
+        models.append(training_model(config))
+    in_memory = tf.data.Dataset.from_tensors(batch).repeat()
+    times = [[] for _ in configs]
+    for _ in range(rounds):
+        for model, model_times in zip(models, times):
+            model_times += _step_seconds(model, in_memory, steps, warmup)
+    return [float(np.mean(model_times)) for model_times in times]
+
+
 def training_flops(model):
     """FLOPs of one image: ``forward`` and ``training`` (forward and backward).
 

@@ -35,6 +35,8 @@ class DemoSettings:
     epochs: int = 8
     steps_per_epoch: int = 60
     seed: int = 0
+    precision: str = "float32"
+    jit_compile: bool = False
 
 
 def resolve_backbone_weights(weights, image_size, log=print):
@@ -71,5 +73,6 @@ def run_demo(output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=D
         backbone_weights=resolve_backbone_weights(backbone_weights, settings.image_size),
         batch_size=settings.batch_size, learning_rate=settings.learning_rate,
         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch, seed=settings.seed,
+        precision=settings.precision, jit_compile=settings.jit_compile,
     )
     return run_experiment(data_root, os.path.join(output_dir, "run"), config, verbose=verbose)
