@@ -15,10 +15,12 @@ TINY = ["--image-size", "75", "--inference-batches", "1,2", "--training-batches"
 
 def test_gpu_check_prints_one_json_line_without_tensorflow():
     # As on a GPU server with JAX but neither TensorFlow nor OpenCV nor
-    # scikit-learn: importing them fails.
+    # scikit-learn: importing them fails. The check runs twice in the one
+    # process: first with no time at all, then at tiny sizes.
     run_script = blocking_imports(["tensorflow", "cv2", "sklearn"]) + (
-        f"import runpy\nsys.argv = [{SCRIPT!r}] + {TINY!r}\n"
-        f"runpy.run_path({SCRIPT!r}, run_name='__main__')\n"
+        f"import runpy\ncheck = runpy.run_path({SCRIPT!r})\n"
+        f"check['main']({TINY!r} + ['--precisions', 'float32', '--budget-s', '0'])\n"
+        f"check['main']({TINY!r})\n"
     )
     environment = dict(
         os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
@@ -30,31 +32,20 @@ def test_gpu_check_prints_one_json_line_without_tensorflow():
         [sys.executable, "-c", run_script], env=environment, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    lines = completed.stdout.strip().splitlines()
-    assert len(lines) == 1, completed.stdout
-    result = json.loads(lines[0])
-    assert result["tensorflow_imported"] is False and result["devices"] == ["cpu:cpu"]
-    assert result["image_size"] == 75 and result["skipped"] == []
-    for precision in ("float32", "bfloat16"):
-        inference = result["inference_ms_per_image"][precision]
-        assert sorted(inference) == ["1", "2"] and min(inference.values()) > 0
-        assert result["training_images_per_second"][precision]["2"] > 0
-    assert len(result["first_call_seconds"]) == 6
-    assert 0 < result["total_seconds"] < 600
+    no_time, tiny = [json.loads(line) for line in completed.stdout.strip().splitlines()]
 
-
-def test_gpu_check_skips_what_the_time_budget_cannot_fit():
-    """With no time at all, every measurement is skipped and listed, and the
-    JSON line still comes."""
-    completed = subprocess.run(
-        [sys.executable, SCRIPT, *TINY, "--precisions", "float32", "--budget-s", "0"],
-        env=dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"),
-        capture_output=True, text=True, timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout)
-    assert result["skipped"] == [
+    # What the time budget cannot fit is skipped and listed; the line still comes.
+    assert no_time["skipped"] == [
         "inference_ms_per_image/float32/1", "inference_ms_per_image/float32/2",
         "training_images_per_second/float32/2",
     ]
-    assert result["inference_ms_per_image"] == {} == result["training_images_per_second"]
+    assert no_time["inference_ms_per_image"] == {} == no_time["training_images_per_second"]
+
+    assert tiny["tensorflow_imported"] is False and tiny["devices"] == ["cpu:cpu"]
+    assert tiny["image_size"] == 75 and tiny["skipped"] == []
+    for precision in ("float32", "bfloat16"):
+        inference = tiny["inference_ms_per_image"][precision]
+        assert sorted(inference) == ["1", "2"] and min(inference.values()) > 0
+        assert tiny["training_images_per_second"][precision]["2"] > 0
+    assert len(tiny["first_call_seconds"]) == 6
+    assert 0 < tiny["total_seconds"] < 600

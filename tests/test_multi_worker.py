@@ -104,7 +104,7 @@ def test_two_workers_write_one_set_of_outputs_and_match_one_process(two_workers,
     distributed_loss, = logged_losses(chief_dir)
     single_loss, = logged_losses(tmp_path / "single")
     assert single.history["loss"] == pytest.approx([single_loss])
-    # Measured: 1.3e-7 relative. Without synchronized BatchNorm it is ~2.6e-2.
+    # Measured: equal to the last bit. Without synchronized BatchNorm: 2.0e-2.
     assert distributed_loss == pytest.approx(single_loss, rel=1e-5)
 
 

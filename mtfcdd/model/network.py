@@ -129,7 +129,7 @@ class MultiTypeFCDD(keras.Model):
             x = keras.layers.ReLU(name=f"head_relu{index}", dtype=dtype)(x)
         # phi and Eq. 1 in float32 whatever the policy: the square overflows
         # float16, and bfloat16 rounds small heatmap values to zero. The 1x1
-        # projection costs 0.01 % of the FLOPs.
+        # projection costs under 0.1 % of the FLOPs.
         x = keras.layers.Conv2D(num_types, 1, name="type_projection", dtype="float32")(x)
         heatmaps = PseudoHuber(name="heatmaps", dtype="float32")(x)
         super().__init__(inputs=images, outputs=heatmaps, dtype=dtype, **kwargs)
