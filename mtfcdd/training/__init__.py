@@ -3,4 +3,8 @@
 - ``config``: ``TrainingConfig``, every setting of a run, the paper's
   defaults.
 - ``trainer``: ``train``: balanced epochs, checkpoints, resume, thresholds.
+- ``precision``: mixed precision (bfloat16, float16 with loss scaling).
+- ``distribution``: tf.distribute strategies, several GPUs or machines.
+- ``throughput``: where a training step's time goes (``mtfcdd benchmark
+  --training``).
 """
