@@ -177,7 +177,8 @@ def run_check(arguments):
                 result["skipped"].append(name)
                 continue
             started = time.perf_counter()
-            model = model or build_model(precision, arguments.image_size)
+            if model is None:
+                model = build_model(precision, arguments.image_size)
             if kind == "inference_ms_per_image":
                 value, first = inference_ms_per_image(model, batch, arguments.repeats)
             else:
