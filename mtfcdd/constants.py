@@ -97,8 +97,15 @@ EXPORT_FORMATS = ("tflite", "onnx")
 BALANCED_EPOCH_METHODS = ("exact", "monte_carlo")
 """How E[T] of a balanced epoch is computed: Eq. 4 exactly, or Eq. 5."""
 
-STRATEGIES = ("default", "mirrored")
-"""tf.distribute strategies of training."""
+STRATEGIES = ("default", "mirrored", "multi-worker")
+"""tf.distribute strategies of training: one device, every local GPU
+(``MirroredStrategy``), or several machines (``MultiWorkerMirroredStrategy``
+configured by ``TF_CONFIG``)."""
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+"""Keras dtype policies of training: float32, or mixed precision with
+float32 variables and bfloat16 or float16 computation (the pseudo-Huber
+output, the scores and the loss stay float32)."""
 
 SUPERVISIONS = ("image", "pixel")
 """Training labels: image level (the paper, Eq. 3) or masks per heatmap cell."""

@@ -87,6 +87,17 @@ NOT_RUN = (
     ("docs/deployment.md", "from ai_edge_litert.interpreter import load_delegate",
      "needs a Coral Edge TPU and its library: tests/test_board.py checks the delegates' path with LiteRT's "
      "load_delegate and Interpreter mocked"),
+    ("docs/training.md", "# on host-a (worker 0, the chief)",
+     "needs two machines; tests/test_multi_worker.py runs two workers on this one with TF_CONFIG"),
+    ("docs/training.md", "#!/bin/bash", "a Slurm batch script: needs a Slurm cluster"),
+    ("docs/training.md", "python experiments/training_speed.py --data data/realiad --alpha 0.4 "
+     "--image-size 96 --batch-size 32",
+     "times six training settings in turns, minutes on 2 cores; tests/test_throughput.py runs "
+     "its measurement, interleaved_step_seconds"),
+    ("docs/training.md", "pip download keras==3.15.1 -d keras_wheels --only-binary=:all: "
+     "--python-version 3.11 --platform manylinux_2_28_x86_64",
+     "fetches wheels, then runs on a GPU server for up to 4 minutes; tests/test_gpu_check.py runs "
+     "the check at tiny sizes on the CPU with TensorFlow blocked"),
 )
 
 _FENCE = re.compile(

@@ -244,6 +244,26 @@ def test_training_batches_match_labels_and_resume_exactly(image_samples):
     np.testing.assert_array_equal(batches(0, 6)[5][0], full[5][0])
 
 
+def test_shards_of_the_training_stream_make_up_its_batches(image_samples):
+    """Each of 2 workers gets its half of every batch, augmentation and
+    resuming included: side by side they are the unsharded batches."""
+    def batches(shard, start_step=0):
+        dataset = training_dataset(image_samples, 16, batch_size=4, seed=2, start_step=start_step,
+                                   shard=shard)
+        return [(images.numpy(), labels.numpy()) for images, labels in dataset.take(3)]
+
+    for start_step in (0, 5):
+        whole = batches(None, start_step)
+        halves = zip(batches((0, 2), start_step), batches((1, 2), start_step))
+        for (images, labels), ((first, first_labels), (second, second_labels)) in zip(whole, halves):
+            assert first.shape == (2, 16, 16, 3)
+            np.testing.assert_array_equal(np.concatenate([first, second]), images)
+            np.testing.assert_array_equal(np.concatenate([first_labels, second_labels]), labels)
+    for shard in ((2, 2), (0, 3)):
+        with pytest.raises(ValueError, match="shard"):
+            training_dataset(image_samples, 16, batch_size=4, shard=shard)
+
+
 def test_training_images_carry_their_labels_without_augmentation(image_samples):
     dataset = training_dataset(image_samples, 8, batch_size=5, augmentation=None, balanced=False)
     for images, labels in dataset.take(4):

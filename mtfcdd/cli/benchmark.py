@@ -11,7 +11,8 @@ FILE`` on a test split, like the Keras model's.
 import json
 import sys
 
-from mtfcdd.cli.options import positive_int
+from mtfcdd.cli.benchmark_training import add_training_benchmark_options, run_training_benchmark
+from mtfcdd.cli.options import add_data_options, positive_int
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
 
@@ -38,10 +39,14 @@ def register(subparsers):
     parser.add_argument(
         "--json", action="store_true", help="print the results as JSON instead of text"
     )
+    add_data_options(parser, objects=False, required=False)
+    add_training_benchmark_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(arguments):
+    if arguments.training:
+        return run_training_benchmark(arguments)
     from mtfcdd.deploy.benchmark.footprint import format_footprint, run_benchmark
     from mtfcdd.utils.atomic_files import write_json
 

@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from mtfcdd.cli.options import backbone_weights_argument, non_negative_int, positive_int
+from mtfcdd.cli.options import add_speed_options, backbone_weights_argument, non_negative_int, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
@@ -43,6 +43,7 @@ def register(subparsers):
         "--tensorboard", action="store_true", default=None,
         help="also write TensorBoard logs to DIR/run/tensorboard",
     )
+    add_speed_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -51,7 +52,7 @@ def run(arguments):
 
     overrides = {
         name: getattr(arguments, name)
-        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed", "tensorboard")
+        for name in ("preset", "epochs", "steps_per_epoch", "image_size", "seed", "tensorboard", "precision", "jit_compile")
         if getattr(arguments, name) is not None
     }
     settings = dataclasses.replace(DemoSettings(), **overrides)

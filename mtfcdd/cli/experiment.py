@@ -56,7 +56,8 @@ def experiment_main(name, alpha, multi_class, argv=None):
     ``full`` synthetic data set and runs the same experiment on it.
 
     Returns:
-        The ``mtfcdd.workflows.experiment.ExperimentResult``.
+        The ``mtfcdd.workflows.experiment.ExperimentResult`` (None on a
+        multi-worker run's workers other than the chief).
     """
     parser = experiment_parser(name, alpha, multi_class)
     arguments = parser.parse_args(argv)
@@ -80,6 +81,9 @@ def experiment_main(name, alpha, multi_class, argv=None):
         data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,
         pixel_size=arguments.pixel_size, pixel_protocol=arguments.pixel_protocol,
     )
+    if result is None:
+        print(f"Training done on this worker; the chief writes the results to {arguments.out}.")
+        return None
     print(result.table)
     print(f"Results in {os.path.abspath(arguments.out)}")
     return result

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import math
 
-from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, SAMPLING_CLASSES, STRATEGIES
+from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, PRECISIONS, SAMPLING_CLASSES, STRATEGIES
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.training.config import TrainingConfig
 
@@ -20,7 +20,7 @@ from mtfcdd.training.config import TrainingConfig
 _TRAINING_FIELDS = (
     "multi_class", "image_size", "backbone_weights", "batch_size", "learning_rate",
     "epochs", "steps_per_epoch", "balanced", "sampling_classes", "augmentation",
-    "threshold_fraction", "seed", "strategy", "tensorboard",
+    "threshold_fraction", "seed", "strategy", "tensorboard", "jit_compile", "precision",
 )
 
 
@@ -115,10 +115,29 @@ def add_training_options(parser, fixed=()):
     )
     group.add_argument(
         "--strategy", choices=STRATEGIES, default=defaults.strategy,
-        help="default: one device; mirrored: tf.distribute over every visible GPU",
+        help="default: one device; mirrored: tf.distribute over every visible GPU; "
+        "multi-worker: several machines, configured by the TF_CONFIG environment variable "
+        "(docs/training.md); --batch-size is the global batch",
     )
     group.add_argument(
         "--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard"
+    )
+    add_speed_options(group)
+
+
+def add_speed_options(parser):
+    """``--jit-compile`` and ``--precision``: how the training step runs."""
+    defaults = TrainingConfig()
+    parser.add_argument(
+        "--jit-compile", action="store_true", default=defaults.jit_compile,
+        help="compile the training step with XLA (faster on a GPU, slower on a CPU; "
+        "only with --strategy default)",
+    )
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default=defaults.precision,
+        help="float32, or mixed precision with bfloat16 (CPUs with AVX512-BF16 or AMX, "
+        "GPUs from Ampere on) or float16 (older GPUs; loss scaling); the heatmaps, scores "
+        "and loss stay float32 (default: %(default)s)",
     )
 
 

@@ -39,6 +39,9 @@ def run(arguments):
         arguments.data, arguments.out, config=config, resume=arguments.resume,
         overwrite=arguments.overwrite,
     )
+    if result.model_path is None:
+        print(f"Training done on this worker; the chief writes the model to {arguments.out}.")
+        return 0
     print(
         f"Model written to {result.model_path}: {result.training_images} training images, "
         f"{result.steps_per_epoch} steps per epoch, decision thresholds fitted on "

@@ -120,6 +120,7 @@ def training_dataset(
     balanced=True,
     mask_grid=None,
     sampling_classes="types",
+    shard=None,
 ):
     """The infinite training stream of (images, labels) batches.
 
@@ -142,6 +143,12 @@ def training_dataset(
             ``"types"`` (normal and each defect type, paper 4.2) or
             ``"binary"`` (normal and defective; see
             ``mtfcdd.data.balanced_sampler``).
+        shard: ``(index, count)`` to yield only the ``index``-th of
+            ``count`` equal slices of every batch, in batches of
+            ``batch_size // count``: the part of each global batch that one
+            of ``count`` training machines computes. The slices are taken
+            from the draws before any image is read, so each machine decodes
+            only its own images; together they are the unsharded batches.
 
     Returns:
         A ``tf.data.Dataset`` of (images (B, H, W, 3) float32 in 0..255,
@@ -160,6 +167,7 @@ def training_dataset(
             "mask_grid needs augmentation=None: the augmentation moves the "
             "image but not its mask."
         )
+    shard_index, shard_count = _shard(shard, batch_size)
     image_paths, mask_paths, labels = _sample_tensors(samples)
     first_draw = start_step * batch_size
     if balanced:
@@ -182,10 +190,27 @@ def training_dataset(
             )
         return image, tf.gather(labels, index)
 
-    images = indices.enumerate(start=first_draw).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    )
-    return images.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    draws = indices.enumerate(start=first_draw)
+    slice_size = batch_size // shard_count
+    if shard_count > 1:
+        draws = draws.filter(
+            lambda position, index: (position % batch_size) // slice_size == shard_index
+        )
+    images = draws.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return images.batch(slice_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _shard(shard, batch_size):
+    """``(index, count)`` of a valid ``shard``; ``(0, 1)`` for None."""
+    if shard is None:
+        return 0, 1
+    index, count = shard
+    if not 0 <= index < count or batch_size % count:
+        raise ValueError(
+            f"shard must be (index, count) with 0 <= index < count and count dividing "
+            f"batch_size={batch_size}; got {shard!r}."
+        )
+    return int(index), int(count)
 
 
 def evaluation_dataset(samples, image_size, batch_size=32, mask_size=None):

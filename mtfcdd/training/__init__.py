@@ -4,4 +4,8 @@
   defaults.
 - ``trainer``: ``train``: balanced epochs, checkpoints, resume, thresholds.
 - ``training_curves``: held-out I-AUROC per epoch, ``training_curves.png``.
+- ``precision``: mixed precision (bfloat16, float16 with loss scaling).
+- ``distribution``: tf.distribute strategies, several GPUs or machines.
+- ``throughput``: where a training step's time goes (``mtfcdd benchmark
+  --training``).
 """

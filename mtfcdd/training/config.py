@@ -15,6 +15,7 @@ from mtfcdd.constants import (
     DEFAULT_IMAGE_SIZE,
     FUIAD_ALPHAS,
     MIN_IMAGE_SIZE,
+    PRECISIONS,
     SAMPLING_CLASSES,
     STRATEGIES,
     SUPERVISIONS,
@@ -64,9 +65,22 @@ class TrainingConfig:
         resolution: image folder of the data set (e.g. ``realiad_256``);
             found automatically when there is only one.
         objects: train on these objects only (None: all).
-        strategy: ``"default"`` or ``"mirrored"`` (tf.distribute over every
-            visible GPU, or CPU device).
+        strategy: ``"default"``, ``"mirrored"`` (tf.distribute over every
+            visible GPU, or CPU device) or ``"multi-worker"``
+            (``MultiWorkerMirroredStrategy`` over the machines that
+            ``TF_CONFIG`` names; docs/training.md). ``batch_size`` is the
+            global batch, split between the replicas.
         tensorboard: also write TensorBoard logs.
+        jit_compile: compile the training step with XLA. Off by default
+            (Keras' ``"auto"`` would turn it on by itself on a GPU): faster on
+            a GPU, slower on a CPU (docs/training.md); only with the
+            ``"default"`` strategy.
+        precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``
+            (Keras' mixed precision: float32 variables, bfloat16 or float16
+            computation in the backbone and head; the type projection, the
+            pseudo-Huber output, the scores and the loss stay float32;
+            float16 trains with loss scaling). The saved ``model.keras`` is
+            float32 whatever the training precision.
     """
 
     alpha: float = 0.1
@@ -88,6 +102,8 @@ class TrainingConfig:
     objects: object = None
     strategy: str = "default"
     tensorboard: bool = False
+    jit_compile: bool = False
+    precision: str = "float32"
 
     def __post_init__(self):
         if self.supervision not in SUPERVISIONS:
@@ -101,6 +117,15 @@ class TrainingConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}.")
+        if self.jit_compile and self.strategy != "default":
+            # XLA has no collectives on CPU and fails on mirrored replicas'
+            # resources; Keras' "auto" turns it off under tf.distribute too.
+            raise ValueError(
+                f"jit_compile=True needs strategy='default'; got strategy={self.strategy!r} "
+                "(XLA cannot compile tf.distribute's cross-replica steps here)."
+            )
         if self.alpha not in FUIAD_ALPHAS:
             raise ValueError(
                 f"alpha must be one of {', '.join(map(str, FUIAD_ALPHAS))} (Real-IAD's FUIAD "

@@ -19,10 +19,10 @@ to one output folder:
 Checkpoints are written to a temporary file and renamed, so a run killed at
 any moment leaves the last checkpoint intact; ``resume=True`` continues from
 it with the same epoch, optimizer state and data order. A folder that holds
-a run is never silently reused (``mtfcdd.training.run_folder``).
+a run is never silently reused (``mtfcdd.training.run_folder``). Under the
+multi-worker strategy only the chief writes (``mtfcdd.training.distribution``).
 """
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -44,13 +44,19 @@ from mtfcdd.model.batch_memory import check_batch_fits
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.saving import load_model_file, save_model_atomically
-from mtfcdd.training.config import TrainingConfig  # noqa: F401 (mtfcdd.TrainingConfig is read from here)
+from mtfcdd.training.config import TrainingConfig
+from mtfcdd.training.distribution import (
+    distributed_training_data, make_strategy, prepare_model, strategy_scope, writes_outputs,
+)
+from mtfcdd.training.precision import dtype_policy, training_optimizer
 from mtfcdd.training.run_folder import (
     CHECKPOINT_FILE,
     LOG_FILE,
     MODEL_FILE,
     STATE_FILE,
     TENSORBOARD_FOLDER,
+    read_epochs_done,
+    read_saved_config,
     start_run,
     write_config,
 )
@@ -68,10 +74,12 @@ class TrainingResult:
     """What ``train`` produced.
 
     Attributes:
-        model_path: the trained ``model.keras``.
+        model_path: the trained ``model.keras``; None on a worker of a
+            multi-worker run that is not the chief (only the chief writes).
         steps_per_epoch: batches per epoch used.
         history: loss per epoch of this call (a resumed run: its epochs only).
-        thresholds: the per-type decision thresholds.
+        thresholds: the per-type decision thresholds (None where
+            ``model_path`` is).
         threshold_source: the images they were fitted on, in words.
         training_images: the number of training images the sampler draws
             from (the training split less any held-out images).
@@ -114,16 +122,42 @@ def train(data_root, output_dir, config=None, resume=False, overwrite=False, ver
     Returns:
         A ``TrainingResult``.
     """
+    # First: a multi-worker strategy must exist before any TensorFlow op
+    # (reading config.json and run_folder's checks are plain Python).
+    strategy = make_strategy(_requested_strategy(output_dir, config, resume))
+    if not writes_outputs(strategy):
+        # Another worker of the chief's run: the chief owns the folder (its
+        # lock, its checks, its files); this one only reads a resumed run.
+        config, epochs_done = _worker_config(output_dir, config, resume)
+        return _train(data_root, output_dir, config, epochs_done, [], verbose, callbacks, strategy)
     make_output_folder(output_dir)
     with folder_lock(output_dir, "training"):
         remove_stale_partials(output_dir)
         config, epochs_done, resumes = start_run(output_dir, config, resume, overwrite)
         if config.tensorboard:
             require_tensorboard()  # before minutes of data loading and model building
-        return _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks)
+        return _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks, strategy)
 
 
-def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks):
+def _requested_strategy(output_dir, config, resume):
+    """The strategy the run asks for, known before TensorFlow starts."""
+    if config is not None:
+        return config.strategy
+    if resume:
+        return read_saved_config(output_dir)[0].strategy
+    return TrainingConfig.strategy
+
+
+def _worker_config(output_dir, config, resume):
+    """(config, epochs done) of a worker that does not write: the chief's."""
+    if not resume:
+        return config or TrainingConfig(), 0
+    saved, _ = read_saved_config(output_dir)
+    return config or saved, read_epochs_done(output_dir)
+
+
+def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks, strategy):
+    writes = writes_outputs(strategy)
     split = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,
         objects=config.objects, num_types=config.num_types,
@@ -142,24 +176,30 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    write_config(output_dir, config, resumes)
+    if writes:
+        write_config(output_dir, config, resumes)
 
     keras.utils.set_random_seed(config.seed)
-    with _distribution_scope(config.strategy):
-        model = _model_to_train(output_dir, config, resume=epochs_done > 0)
-    check_batch_fits(model, config.batch_size, training=True)
-    dataset = training_dataset(
-        fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
-        augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
-        balanced=config.balanced, mask_grid=_mask_grid(config),
-        sampling_classes=config.sampling_classes,
-    )
-    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch)
+    with strategy_scope(strategy):
+        model = prepare_model(_model_to_train(output_dir, config, resume=epochs_done > 0), strategy)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    check_batch_fits(model, config.batch_size // replicas, training=True)
+
+    def make_dataset(shard):
+        return training_dataset(
+            fit_samples, config.image_size, batch_size=config.batch_size, seed=config.seed,
+            augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
+            balanced=config.balanced, mask_grid=_mask_grid(config),
+            sampling_classes=config.sampling_classes, shard=shard,
+        )
+
+    checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch, save=writes)
+    own_callbacks = _callbacks(output_dir, config, checkpoint, bool(resumes), held_out) if writes else [checkpoint]
     try:
         history = model.fit(
-            dataset, epochs=config.epochs, initial_epoch=epochs_done,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=_callbacks(output_dir, config, checkpoint, bool(resumes), held_out) + list(callbacks or ()),
+            distributed_training_data(strategy, make_dataset, config.batch_size),
+            epochs=config.epochs, initial_epoch=epochs_done, steps_per_epoch=steps_per_epoch,
+            callbacks=own_callbacks + list(callbacks or ()),
             shuffle=False,  # the balanced stream already fixes the order
             verbose=verbose,
         )
@@ -172,8 +212,14 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
             f"lower learning rate: mtfcdd train --data {data_root} --out {output_dir} --resume "
             f"--learning-rate {config.learning_rate / 10:g}"
         )
+    if not writes:
+        return TrainingResult(
+            None, steps_per_epoch, dict(history.history), None, config.threshold_source,
+            len(fit_samples),
+        )
     write_training_plot(output_dir, LOG_FILE)
 
+    # Outside the strategy: the thresholds' scoring pass runs on the chief alone.
     trained = _inference_copy(model)
     # Without a held-out part, one pass over the training split, without
     # augmentation, scores the images the model was trained on.
@@ -214,13 +260,16 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves model and optimizer after every good epoch; stops on NaN loss.
 
     A non-finite loss stops training at once and skips the save, so the
-    checkpoint on disk is always the last good one.
+    checkpoint on disk is always the last good one. ``save=False`` (the
+    workers of a multi-worker run other than the chief) only watches the
+    loss.
     """
 
-    def __init__(self, output_dir, steps_per_epoch):
+    def __init__(self, output_dir, steps_per_epoch, save=True):
         super().__init__()
         self.output_dir = output_dir
         self.steps_per_epoch = steps_per_epoch
+        self.save = save
         self.failure = None
         self._epoch = 0
 
@@ -236,7 +285,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.failure:
+        if self.failure or not self.save:
             return
         save_model_atomically(self.model, os.path.join(self.output_dir, CHECKPOINT_FILE))
         write_json(
@@ -253,21 +302,35 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
     return max(1, math.ceil(summary.balanced_iterations))
 
 
+def training_model(config):
+    """The compiled model that ``train`` starts a new run with: the network
+    of ``config``, Adam (with loss scaling under ``"mixed_float16"``), the
+    loss, XLA or not, built under ``config.precision``."""
+    with dtype_policy(config.precision):
+        model = MultiTypeFCDD(
+            num_types=config.num_types,
+            image_size=config.image_size,
+            backbone_weights=config.backbone_weights,
+            train_backbone=config.train_backbone,
+            name="multi_type_fcdd",
+        )
+        loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
+        model.compile(
+            optimizer=training_optimizer(config.precision, config.learning_rate), loss=loss,
+            jit_compile=config.jit_compile,
+        )
+    return model
+
+
 def _model_to_train(output_dir, config, resume):
-    if resume:
+    if not resume:
+        return training_model(config)
+    with dtype_policy(config.precision):
         model = load_model_file(os.path.join(output_dir, CHECKPOINT_FILE), "checkpoint")
-        # The one optimizer setting a resume may change (run_folder).
-        model.optimizer.learning_rate = config.learning_rate
-        return model
-    model = MultiTypeFCDD(
-        num_types=config.num_types,
-        image_size=config.image_size,
-        backbone_weights=config.backbone_weights,
-        train_backbone=config.train_backbone,
-        name="multi_type_fcdd",
-    )
-    loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+    # The one optimizer setting a resume may change (run_folder).
+    model.optimizer.learning_rate = config.learning_rate
+    # A checkpoint of a run older than the option says "auto".
+    model.jit_compile = config.jit_compile
     return model
 
 
@@ -281,28 +344,25 @@ def _mask_grid(config):
 
 def _inference_copy(model):
     """The trained model without optimizer state, outside any distribution
-    strategy (the thresholds are fitted with it).
+    strategy, in float32 whatever the training precision (the thresholds are
+    fitted with it).
 
     Keras 3 saves a compiled model's optimizer variables too (twice the
-    head's size for Adam); a deployed model needs only the weights.
+    head's size for Adam); a deployed model needs only the weights, which
+    mixed precision keeps in float32 too.
     """
-    copy = MultiTypeFCDD.from_config(model.get_config())
+    copy = MultiTypeFCDD.from_config({**model.get_config(), "dtype": "float32"})
     copy.set_weights(model.get_weights())
     return copy
 
 
 def _callbacks(output_dir, config, checkpoint, resume, held_out):
     # The held-out I-AUROC goes into the logs before CSVLogger writes them.
-    callbacks = [checkpoint] + ([HeldOutAUROC(held_out, config.batch_size)] if held_out else [])
+    # Only on one device: under tf.distribute the training model's predict
+    # is a collective step of every replica, not the chief's own pass.
+    per_epoch_auroc = held_out and config.strategy == "default"
+    callbacks = [checkpoint] + ([HeldOutAUROC(held_out, config.batch_size)] if per_epoch_auroc else [])
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(output_dir, LOG_FILE), append=resume))
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, TENSORBOARD_FOLDER)))
     return callbacks
-
-
-def _distribution_scope(strategy):
-    if strategy == "mirrored":
-        import tensorflow as tf
-
-        return tf.distribute.MirroredStrategy().scope()
-    return contextlib.nullcontext()

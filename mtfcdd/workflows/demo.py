@@ -37,6 +37,8 @@ class DemoSettings:
     steps_per_epoch: int = 60
     seed: int = 0
     tensorboard: bool = False
+    precision: str = "float32"
+    jit_compile: bool = False
 
 
 def resolve_backbone_weights(weights, image_size, log=print):
@@ -79,6 +81,7 @@ def run_demo(
         batch_size=settings.batch_size, learning_rate=settings.learning_rate,
         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch, seed=settings.seed,
         tensorboard=settings.tensorboard,
+        precision=settings.precision, jit_compile=settings.jit_compile,
     )
     return run_experiment(
         data_root, os.path.join(output_dir, "run"), config, verbose=verbose, overwrite=overwrite

@@ -72,11 +72,14 @@ def run_experiment(
         verbose: 1 for progress bars.
 
     Returns:
-        An ``ExperimentResult``.
+        An ``ExperimentResult``; None on a worker of a multi-worker run that
+        is not the chief (the chief evaluates and writes everything).
     """
     training = train(
         data_root, output_dir, config=config, resume=resume, overwrite=overwrite, verbose=verbose
     )
+    if training.model_path is None:
+        return None
     model = load_trained_model(training.model_path)
     test_samples = load_realiad(
         data_root, alpha=config.alpha, resolution=config.resolution,

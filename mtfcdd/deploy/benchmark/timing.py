@@ -136,8 +136,8 @@ def interleaved_timings(runs, references, repeats=10, warmup=2):
     reference_seconds = {name: [] for name in references}
     for _ in range(repeats):
         for name, (function, _, reference) in runs.items():
-            model_seconds[name].append(_seconds(function))
-            reference_seconds[reference].append(_seconds(references[reference][0]))
+            model_seconds[name].append(seconds_of(function))
+            reference_seconds[reference].append(seconds_of(references[reference][0]))
     milliseconds = {
         name: statistics.median(seconds) * 1e3 / runs[name][1]
         for name, seconds in model_seconds.items()
@@ -179,7 +179,8 @@ def set_tensorflow_threads(threads):
         ) from error
 
 
-def _seconds(run):
+def seconds_of(run):
+    """Seconds that ``run()`` takes."""
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
