@@ -117,9 +117,10 @@ def test_cli_evaluate_pixel_protocol_decides_which_pixels_count(tiny_dataset, tm
     model.save(tmp_path / "model.keras")
     test = load_realiad(tiny_dataset, alpha=0.1).test
     counts = {}
-    for protocol in ("per-type", "authors"):
+    for protocol, reports in (("per-type", []), ("authors", ["--out", str(tmp_path / "reports")])):
         assert main(["evaluate", str(tmp_path / "model.keras"), "--data", tiny_dataset, "--pixel-size", "16",
-                     "--pixel-protocol", protocol, "--json"]) == 0
+                     "--pixel-protocol", protocol, "--json", *reports]) == 0
+        # stdout is the JSON document alone, even when reports are written.
         result = json.loads(capsys.readouterr().out)
         assert result["settings"]["pixel_protocol"] == result["pixel_protocol"] == protocol
         counts[protocol] = result["counts"]
@@ -129,6 +130,7 @@ def test_cli_evaluate_pixel_protocol_decides_which_pixels_count(tiny_dataset, tm
                   for protocol in counts}
         assert pixels["authors"] == len(test) * 16 * 16
         assert pixels["per-type"] == (normal + sum(sample.anomaly_class == code for sample in test)) * 16 * 16
+    assert json.load(open(tmp_path / "reports" / "evaluation.json"))
 
 
 @pytest.mark.parametrize("kind", ["multi_type", "multi_class"])

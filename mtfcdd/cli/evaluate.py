@@ -9,6 +9,7 @@ read the same way, the same metrics), without Keras or TensorFlow.
 """
 
 import json
+import sys
 
 from mtfcdd.cli.options import add_data_options, add_model_options, add_pixel_protocol_option, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
@@ -67,9 +68,11 @@ def run(arguments):
     result["settings"]["alpha"] = arguments.alpha
     results = {arguments.alpha: result}
     if arguments.out:
+        # With --json, stdout carries the JSON document alone.
+        messages = sys.stderr if arguments.json else sys.stdout
         for path in write_reports(results, arguments.out, stem="evaluation"):
-            print(f"Wrote {path}", flush=True)
-        print(f"Wrote the curves under the metrics to {arguments.out} (curves_*)", flush=True)
+            print(f"Wrote {path}", file=messages, flush=True)
+        print(f"Wrote the curves under the metrics to {arguments.out} (curves_*)", file=messages, flush=True)
     print(json.dumps(result, indent=2) if arguments.json else markdown(results))
     return 0
 
