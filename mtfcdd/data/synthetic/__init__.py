@@ -28,6 +28,7 @@ The modules, each using only those above it in this list:
 
     presets         the sizes ``tiny``, ``demo`` and ``full``
     drawing         surface maps and the primitives that paint them
+    components      the electronic objects: board, switch, terminal block, jack
     objects         the ten object kinds, ``SYNTHETIC_OBJECTS``
     defects         the eight defect types of paper Table 1, ``DEFECTS``
     camera          five cameras, shading, photographing a view
