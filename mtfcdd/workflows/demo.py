@@ -3,8 +3,8 @@
 Generates the ``demo`` synthetic data set (Real-IAD's exact layout), trains
 MultiTypeFCDD on it, evaluates it per type and writes the tables, the
 training plot, the curves under the metrics and the per-type heatmap grid
-to one folder (``mtfcdd.workflows.experiment``), in about 6-7.5 minutes on
-2 CPU cores (measured: 5 min 59 s; the target is 10).
+to one folder (``mtfcdd.workflows.experiment``), in 3 to 6 minutes on 2 CPU
+cores (measured: 3 min 2 s on an idle machine; the target is 10).
 
 Backbone weights: with network access (or a cached download) the paper's
 ImageNet weights; offline, the weights this package pre-trained on its own
