@@ -1,12 +1,15 @@
 """Training throughput: FLOPs per training image, `mtfcdd benchmark --training`."""
 
 import json
+import subprocess
+import sys
 import types
 
 import keras
 import numpy as np
 import pytest
 
+from conftest import blocking_imports
 from mtfcdd.cli import main
 from mtfcdd.deploy.benchmark.flops import count_flops
 from mtfcdd.model.backbone import feature_map_size
@@ -55,6 +58,17 @@ def test_benchmark_training_reports_pipeline_step_and_both(tiny_dataset, capsys)
     assert result["achieved_gflops"] == pytest.approx(
         result["training_gflops_per_image"] * result["step_images_per_second"]
     )
+
+
+def test_benchmark_training_does_not_need_litert():
+    # ai-edge-litert is an optional extra; the training benchmark times TensorFlow only.
+    script = blocking_imports(["ai_edge_litert"]) + (
+        "import mtfcdd.training.throughput, mtfcdd.deploy.benchmark.timing as timing\n"
+        "print(sorted(name for name in sys.modules if name.startswith('mtfcdd.deploy.runner')))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip() == "[]"
 
 
 def test_benchmark_training_needs_data(capsys):

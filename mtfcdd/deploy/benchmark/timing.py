@@ -27,8 +27,6 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from mtfcdd.deploy.runner import LiteRTModel, litert
-
 
 def matmul_run(device="cpu", size=2048):
     """(a function that runs a ``size`` x ``size`` float32 product in TensorFlow, its FLOPs)."""
@@ -53,6 +51,10 @@ def litert_matmul_run(size=2048, threads=None):
     outputs, with constant weights, on ``size`` rows, which LiteRT runs
     with XNNPACK's GEMM.
     """
+    # Here, not at the top: the TensorFlow timings (`mtfcdd benchmark
+    # --training`) must not need the optional ai-edge-litert.
+    from mtfcdd.deploy.runner import litert
+
     generator = np.random.default_rng(0)
     weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
 
@@ -106,6 +108,8 @@ def litert_run(model_path, batch_size, threads=None):
     Runs ``LiteRTModel.heatmaps`` on uint8 images of the model's size: what
     a board does, less decoding and resizing.
     """
+    from mtfcdd.deploy.runner import LiteRTModel  # optional, as in litert_matmul_run
+
     runner = LiteRTModel(model_path, num_threads=threads)
     images = smooth_random_images(batch_size, runner.image_size)
     return lambda: runner.heatmaps(images)
