@@ -20,6 +20,7 @@ from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.evaluation.reports import ROW_NAMES
 from mtfcdd.metrics import auroc
 from mtfcdd.utils.atomic_files import write_bytes
+from mtfcdd.utils.optional_packages import import_optional
 from mtfcdd.visualization import plots
 
 # Keras names validation numbers val_*: CSVLogger then adds no empty
@@ -59,18 +60,12 @@ class HeldOutAUROC(keras.callbacks.Callback):
 
 
 def require_tensorboard():
-    """Raises ImportError, before any training, when TensorBoard's logs cannot be written.
+    """Raises MissingPackageError, before any training, when TensorBoard's logs cannot be written.
 
     TensorFlow writes them through the ``tensorboard`` package, which it no
     longer installs; without it the run would fail at its first epoch's end.
     """
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError as error:
-        raise ImportError(
-            "tensorboard=True (--tensorboard) needs the tensorboard package, which is not "
-            'installed: pip install "mtfcdd[tensorboard]", or train without it.'
-        ) from error
+    import_optional("tensorboard", "tensorboard", "tensorboard=True (--tensorboard)", extra="tensorboard")
 
 
 def write_training_plot(output_dir, log_file):
