@@ -10,9 +10,7 @@ TensorFlow is imported, so it runs on a board. Nothing heavy is imported
 until the verb runs.
 """
 
-import importlib.util
 import os
-import sys
 
 from mtfcdd.cli.options import add_model_options, load_model, port_number, positive_float
 from mtfcdd.constants import MAX_PIXELS, MAX_UPLOAD_BYTES
@@ -62,9 +60,9 @@ def register(subparsers):
 
 
 def run(arguments):
-    if importlib.util.find_spec("flask") is None:
-        print('mtfcdd serve: error: the server needs Flask: pip install "mtfcdd[serve]".', file=sys.stderr)
-        return 1
+    from mtfcdd.utils.optional_packages import import_optional
+
+    import_optional("flask", "Flask", "mtfcdd serve", extra="serve")
     server, _, facts = build_server(arguments)
     host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
     print(f"Serving {facts['file']} at http://{host}:{server.server_port}/ (Ctrl+C stops it)", flush=True)
