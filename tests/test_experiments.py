@@ -15,6 +15,7 @@ from mtfcdd.cli import main
 from mtfcdd.cli.experiment import experiment_main, experiment_parser
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.evaluation.curve_reports import CURVE_FILES
+from mtfcdd.evaluation.reports import settings_line
 from mtfcdd.training.trainer import hold_out
 from mtfcdd.training.training_curves import HELD_OUT_PREFIX, PLOT_FILE
 from mtfcdd.workflows import demo
@@ -149,3 +150,14 @@ def test_experiment_script_runs_from_the_command_line():
     )
     assert completed.returncode == 0
     assert "alpha = 0.1" in completed.stdout and "--synthetic" in completed.stdout
+
+
+def test_settings_line_reads_results_written_by_mtfcdd_0_1():
+    # mtfcdd 0.1's results.json: the input size was "input_size", and neither the
+    # pixel protocol, the thresholds' source nor the training were recorded.
+    settings = {"backbone_weights": "imagenet", "input_size": [299, 299], "score_reduction": "mean",
+                "pixel_size": [299, 299], "test_images": 750}
+    assert settings_line({0.1: {"settings": settings}}) == (
+        "alpha=0.1: backbone weights imagenet, input 299x299, score reduction mean, pixel metrics at "
+        "299x299 (per-type protocol), 750 test images, decision thresholds: not recorded"
+    )

@@ -59,7 +59,8 @@ def settings_line(results):
     The training run is named when the result records it (the experiment
     scripts do), and so are the model file and its runtime. Results written
     before the pixel protocol and the thresholds' source were recorded used
-    the per-type protocol; their thresholds' source is "not recorded".
+    the per-type protocol; their thresholds' source is "not recorded"; mtfcdd
+    0.1 named the input size ``input_size``.
     """
     parts = []
     for alpha, result in results.items():
@@ -71,7 +72,7 @@ def settings_line(results):
         )
         parts.append(
             f"alpha={alpha}: {_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
-            f"{'x'.join(map(str, settings['image_size']))}, score reduction "
+            f"{'x'.join(map(str, settings.get('image_size', settings.get('input_size'))))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
             f"protocol), {settings['test_images']} test images, decision thresholds: "
