@@ -28,8 +28,8 @@ from mtfcdd.utils.image_files import (
     read_image_size,
     read_mask,
     read_rgb_image,
-    resize_image,
     select_images,
+    shrink_to_longest_side,
     write_png,
 )
 from mtfcdd.utils.progress import ProgressBar
@@ -265,7 +265,7 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
             mask_path, mask_type = mask_lookup.get(os.path.abspath(path), (None, None))
             # Heatmaps at a panel tile's scale, not the file's: at 25
             # megapixels, K full-size maps would take gigabytes.
-            image = _shrunk(image, PANEL_SIDE_TILES * tile_size)
+            image = shrink_to_longest_side(image, PANEL_SIDE_TILES * tile_size)
             panel = prediction_panel(
                 image,
                 upsample(prediction.heatmaps[index:index + 1], image.shape[:2])[0],
@@ -299,15 +299,6 @@ def _panel_paths(paths, output_dir):
         used.add(name)
         panel_paths[path] = os.path.join(output_dir, f"{name}.png")
     return panel_paths
-
-
-def _shrunk(image, longest_side):
-    """``image`` shrunk (area) so that its longest side is at most ``longest_side``."""
-    height, width = image.shape[:2]
-    scale = longest_side / max(height, width)
-    if scale >= 1:
-        return image
-    return resize_image(image, (max(round(height * scale), 1), max(round(width * scale), 1)))
 
 
 def _mask_size_problem(image_path, mask_path):

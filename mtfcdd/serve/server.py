@@ -52,9 +52,7 @@ from mtfcdd.inference.postprocessing import most_likely_types, upsample
 from mtfcdd.prediction.predict_images import describe_detection, predict_arrays
 from mtfcdd.serve.uploads import MEDIA_TYPES, UploadError, decode_upload
 from mtfcdd.utils.atomic_files import write_bytes, write_json
-from mtfcdd.utils.image_files import image_paths
-from mtfcdd.utils.image_files import png_bytes
-from mtfcdd.utils.image_files import resize_image
+from mtfcdd.utils.image_files import image_paths, png_bytes, shrink_to_longest_side
 from mtfcdd.visualization.panels import overlay_heatmap
 
 PAGE_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
@@ -305,10 +303,8 @@ def _heatmap_pictures(image, heatmaps, type_codes):
     One colour scale, ``[0, max over the K maps]``, as in ``mtfcdd
     predict``'s panels, so that the types of an image compare.
     """
-    height, width = image.shape[:2]
-    scale = min(1.0, PICTURE_SIDE / max(height, width))
-    size = (max(round(height * scale), 1), max(round(width * scale), 1))
-    picture = resize_image(image, size)
+    picture = shrink_to_longest_side(image, PICTURE_SIDE)
+    size = picture.shape[:2]
     maps = upsample(heatmaps[np.newaxis], size)[0]
     value_range = (0.0, float(maps.max()))
     return {

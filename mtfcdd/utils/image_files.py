@@ -167,6 +167,15 @@ def resize_image(image, size):
     )
 
 
+def shrink_to_longest_side(image, longest_side):
+    """``image`` shrunk (area) so that its longest side is at most ``longest_side``."""
+    height, width = image.shape[:2]
+    scale = longest_side / max(height, width)
+    if scale >= 1:
+        return image
+    return resize_image(image, (max(round(height * scale), 1), max(round(width * scale), 1)))
+
+
 def image_batch(images, size):
     """Stacks RGB images (values 0..255) into an (N, height, width, 3) array.
 
