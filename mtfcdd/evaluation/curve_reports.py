@@ -23,7 +23,7 @@ import io
 import os
 
 from mtfcdd.evaluation.reports import ROW_NAMES
-from mtfcdd.utils.atomic_files import write_bytes, write_text
+from mtfcdd.utils.atomic_files import make_output_folder, write_bytes, write_text
 from mtfcdd.visualization import plots
 
 
@@ -75,7 +75,7 @@ def write_curves(curves, output_dir, fpr_limit, stem="curves"):
         The list of paths written; a metric without any curve (no type has
         it defined) writes nothing.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    make_output_folder(output_dir)
     draw = plots.available()
     paths = []
     for metric, curve_file in CURVE_FILES.items():

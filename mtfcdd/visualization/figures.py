@@ -14,6 +14,7 @@ import numpy as np
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
 from mtfcdd.inference.postprocessing import image_scores, prediction_from_heatmaps, upsample
+from mtfcdd.utils.atomic_files import make_output_folder
 from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
 from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid, prediction_panel
 
@@ -164,5 +165,5 @@ def model_comparison(sources, image, output_path, mask=None, mask_type=None, til
 
 
 def _write_figure(output_path, figure):
-    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    make_output_folder(os.path.dirname(os.path.abspath(output_path)))
     write_png(output_path, figure)
