@@ -149,10 +149,11 @@ def read_epochs_done(output_dir):
 def _resume_changes(output_dir, saved, config, epochs_done):
     """``{field: {"from": saved, "to": asked}}`` of the fields a resume may change."""
     saved_values, asked = saved.to_dict(), config.to_dict()
+    # The fields only: threshold_source follows threshold_fraction.
     refused = [
-        f"{name} (saved {saved_values[name]!r}, now {asked[name]!r})"
-        for name in saved_values
-        if asked[name] != saved_values[name] and name not in RESUMABLE_CHANGES
+        f"{field.name} (saved {saved_values[field.name]!r}, now {asked[field.name]!r})"
+        for field in dataclasses.fields(saved)
+        if asked[field.name] != saved_values[field.name] and field.name not in RESUMABLE_CHANGES
     ]
     if refused:
         raise ValueError(
