@@ -26,11 +26,11 @@ import os
 
 import mtfcdd
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
-from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training.trainer import CHECKPOINT_FILE, LOG_FILE, STATE_FILE, TrainingConfig, train
 from mtfcdd.utils.atomic_files import atomic_path, write_json
+from mtfcdd.workflows.experiment import synthetic_data
 
 PRETRAINING_SEED = 1
 
@@ -64,9 +64,10 @@ def parse_arguments():
 
 def main():
     arguments = parse_arguments()
-    data_root = os.path.join(arguments.workdir, f"synthetic_{arguments.preset}_seed{PRETRAINING_SEED}")
-    if not os.path.isdir(os.path.join(data_root, "realiad_jsons")):
-        make_synthetic_iad(data_root, preset=arguments.preset, seed=PRETRAINING_SEED)
+    data_root = synthetic_data(
+        os.path.join(arguments.workdir, f"synthetic_{arguments.preset}_seed{PRETRAINING_SEED}"),
+        preset=arguments.preset, seed=PRETRAINING_SEED,
+    )
     config = TrainingConfig(
         alpha=0.4, image_size=arguments.image_size, backbone_weights=arguments.initial_backbone,
         train_backbone=True,
