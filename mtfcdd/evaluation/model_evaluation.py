@@ -32,16 +32,15 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
     Args:
         model: anything ``heatmap_model`` accepts.
         samples, batch_size: see ``evaluate``.
-        mask_size: int or (height, width) of the masks; the model input
-            size if None.
+        mask_size: (height, width) of the masks; None reads no masks
+            (scores need none).
         verbose: 1 shows a progress bar, 0 nothing.
 
     Yields:
         (heatmaps (B, u, v, K) float32, labels (B, K), masks (B, h, w)
-        uint8 0/1) as NumPy arrays.
+        uint8 0/1 or None) as NumPy arrays.
     """
     source = heatmap_model(model)
-    mask_size = source.image_size if mask_size is None else image_size_pair(mask_size, "mask_size")
     progress = ProgressBar(len(samples), unit_name="image", verbose=verbose)
     for images, labels, masks in sample_batches(samples, source.image_size, mask_size, batch_size):
         heatmaps = source.heatmaps(images)
@@ -55,9 +54,10 @@ def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0):
     ``model`` is anything ``heatmap_model`` accepts; ``reduction`` defaults
     to the model's own ``score_reduction``.
     """
-    reduction = reduction or heatmap_model(model).score_reduction
+    source = heatmap_model(model)
+    reduction = reduction or source.score_reduction
     labels, scores = [], []
-    for heatmaps, batch_labels, _ in predict_batches(model, samples, batch_size, verbose=verbose):
+    for heatmaps, batch_labels, _ in predict_batches(source, samples, batch_size, verbose=verbose):
         labels.append(batch_labels)
         scores.append(image_scores(heatmaps, reduction))
     return np.concatenate(labels), np.concatenate(scores)

@@ -26,14 +26,15 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None):
     Args:
         samples: ``Sample``s (image path, mask path or None, labels).
         image_size: ``(height, width)`` the images are resized to.
-        mask_size: ``(height, width)`` the masks are resized to (nearest).
+        mask_size: ``(height, width)`` the masks are resized to (nearest);
+            None reads no masks (scores need none).
         batch_size: samples per batch; the last batch holds the remainder.
         workers: reading threads (default: one per CPU).
 
     Yields:
         (images (B, height, width, 3) uint8 RGB, labels (B, K) uint8,
         masks (B, mask height, mask width) uint8 0/1, zeros where a sample
-        has no mask).
+        has no mask; None when ``mask_size`` is None).
 
     Raises:
         ValueError, FileNotFoundError: an image or mask that cannot be
@@ -41,7 +42,8 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None):
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
-    image_size, mask_size = tuple(image_size), tuple(mask_size)
+    image_size = tuple(image_size)
+    mask_size = None if mask_size is None else tuple(mask_size)
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count() or 1) as executor:
 
         def submit(start):
@@ -54,12 +56,14 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None):
         for start in range(0, len(samples), batch_size):
             batch, next_batch = next_batch, submit(start + batch_size)
             images, labels, masks = zip(*(future.result() for future in batch))
-            yield np.stack(images), np.stack(labels), np.stack(masks)
+            yield np.stack(images), np.stack(labels), None if mask_size is None else np.stack(masks)
 
 
 def _read_sample(sample, image_size, mask_size):
     image = resize_image(read_rgb_image(sample.image_path), image_size)
     labels = np.asarray(sample.labels, np.uint8)
+    if mask_size is None:
+        return image, labels, None
     if sample.mask_path is None:
         return image, labels, np.zeros(mask_size, np.uint8)
     return image, labels, resize_nearest((read_mask(sample.mask_path) > 0).astype(np.uint8), mask_size)
