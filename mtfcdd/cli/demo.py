@@ -9,7 +9,7 @@ from mtfcdd.data.synthetic.presets import PRESETS
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "demo", help="the main job on a generated data set: train, evaluate, figures (~8 min on 2 cores)"
+        "demo", help="the main job on a generated data set: train, evaluate, figures (3 to 6 min on 2 cores)"
     )
     parser.add_argument(
         "--out", default="mtfcdd_demo", metavar="DIR",
@@ -43,7 +43,7 @@ def register(subparsers):
         "--tensorboard", action="store_true", default=None,
         help="also write TensorBoard logs to DIR/run/tensorboard",
     )
-    add_speed_options(parser)
+    add_speed_options(parser, defaults_from_config=False)
     parser.set_defaults(handler=run)
 
 

@@ -125,19 +125,24 @@ def add_training_options(parser, fixed=()):
     add_speed_options(group)
 
 
-def add_speed_options(parser):
-    """``--jit-compile`` and ``--precision``: how the training step runs."""
-    defaults = TrainingConfig()
+def add_speed_options(parser, defaults_from_config=True):
+    """``--jit-compile`` and ``--precision``: how the training step runs.
+
+    With ``defaults_from_config`` False both default to None, which leaves
+    them to the caller's own settings (the demo's).
+    """
+    config = TrainingConfig()
+    jit_compile, precision = (config.jit_compile, config.precision) if defaults_from_config else (None, None)
     parser.add_argument(
-        "--jit-compile", action="store_true", default=defaults.jit_compile,
+        "--jit-compile", action="store_true", default=jit_compile,
         help="compile the training step with XLA (faster on a GPU, slower on a CPU; "
         "only with --strategy default)",
     )
     parser.add_argument(
-        "--precision", choices=PRECISIONS, default=defaults.precision,
+        "--precision", choices=PRECISIONS, default=precision,
         help="float32, or mixed precision with bfloat16 (CPUs with AVX512-BF16 or AMX, "
         "GPUs from Ampere on) or float16 (older GPUs; loss scaling); the heatmaps, scores "
-        "and loss stay float32 (default: %(default)s)",
+        "and loss stay float32 (default: " + ("%(default)s)" if defaults_from_config else "the demo's own)"),
     )
 
 
