@@ -142,7 +142,11 @@ class _Service:
         self.save_dir = save_dir
         self.max_upload_bytes = max_upload_bytes
         self.max_pixels = max_pixels
-        self.lock = threading.Lock()
+        # One model call at a time (a Keras or LiteRT model is not
+        # reentrant); the counts have their own lock, so that an error
+        # answer never waits for a prediction.
+        self.model_lock = threading.Lock()
+        self.counts_lock = threading.Lock()
         self.started = time.monotonic()
         self.counts = {"predictions": 0, "errors": 0}
         self.images = {}
@@ -188,17 +192,18 @@ class _Service:
         started = time.perf_counter()
         decoded = decode_upload(data, self.max_pixels)
         decoded_at = time.perf_counter()
-        with self.lock:
+        with self.model_lock:
             prediction = predict_arrays(self.source, [decoded.image])
             predicted_at = time.perf_counter()
-            result = self._result(decoded, name, origin, prediction, heatmaps_format)
-            result["timing_ms"] = {
-                "decode": _milliseconds(decoded_at - started),
-                "model": _milliseconds(predicted_at - decoded_at),
-                "total": _milliseconds(time.perf_counter() - started),
-            }
-            if self.save_dir is not None and origin == "upload":
-                self._save(data, name, decoded.format, result)
+        result = self._result(decoded, name, origin, prediction, heatmaps_format)
+        result["timing_ms"] = {
+            "decode": _milliseconds(decoded_at - started),
+            "model": _milliseconds(predicted_at - decoded_at),
+            "total": _milliseconds(time.perf_counter() - started),
+        }
+        if self.save_dir is not None and origin == "upload":
+            self._save(data, name, decoded.format, result)
+        with self.counts_lock:
             self.counts["predictions"] += 1
         return result
 
@@ -218,7 +223,7 @@ class _Service:
         return self._error(f"internal error ({type(error).__name__}: {error}); the server goes on.", 500)
 
     def _error(self, message, status):
-        with self.lock:
+        with self.counts_lock:
             self.counts["errors"] += 1
         return {"error": message}, status
 
