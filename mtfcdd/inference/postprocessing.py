@@ -147,17 +147,7 @@ def types_over_threshold(scores, thresholds, type_codes):
             "thresholds is None: this model has no decision thresholds; set "
             "them after training (one per type) before asking for detections."
         )
-    thresholds = np.asarray(thresholds, np.float32)
-    if scores.ndim != 2 or scores.shape[1] != len(type_codes):
-        raise ValueError(
-            f"scores must have shape (images, {len(type_codes)}), one column "
-            f"per type code; got shape {scores.shape}."
-        )
-    if thresholds.shape != (len(type_codes),):
-        raise ValueError(
-            f"thresholds must hold {len(type_codes)} values, one per type "
-            f"code; got {thresholds.tolist()}."
-        )
+    thresholds = _check_scores_and_thresholds(scores, thresholds, type_codes)
     detected = scores >= thresholds
     return [
         tuple(code for code, is_detected in zip(type_codes, row) if is_detected)
@@ -182,21 +172,29 @@ def most_likely_types(scores, thresholds, type_codes):
         A list of N type codes.
     """
     scores = np.asarray(scores, np.float32)
+    thresholds = _check_scores_and_thresholds(scores, thresholds, type_codes)
+    if thresholds is not None:
+        # A zero threshold (every image detected) ranks its type first.
+        scores = scores / np.maximum(thresholds, np.finfo(np.float32).tiny)
+    return [type_codes[index] for index in scores.argmax(axis=1)]
+
+
+def _check_scores_and_thresholds(scores, thresholds, type_codes):
+    """``thresholds`` as float32 (or None), once ``scores`` (N, K) and they fit ``type_codes``."""
     if scores.ndim != 2 or scores.shape[1] != len(type_codes):
         raise ValueError(
             f"scores must have shape (images, {len(type_codes)}), one column "
             f"per type code; got shape {scores.shape}."
         )
-    if thresholds is not None:
-        thresholds = np.asarray(thresholds, np.float32)
-        if thresholds.shape != (len(type_codes),):
-            raise ValueError(
-                f"thresholds must hold {len(type_codes)} values, one per type "
-                f"code; got {thresholds.tolist()}."
-            )
-        # A zero threshold (every image detected) ranks its type first.
-        scores = scores / np.maximum(thresholds, np.finfo(np.float32).tiny)
-    return [type_codes[index] for index in scores.argmax(axis=1)]
+    if thresholds is None:
+        return None
+    thresholds = np.asarray(thresholds, np.float32)
+    if thresholds.shape != (len(type_codes),):
+        raise ValueError(
+            f"thresholds must hold {len(type_codes)} values, one per type "
+            f"code; got {thresholds.tolist()}."
+        )
+    return thresholds
 
 
 def _check_heatmaps(heatmaps):
