@@ -21,7 +21,6 @@ before they start (``mtfcdd.data.realiad.verify.check_sample_files``), so
 these assertions are the last line of defence.
 """
 
-import numbers
 import os
 import re
 
@@ -30,6 +29,7 @@ import tensorflow as tf
 from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.augmentation_ops import augment
 from mtfcdd.data.balanced_sampler import balanced_index_stream, shuffled_index_stream
+from mtfcdd.utils.image_size import image_size_pair
 
 
 def load_image(path, image_size):
@@ -42,8 +42,14 @@ def load_image(path, image_size):
     Returns:
         (height, width, 3) float32 RGB, values in 0..255.
     """
-    image = _decode(path, channels=3)
-    return resize_image(image, _height_width(image_size))
+    return _load_image(path, image_size)[0]
+
+
+def _load_image(path, image_size):
+    """(``load_image``'s image, the file's own (height, width)): masks are
+    checked against the latter."""
+    decoded = _decode(path, channels=3)
+    return resize_image(decoded, image_size_pair(image_size, "image_size")), tf.shape(decoded)[:2]
 
 
 def resize_image(image, size):
@@ -80,7 +86,7 @@ def load_mask(path, mask_size, image_path=None, image_shape=None):
     """
     mask = tf.cast(_decode_mask(path, image_path, image_shape) > 0, tf.uint8)
     resized = tf.image.resize(
-        mask, _height_width(mask_size), method=tf.image.ResizeMethod.NEAREST_NEIGHBOR
+        mask, image_size_pair(mask_size, "mask_size"), method=tf.image.ResizeMethod.NEAREST_NEIGHBOR
     )
     return resized[..., 0]
 
@@ -98,7 +104,7 @@ def defect_coverage(mask_path, labels, grid_size, image_path=None, image_shape=N
         (height, width, K) float32: the fraction of each cell's pixels that
         are defect (area resampling of the binary mask).
     """
-    height, width = _height_width(grid_size)
+    height, width = image_size_pair(grid_size, "grid_size")
 
     def coverage():
         mask = tf.cast(_decode_mask(mask_path, image_path, image_shape) > 0, tf.float32)
@@ -179,14 +185,13 @@ def training_dataset(
 
     def load(position, index):
         image_path = tf.gather(image_paths, index)
-        decoded = _decode(image_path, channels=3)
-        image = resize_image(decoded, _height_width(image_size))
+        image, file_size = _load_image(image_path, image_size)
         if augmentation is not None:
             image = augment(image, position, seed, augmentation)
         if mask_grid is not None:
             return image, defect_coverage(
                 tf.gather(mask_paths, index), tf.gather(labels, index), mask_grid,
-                image_path, tf.shape(decoded)[:2],
+                image_path, file_size,
             )
         return image, tf.gather(labels, index)
 
@@ -230,18 +235,17 @@ def evaluation_dataset(samples, image_size, batch_size=32, mask_size=None):
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
     mask_size = image_size if mask_size is None else mask_size
-    mask_height, mask_width = _height_width(mask_size)
+    mask_height, mask_width = image_size_pair(mask_size, "mask_size")
     image_paths, mask_paths, labels = _sample_tensors(samples)
 
     def load(index):
         image_path, mask_path = image_paths[index], mask_paths[index]
-        decoded = _decode(image_path, channels=3)
+        image, file_size = _load_image(image_path, image_size)
         mask = tf.cond(
             tf.strings.length(mask_path) > 0,
-            lambda: load_mask(mask_path, mask_size, image_path, tf.shape(decoded)[:2]),
+            lambda: load_mask(mask_path, mask_size, image_path, file_size),
             lambda: tf.zeros([mask_height, mask_width], tf.uint8),
         )
-        image = resize_image(decoded, _height_width(image_size))
         return image, labels[index], mask, index
 
     positions = tf.data.Dataset.range(len(samples))
@@ -328,12 +332,3 @@ def _check_files_exist(samples):
                     f"{path} does not exist (image or mask of a sample in the "
                     f"split, category {sample.category!r})."
                 )
-
-
-def _height_width(size):
-    if isinstance(size, numbers.Integral):
-        size = (size, size)
-    height, width = size
-    if height < 1 or width < 1:
-        raise ValueError(f"image/mask size must be positive; got {size}.")
-    return int(height), int(width)
