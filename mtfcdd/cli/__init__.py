@@ -94,7 +94,8 @@ def main(argv=None):
     if not arguments.verbose:
         for name, value in _QUIET_TENSORFLOW.items():
             os.environ.setdefault(name, value)
-    arguments.given_options = given_options(parser, argv)
+    # Only a resumed training tells given options from defaulted ones.
+    arguments.given_options = given_options(parser, argv) if getattr(arguments, "resume", False) else None
     try:
         return arguments.handler(arguments) or 0
     except _USER_ERRORS as error:

@@ -15,7 +15,7 @@ from mtfcdd.cli.options import (
     add_training_options,
     given_options,
     positive_int,
-    training_config,
+    requested_training_config,
 )
 
 
@@ -69,14 +69,8 @@ def experiment_main(name, alpha, multi_class, argv=None):
     data_root = arguments.data
     if arguments.synthetic:
         data_root = synthetic_data(os.path.join(arguments.out, "synthetic_data"), seed=arguments.seed)
-    config = training_config(arguments, alpha=alpha, multi_class=multi_class)
-    if arguments.resume:
-        from mtfcdd.training.run_folder import read_saved_config
-
-        saved, _ = read_saved_config(arguments.out)
-        config = training_config(
-            arguments, base=saved, given=given_options(parser, argv), alpha=alpha, multi_class=multi_class
-        )
+    given = given_options(parser, argv) if arguments.resume else None
+    config = requested_training_config(arguments, given, alpha=alpha, multi_class=multi_class)
     result = run_experiment(
         data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,
         pixel_size=arguments.pixel_size, pixel_protocol=arguments.pixel_protocol,

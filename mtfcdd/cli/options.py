@@ -172,6 +172,21 @@ def training_config(arguments, base=None, given=None, **fixed):
     return TrainingConfig(**values)
 
 
+def requested_training_config(arguments, given, **fixed):
+    """The ``TrainingConfig`` a training command asks for.
+
+    With ``--resume``, the run's saved config, changed only by the options
+    in ``given`` (``given_options``); otherwise ``training_config``'s.
+    ``**fixed`` as for ``training_config``.
+    """
+    if not arguments.resume:
+        return training_config(arguments, **fixed)
+    from mtfcdd.training.run_folder import read_saved_config
+
+    saved, _ = read_saved_config(arguments.out)
+    return training_config(arguments, base=saved, given=given, **fixed)
+
+
 def given_options(parser, argv=None):
     """The destinations of the options given on the command line, not defaulted.
 

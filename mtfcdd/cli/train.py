@@ -1,6 +1,6 @@
 """`mtfcdd train`: train MultiTypeFCDD on a Real-IAD-format data set."""
 
-from mtfcdd.cli.options import add_data_options, add_training_options, training_config
+from mtfcdd.cli.options import add_data_options, add_training_options, requested_training_config
 
 
 def register(subparsers):
@@ -27,14 +27,9 @@ def register(subparsers):
 
 
 def run(arguments):
-    from mtfcdd.training.run_folder import read_saved_config
     from mtfcdd.training.trainer import train
 
-    if arguments.resume:
-        saved, _ = read_saved_config(arguments.out)
-        config = training_config(arguments, base=saved, given=arguments.given_options)
-    else:
-        config = training_config(arguments)
+    config = requested_training_config(arguments, arguments.given_options)
     result = train(
         arguments.data, arguments.out, config=config, resume=arguments.resume,
         overwrite=arguments.overwrite,
