@@ -94,15 +94,13 @@ def image_and_mask_problems(image_path, mask_path=None, decode=True):
         A list of problems, each naming the file at fault; empty when both
         files are good.
     """
-    image_size, problems = _file_size(image_path, "color", decode, "image")
+    image_size, _, problems = _file_size(image_path, "color", decode, "image")
     if mask_path is None:
         return problems
-    mask_size, mask_problems = _file_size(mask_path, "unchanged", decode, "mask")
+    mask_size, mask_channels, mask_problems = _file_size(mask_path, "unchanged", decode, "mask")
     problems += mask_problems
-    if isinstance(mask_size, np.ndarray):
-        if mask_size.ndim != 2:
-            problems.append(f"{mask_path}: mask has {mask_size.shape[2]} channels; expected one.")
-        mask_size = mask_size.shape[:2]
+    if mask_channels not in (None, 1):
+        problems.append(f"{mask_path}: mask has {mask_channels} channels; expected one.")
     if image_size is not None and mask_size is not None:
         problems += filter(None, [mask_size_problem(mask_path, mask_size, image_path, image_size)])
     return problems
@@ -122,21 +120,22 @@ def mask_size_problem(mask_path, mask_size, image_path, image_size):
 
 
 def _file_size(path, mode, decode, kind):
-    """(the size of a file, or the decoded mask for ``"unchanged"``; its problems)."""
+    """((height, width) of a file, its channels when decoded (else None), its problems)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        return None, [f"{path}: {kind} file is missing."]
+        return None, None, [f"{path}: {kind} file is missing."]
     with open(path, "rb") as file:
         data = file.read()
     try:
         if not decode:
             image_format, height, width = image_header(data)
             check_complete(data, image_format)
-            return (height, width), []
+            return (height, width), None, []
         decoded = decode_image(data, _UNLIMITED, mode)
     except ImageFileError as error:
-        return None, [f"{path}: {kind} file cannot be decoded: {error}"]
-    return decoded.image if mode == "unchanged" else decoded.size, []
+        return None, None, [f"{path}: {kind} file cannot be decoded: {error}"]
+    channels = 1 if decoded.image.ndim == 2 else decoded.image.shape[2]
+    return decoded.size, channels, []
 
 
 def _size_text(size):
