@@ -32,7 +32,7 @@ from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss
 from mtfcdd.training.config import TrainingConfig
 from mtfcdd.utils.atomic_files import atomic_path
-from mtfcdd.utils.image_files import read_rgb_image
+from mtfcdd.utils.image_files import image_and_mask_problems, read_rgb_image
 
 # What this file tests is new: it is imported inside the tests, so that
 # each of them fails on its own on the code before (the check).
@@ -607,3 +607,13 @@ def test_14_large_images_are_decoded_reduced_and_panels_capped(exported, tmp_pat
     panel = cv2.imread(results.predictions[0].panel_path)
     assert panel.shape[1] == 9 * 64
     assert 4 * 64 < panel.shape[0] < 4 * 64 + 64  # the tile at most 4:1, under its header
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_a_mask_with_colour_channels_is_reported_when_decoded(tmp_path, decode):
+    image_path, mask_path = str(tmp_path / "part.jpg"), str(tmp_path / "part.png")
+    cv2.imwrite(image_path, np.full((12, 16, 3), 128, np.uint8))
+    cv2.imwrite(mask_path, np.zeros((12, 16, 3), np.uint8))
+    problems = image_and_mask_problems(image_path, mask_path, decode=decode)
+    # Reading headers only cannot see channels; decoding does.
+    assert problems == ([f"{mask_path}: mask has 3 channels; expected one."] if decode else [])
