@@ -115,13 +115,14 @@ def _resize_file(source_root, destination_root, size, relative_path):
         image = read_image_file(source_path, "unchanged" if is_mask else "color", max_pixels=math.inf).image
     except ValueError:
         return source_path
-    if not is_mask:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     resized = cv2.resize(
         image,
         (size, size),
         interpolation=cv2.INTER_NEAREST if is_mask else cv2.INTER_AREA,
     )
+    if not is_mask:
+        # OpenCV encodes BGR; converting the small copy costs less.
+        resized = cv2.cvtColor(resized, cv2.COLOR_RGB2BGR)
     encoded_ok, encoded = cv2.imencode(os.path.splitext(relative_path)[1], resized)
     if not encoded_ok:
         raise ValueError(f"{source_path}: OpenCV cannot encode its resized copy.")
