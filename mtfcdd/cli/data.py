@@ -2,19 +2,19 @@
 
 import json
 
-from mtfcdd.cli.options import non_negative_int, positive_int
+from mtfcdd.cli.options import non_negative_int, objects_argument, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "data", help="make a synthetic Real-IAD-format data set, or verify one"
+        "data", help="make a synthetic data set (Real-IAD's or the folder layout), or verify one"
     )
     data_commands = parser.add_subparsers(dest="data_command", metavar="ACTION")
     data_commands.required = True
 
     synth = data_commands.add_parser(
-        "synth", help="write a synthetic data set in Real-IAD's exact layout"
+        "synth", help="write a synthetic data set in Real-IAD's exact layout or the folder layout"
     )
     synth.add_argument("output", metavar="OUT", help="folder to write the data set to (new or empty)")
     synth.add_argument(
@@ -22,6 +22,17 @@ def register(subparsers):
         help="size of the data set: tiny (220 images), demo (2,570) or full (15,630); default: %(default)s",
     )
     synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    synth.add_argument(
+        "--layout", choices=("realiad", "folder", "mvtec"), default="realiad",
+        help="realiad: Real-IAD's folders and JSON splits; folder: OUT/train/<class>/, "
+        "OUT/test/<class>/, OUT/masks/; mvtec: MVTec AD's OUT/<object>/train|test|ground_truth "
+        "(default: %(default)s)",
+    )
+    synth.add_argument(
+        "--types", type=objects_argument, default=None, metavar="A,B,C",
+        help="with --layout folder or mvtec: your defect type names, e.g. crack,dent,stain, drawn with "
+        "the renderer's defect kinds in turn (default: the kinds' codes)",
+    )
     synth.set_defaults(handler=_run_synth)
 
     verify = data_commands.add_parser(
@@ -46,9 +57,12 @@ def register(subparsers):
 
 
 def _run_synth(arguments):
-    from mtfcdd.data.synthetic.dataset import make_synthetic_iad
+    from mtfcdd.data.synthetic.layouts import make_synthetic_dataset
 
-    root = make_synthetic_iad(arguments.output, preset=arguments.preset, seed=arguments.seed)
+    root = make_synthetic_dataset(
+        arguments.output, layout=arguments.layout, types=arguments.types,
+        preset=arguments.preset, seed=arguments.seed,
+    )
     print(f"synthetic data set written to {root}")
 
 
