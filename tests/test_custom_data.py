@@ -291,3 +291,48 @@ def test_a_manifest_written_from_a_folder_tree_loads_the_same_samples(parts, tmp
     bad.write_text("path,split,label\na.png,validation,good\n")
     with pytest.raises(ValueError, match=r"line 2: split 'validation'"):
         load_dataset(str(bad))
+
+
+def _write_image(path, size=(8, 8), channels=3):
+    import cv2
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cv2.imwrite(str(path), np.full((*size, channels), 128, np.uint8))
+
+
+def test_verify_lists_every_problem_of_a_folder_tree_at_once(tmp_path, capsys):
+    root = tmp_path / "tree"
+    for name in ("train/good/a.png", "train/good/b.png", "train/crack/c.png", "train/crack/d.png",
+                 "train/Dent/e.png", "train/dent /f.png", "test/good/g.png", "test/crack/h.png",
+                 "test/burr/i.png", "train/stain/j.png"):
+        _write_image(root / name)
+    (root / "train" / "crack" / "notes.txt").write_text("taken on Monday")
+    (root / "test" / "scuff").mkdir()
+    _write_image(root / "masks" / "test" / "crack" / "h.png", size=(4, 4), channels=1)
+    _write_image(root / "masks" / "test" / "crack" / "zz.png", channels=1)
+    assert main(["data", "verify", str(root), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["layout"] == "folder" and report["images_checked"] == 10
+    problems = "\n".join(report["problems"])
+    expected = [
+        "notes.txt: not an image file",
+        "test/scuff: a type folder with no images",
+        "masks/test/crack/h.png: mask is 4x4 but its image",
+        "masks/test/crack/zz.png: a mask without its image",
+        "the type 'burr' has 1 test images but no training images",
+        "the types 'Dent' and 'dent ' differ only in case or spacing",
+        "the type 'Dent' has 1 train image; at least 2 are needed",
+        "the type 'dent ' has 1 train image; at least 2 are needed",
+        "the type 'stain' has 1 train image; at least 2 are needed",
+    ]
+    for line in expected:
+        assert line in problems
+    assert len(report["problems"]) == len(expected)
+
+
+def test_verify_passes_the_synthetic_layouts_and_a_manifest(parts, two_objects, capsys):
+    assert main(["data", "verify", parts]) == 0
+    assert main(["data", "verify", two_objects]) == 0
+    out = capsys.readouterr().out
+    assert "audiojack test: crack 7, dent 7, good 18, stain 7" in out
+    assert "0 problems" in out

@@ -3,6 +3,7 @@
 import json
 
 from mtfcdd.cli.options import non_negative_int, objects_argument, positive_int
+from mtfcdd.constants import DATA_LAYOUTS, DEFAULT_NORMAL_NAME
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
@@ -37,9 +38,20 @@ def register(subparsers):
 
     verify = data_commands.add_parser(
         "verify",
-        help="check every split, image and mask of a Real-IAD-format data set",
+        help="check every split, image and mask of a data set in any layout, listing every problem",
     )
-    verify.add_argument("root", metavar="ROOT", help="data set root (holds realiad_jsons/)")
+    verify.add_argument(
+        "root", metavar="ROOT",
+        help="data set root (Real-IAD's, the folder or MVTec layout's) or a manifest .csv",
+    )
+    verify.add_argument(
+        "--layout", choices=DATA_LAYOUTS, default="auto",
+        help="the data set's layout (default: found from what ROOT holds)",
+    )
+    verify.add_argument(
+        "--normal-name", default=None, metavar="NAME",
+        help=f"the normal class's folder or label (default: {DEFAULT_NORMAL_NAME})",
+    )
     verify.add_argument(
         "--resolution", metavar="FOLDER",
         help="image folder under ROOT, e.g. realiad_256 or 256 "
@@ -67,14 +79,23 @@ def _run_synth(arguments):
 
 
 def _run_verify(arguments):
-    from mtfcdd.data.realiad.verify import verify_dataset
+    from mtfcdd.data.layouts import detect_layout
 
-    report = verify_dataset(
-        arguments.root,
-        resolution=arguments.resolution,
-        workers=arguments.workers,
-        verbose=0 if arguments.json else 1,
-    )
+    layout = detect_layout(arguments.root) if arguments.layout == "auto" else arguments.layout
+    verbose = 0 if arguments.json else 1
+    if layout == "realiad":
+        from mtfcdd.data.realiad.verify import verify_dataset
+
+        report = verify_dataset(
+            arguments.root, resolution=arguments.resolution, workers=arguments.workers, verbose=verbose,
+        )
+    else:
+        from mtfcdd.data.verify import verify_layout
+
+        report = verify_layout(
+            arguments.root, layout, normal_name=arguments.normal_name, workers=arguments.workers,
+            verbose=verbose,
+        )
     if arguments.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -113,7 +113,7 @@ def check_type_names(names, where):
                 f"{where}: the defect type name {name!r} is reserved (the package's name for "
                 "normal images, all defects, or any defect); rename that type."
             )
-        key = _name_key(name)
+        key = name_key(name)
         if key in seen:
             raise ValueError(
                 f"{where}: the defect types {seen[key]!r} and {name!r} differ only in case or "
@@ -122,7 +122,7 @@ def check_type_names(names, where):
         seen[key] = name
 
 
-def _name_key(name):
+def name_key(name):
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 

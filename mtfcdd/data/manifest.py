@@ -38,7 +38,7 @@ def load_manifest(manifest_path, normal_name=DEFAULT_NORMAL_NAME, types=None, mu
         ValueError: naming the file, the line and the field at fault.
     """
     manifest_path = os.path.abspath(manifest_path)
-    rows = _read_rows(manifest_path)
+    rows = read_rows(manifest_path)
     found = sorted({row["label"] for _, row in rows if row["label"] != normal_name})
     unscored = sorted(
         {row["label"] for _, row in rows if row["split"] == "test"}
@@ -67,7 +67,7 @@ def load_manifest(manifest_path, normal_name=DEFAULT_NORMAL_NAME, types=None, mu
     )
 
 
-def _read_rows(manifest_path):
+def read_rows(manifest_path):
     """``[(line number, row)]`` of the manifest, every field checked."""
     try:
         with open(manifest_path, newline="", encoding="utf-8") as file:
