@@ -71,6 +71,11 @@ def test_folder_reader_labels_every_image_by_its_folder(parts):
     multi = load_dataset(parts, multi_class=True)
     assert multi.type_codes == ("ANY",) and multi.defect_types == TYPES
     assert [sample.labels for sample in multi.train] == [(int(any(s.labels)),) for s in data.train]
+    # Figure 2's rows: the user's types, for the multi-class model too.
+    from mtfcdd.visualization.figures import select_examples
+
+    assert [code for code, _ in select_examples(multi.test, ("ANY",), 2)] == list(TYPES)
+    assert [code for code, _ in select_examples(data.test, ("stain", "crack", "dent"), 2)] == ["stain", "crack", "dent"]
 
 
 def test_types_option_orders_the_channels_and_must_name_every_type(parts):
