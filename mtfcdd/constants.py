@@ -115,6 +115,12 @@ PIXEL_PROTOCOLS = ("per-type", "authors")
 (``mtfcdd.metrics.evaluator``): the normal and type-k images against the
 type-k masks, or every image against its own mask (the authors' code)."""
 
+AUPRO_INTEGRATIONS = ("exact", "authors")
+"""How AUPRO integrates its curve (``mtfcdd.metrics.aupro``): every distinct
+score a threshold, interpolated at the FPR limit (MVTec AD), or the authors'
+evaluate.py: 1,000 equally spaced thresholds, the point past the limit kept,
+the area clipped to [0, 1]."""
+
 
 # === Serving (mtfcdd serve) ===
 

@@ -159,5 +159,5 @@ def test_settings_line_reads_results_written_by_mtfcdd_0_1():
                 "pixel_size": [299, 299], "test_images": 750}
     assert settings_line({0.1: {"settings": settings}}) == (
         "alpha=0.1: backbone weights imagenet, input 299x299, score reduction mean, pixel metrics at "
-        "299x299 (per-type protocol), 750 test images, decision thresholds: not recorded"
+        "299x299 (per-type protocol, exact AUPRO), 750 test images, decision thresholds: not recorded"
     )

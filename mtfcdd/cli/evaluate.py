@@ -11,7 +11,14 @@ read the same way, the same metrics), without Keras or TensorFlow.
 import json
 import sys
 
-from mtfcdd.cli.options import add_data_options, add_model_options, add_pixel_protocol_option, load_model, positive_int
+from mtfcdd.cli.options import (
+    add_aupro_option,
+    add_data_options,
+    add_model_options,
+    add_pixel_protocol_option,
+    load_model,
+    positive_int,
+)
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
@@ -36,6 +43,7 @@ def register(subparsers):
         help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
     )
     add_pixel_protocol_option(parser)
+    add_aupro_option(parser)
     parser.add_argument(
         "--out", default=None, metavar="DIR",
         help="also write the tables (JSON, CSV, Markdown) and the ROC, precision-recall and PRO "
@@ -62,7 +70,7 @@ def run(arguments):
     result = evaluate(
         model, split.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, reduction=arguments.reduction,
-        pixel_protocol=arguments.pixel_protocol, verbose=0 if arguments.json else 1,
+        pixel_protocol=arguments.pixel_protocol, aupro=arguments.aupro, verbose=0 if arguments.json else 1,
         curves_dir=arguments.out,
     )
     result["settings"]["alpha"] = arguments.alpha

@@ -10,6 +10,7 @@ import argparse
 import os
 
 from mtfcdd.cli.options import (
+    add_aupro_option,
     add_data_options,
     add_pixel_protocol_option,
     add_training_options,
@@ -37,6 +38,7 @@ def experiment_parser(name, alpha, multi_class):
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
     add_pixel_protocol_option(parser)
+    add_aupro_option(parser)
     parser.add_argument(
         "--resume", action="store_true",
         help="continue an interrupted run in --out, with its saved settings (--epochs and "
@@ -74,6 +76,7 @@ def experiment_main(name, alpha, multi_class, argv=None):
     result = run_experiment(
         data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,
         pixel_size=arguments.pixel_size, pixel_protocol=arguments.pixel_protocol,
+        aupro=arguments.aupro,
     )
     if result is None:
         print(f"Training done on this worker; the chief writes the results to {arguments.out}.")

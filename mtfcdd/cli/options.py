@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import math
 
-from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, PRECISIONS, SAMPLING_CLASSES, STRATEGIES
+from mtfcdd.constants import AUPRO_INTEGRATIONS, FUIAD_ALPHAS, PIXEL_PROTOCOLS, PRECISIONS, SAMPLING_CLASSES, STRATEGIES
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.training.config import TrainingConfig
 
@@ -252,6 +252,16 @@ def add_pixel_protocol_option(parser):
         help="per-type (channel k on the normal and type-k images against the type-k "
         "masks) or authors (every channel on every image against its own mask, as the "
         "authors' evaluate.py); docs/evaluation.md (default: %(default)s)",
+    )
+
+
+def add_aupro_option(parser):
+    """``--aupro``: how AUPRO integrates its curve."""
+    parser.add_argument(
+        "--aupro", choices=AUPRO_INTEGRATIONS, default=AUPRO_INTEGRATIONS[0],
+        help="exact (MVTec AD: every distinct score a threshold, interpolated at FPR 0.3) or "
+        "authors (the authors' evaluate.py: 1,000 equally spaced thresholds, the point past "
+        "FPR 0.3 kept, clipped to [0, 1]); docs/evaluation.md (default: %(default)s)",
     )
 
 

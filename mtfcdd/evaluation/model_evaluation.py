@@ -73,6 +73,7 @@ def evaluate(
     pixel_protocol="per-type",
     verbose=1,
     curves_dir=None,
+    aupro="exact",
 ):
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
@@ -96,6 +97,8 @@ def evaluate(
         curves_dir: if given, the ROC, precision-recall and PRO curves of
             every type are written there (CSV, and PNG plots with
             Matplotlib; ``mtfcdd.evaluation.curve_reports``).
+        aupro: ``"exact"`` (MVTec AD's integration) or ``"authors"`` (the
+            authors' evaluate.py's; ``mtfcdd.metrics.aupro``).
 
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
@@ -112,7 +115,7 @@ def evaluate(
     reduction = reduction or source.score_reduction
     pixel_size = source.image_size if pixel_size is None else image_size_pair(pixel_size, "pixel_size")
     evaluator = MultiTypeEvaluator(
-        source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol
+        source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol, aupro=aupro
     )
     for heatmaps, labels, masks in predict_batches(
         source, samples, batch_size, mask_size=pixel_size, verbose=verbose
@@ -130,6 +133,7 @@ def evaluate(
         "score_reduction": reduction,
         "pixel_size": list(pixel_size),
         "pixel_protocol": pixel_protocol,
+        "aupro": aupro,
         "decision_thresholds": _thresholds_record(source),
         "test_images": len(samples),
     }

@@ -75,7 +75,7 @@ def settings_line(results):
             f"{'x'.join(map(str, settings.get('image_size', settings.get('input_size'))))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
-            f"protocol), {settings['test_images']} test images, decision thresholds: "
+            f"protocol, {settings.get('aupro', 'exact')} AUPRO), {settings['test_images']} test images, decision thresholds: "
             f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)

@@ -54,7 +54,7 @@ class ExperimentResult:
 
 def run_experiment(
     data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
-    pixel_protocol="per-type", verbose=1, overwrite=False,
+    pixel_protocol="per-type", verbose=1, overwrite=False, aupro="exact",
 ):
     """Train, evaluate and report one setting.
 
@@ -69,6 +69,7 @@ def run_experiment(
         evaluation_batch_size: images per evaluation batch.
         pixel_protocol: ``"per-type"`` or ``"authors"`` (see
             ``mtfcdd.evaluation.model_evaluation.evaluate``).
+        aupro: ``"exact"`` or ``"authors"``, AUPRO's integration (idem).
         verbose: 1 for progress bars.
 
     Returns:
@@ -87,7 +88,7 @@ def run_experiment(
     ).test
     evaluation = evaluate(
         model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
-        pixel_protocol=pixel_protocol, verbose=verbose, curves_dir=output_dir,
+        pixel_protocol=pixel_protocol, aupro=aupro, verbose=verbose, curves_dir=output_dir,
     )
     evaluation["settings"]["alpha"] = config.alpha
     evaluation["settings"]["training"] = {
