@@ -27,7 +27,7 @@ import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
-from mtfcdd.cli.options import given_options
+from mtfcdd.cli.options import given_options, needs_given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
 from mtfcdd.utils.optional_packages import MissingPackageError
 
@@ -94,8 +94,7 @@ def main(argv=None):
     if not arguments.verbose:
         for name, value in _QUIET_TENSORFLOW.items():
             os.environ.setdefault(name, value)
-    # Only a resumed training tells given options from defaulted ones.
-    arguments.given_options = given_options(parser, argv) if getattr(arguments, "resume", False) else None
+    arguments.given_options = given_options(parser, argv) if needs_given_options(arguments) else None
     try:
         return arguments.handler(arguments) or 0
     except _USER_ERRORS as error:
