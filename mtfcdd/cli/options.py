@@ -288,14 +288,19 @@ def add_preset_option(parser):
 
 def add_evaluation_options(parser):
     """``--pixel-protocol``, ``--aupro`` and ``--mask-resizing``: how the
-    pixel metrics are computed."""
+    pixel metrics are computed; their defaults are the paper preset's."""
     add_pixel_protocol_option(parser)
-    add_aupro_option(parser)
-    parser.add_argument(
-        "--mask-resizing", choices=MASK_RESIZINGS, default=EVALUATION_PRESETS["paper"]["mask_resizing"],
-        help="nearest (keeps the masks' area) or bicubic then > 0 (the authors' evaluate.py, "
-        "grows them by up to a pixel); default: %(default)s",
-    )
+    for flag, choices, description in (
+        ("--aupro", AUPRO_INTEGRATIONS, "exact (MVTec AD: every distinct score a threshold, "
+         "interpolated at FPR 0.3) or authors (the authors' evaluate.py: 1,000 equally spaced "
+         "thresholds, the point past FPR 0.3 kept, clipped to [0, 1]); docs/evaluation.md"),
+        ("--mask-resizing", MASK_RESIZINGS, "nearest (keeps the masks' area) or bicubic then > 0 "
+         "(the authors' evaluate.py, grows them by up to a pixel)"),
+    ):
+        parser.add_argument(
+            flag, choices=choices, default=EVALUATION_PRESETS["paper"][flag[2:].replace("-", "_")],
+            help=f"{description} (default: %(default)s)",
+        )
 
 
 def requested_evaluation_settings(arguments, given):
@@ -306,16 +311,6 @@ def requested_evaluation_settings(arguments, given):
         name: getattr(arguments, name) for name in EVALUATION_FIELDS
         if hasattr(arguments, name) and (given is None or name in given)
     })
-
-
-def add_aupro_option(parser):
-    """``--aupro``: how AUPRO integrates its curve."""
-    parser.add_argument(
-        "--aupro", choices=AUPRO_INTEGRATIONS, default=EVALUATION_PRESETS["paper"]["aupro"],
-        help="exact (MVTec AD: every distinct score a threshold, interpolated at FPR 0.3) or "
-        "authors (the authors' evaluate.py: 1,000 equally spaced thresholds, the point past "
-        "FPR 0.3 kept, clipped to [0, 1]); docs/evaluation.md (default: %(default)s)",
-    )
 
 
 def _preset_name(augmentation):
