@@ -94,6 +94,8 @@ def test_cli_train_and_evaluate_with_authors_preset(tiny_dataset, tmp_path, caps
     assert config["preset"] == "authors"
     for name, value in TRAINING_PRESETS["authors"].items():
         assert config[name] == value, name  # batch 256, seed 42, Adam eps 1e-8, ...
+    # The options given beside the preset, and only those, change it.
+    assert (config["image_size"], config["epochs"], config["learning_rate"]) == (75, 1, 1e-4)
     model = keras.saving.load_model(run / "model.keras")
     assert {name: getattr(model, name) for name in AUTHORS_NETWORK} == AUTHORS_NETWORK
     assert model.score_reduction == "max"
