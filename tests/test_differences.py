@@ -28,12 +28,20 @@ def test_each_run_switches_one_difference_to_the_authors_value():
 
 
 def test_effects_are_changes_from_the_paper_run_of_the_same_seed():
-    def means(paper, other):
-        return {SCRIPT["PAPER"]: dict.fromkeys(METRIC_NAMES, paper), "max score": dict.fromkeys(METRIC_NAMES, other)}
+    paper, authors, other = SCRIPT["PAPER"], SCRIPT["AUTHORS"], "max score"
+
+    def means(values):
+        return {name: dict.fromkeys(METRIC_NAMES, value) for name, value in values.items()}
 
     # Seed 0: 0.80 -> 0.83 (+3 points); seed 1: 0.70 -> 0.71 (+1 point).
-    table = SCRIPT["effects"]({0: means(0.80, 0.83), 1: means(0.70, 0.71)}, [0, 1])
-    mean, spread = table["max score"]["AUPRO"]
+    table = SCRIPT["effects"]({
+        0: means({paper: 0.80, authors: 0.80, other: 0.83}), 1: means({paper: 0.70, authors: 0.70, other: 0.71}),
+    })
+    mean, spread = table[other]["AUPRO"]
     assert mean == pytest.approx(2.0) and spread == pytest.approx(2 ** 0.5)  # std of (3, 1), ddof 1
-    assert table[SCRIPT["PAPER"]]["I-AUROC"] == pytest.approx((75.0, 50 ** 0.5))
+    assert table[paper]["I-AUROC"] == pytest.approx((75.0, 50 ** 0.5))
     assert "| max score | +2.0 ± 1.4 |" in SCRIPT["markdown_table"](table)
+    # One seed ran every difference, a second the paper preset alone: the
+    # paper's seed spread (std of 80 and 70) stands for the change's.
+    table = SCRIPT["effects"]({0: means({paper: 0.80, authors: 0.80, other: 0.83}), 1: means({paper: 0.70})})
+    assert table[other]["AP"] == pytest.approx((3.0, 50 ** 0.5))
