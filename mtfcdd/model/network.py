@@ -268,15 +268,19 @@ def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="im
         backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
             None or a weights file (``mtfcdd.model.backbone.build_backbone``).
         input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
+            mtfcdd 0.1's ``build_model(8, (299, 299, 3))``, which passed it
+            second, is read the same way.
 
     Returns:
         A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
         heatmaps (N, u, v, num_types). ``num_types=8`` at 299x299 has
         5,519,080 parameters, 1,676,000 of them in the frozen backbone.
     """
+    if input_shape is None and isinstance(image_size, (tuple, list)) and len(image_size) == 3:
+        input_shape = image_size
     if input_shape is not None:
         warnings.warn(
-            "build_model(input_shape=(height, width, 3)) is deprecated; use image_size=(height, width).",
+            f"build_model's input_shape {tuple(input_shape)!r} is deprecated; use image_size=(height, width).",
             DeprecationWarning,
             stacklevel=2,
         )
