@@ -11,7 +11,7 @@ the paper").
 
 from mtfcdd.constants import AUPRO_INTEGRATIONS, MASK_RESIZINGS, PIXEL_PROTOCOLS
 
-EVALUATION_PRESETS = {
+EVALUATION_PRESETS: dict[str, dict[str, str | None]] = {
     # reduction None: the model's own, the mean of Eq. 2 unless it was
     # trained with another.
     "paper": {"reduction": None, "pixel_protocol": "per-type", "aupro": "exact", "mask_resizing": "nearest"},
