@@ -2,9 +2,10 @@
 
 One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per setting
 goes in (per noise ratio alpha on Real-IAD; a custom data set's layout and any
-emulated noise otherwise, ``mtfcdd.data.dataset.DataSet.setting``); Markdown, CSV and JSON come out. Values are percentages with
-one decimal, as in the paper, and every table states the backbone weights,
-input size, score reduction, pixel protocol and decision thresholds that
+emulated noise otherwise, ``mtfcdd.data.dataset.DataSet.setting``); Markdown,
+CSV and JSON come out. Values are percentages with one decimal, as in the
+paper, and every table states the preset, backbone weights, input size, score
+reduction, pixel protocol, AUPRO integration and decision thresholds that
 produced it.
 """
 
@@ -92,7 +93,8 @@ def settings_line(results):
     scripts do), and so are the model file and its runtime. Results written
     before the pixel protocol and the thresholds' source were recorded used
     the per-type protocol; their thresholds' source is "not recorded"; mtfcdd
-    0.1 named the input size ``input_size``.
+    0.1 named the input size ``input_size``. Results written before presets
+    and the AUPRO integration were recorded used the paper's (``preset_of``).
     """
     parts = []
     for key, result in results.items():
@@ -103,11 +105,11 @@ def settings_line(results):
             f"{training['batch_size']} on {training['training_images']} images, "
         )
         parts.append(
-            f"{setting_label(key)}: {_data_description(settings)}{_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
+            f"{setting_label(key)}: preset {preset_of(result)}, {_data_description(settings)}{_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
             f"{'x'.join(map(str, settings.get('image_size', settings.get('input_size'))))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
-            f"protocol), {settings['test_images']} test images, decision thresholds: "
+            f"protocol, {settings.get('aupro', 'exact')} AUPRO), {settings['test_images']} test images, decision thresholds: "
             f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)
@@ -119,6 +121,16 @@ def _data_description(settings):
     if data is None:
         return ""
     return f"{data['layout']}-layout data set {data['root']} (types {', '.join(data['defect_types'])}), "
+
+
+def preset_of(result):
+    """The preset an evaluation result was produced with: the evaluation's,
+    plus the training's when it differs (``"authors, trained paper"``);
+    ``"paper"`` for results written before presets were recorded."""
+    settings = result["settings"]
+    evaluation = settings.get("preset", "paper")
+    training = settings.get("training", {}).get("preset", evaluation)
+    return evaluation if training == evaluation else f"{evaluation}, trained {training}"
 
 
 def _model_description(settings):

@@ -297,8 +297,9 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
 def training_model(config, type_codes=None):
     """The compiled model that ``train`` starts a new run with: the network
     of ``config`` with one channel per name of ``type_codes`` (None:
-    Real-IAD's eight, or "any defect" with ``multi_class``), Adam (with loss scaling under ``"mixed_float16"``), the
-    loss, XLA or not, built under ``config.precision``."""
+    Real-IAD's eight, or "any defect" with ``multi_class``), Adam (with loss
+    scaling under ``"mixed_float16"``), the loss, XLA or not, built under
+    ``config.precision``."""
     with dtype_policy(config.precision):
         model = MultiTypeFCDD(
             num_types=len(type_codes) if type_codes else 1 if config.multi_class else len(DEFECT_CODES),
@@ -306,11 +307,16 @@ def training_model(config, type_codes=None):
             image_size=config.image_size,
             backbone_weights=config.backbone_weights,
             train_backbone=config.train_backbone,
+            score_reduction=config.score_reduction,
+            input_scaling=config.input_scaling,
+            backbone_batchnorm=config.backbone_batchnorm,
+            head_batchnorm=config.head_batchnorm,
+            initializer=config.initializer,
             name="multi_type_fcdd",
         )
         loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
         model.compile(
-            optimizer=training_optimizer(config.precision, config.learning_rate), loss=loss,
+            optimizer=training_optimizer(config.precision, config.learning_rate, config.adam_epsilon), loss=loss,
             jit_compile=config.jit_compile,
         )
     return model
