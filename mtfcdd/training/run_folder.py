@@ -41,6 +41,8 @@ TRAINED_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE)
 # learning rate is the way on after a diverged loss.
 RESUMABLE_CHANGES = ("epochs", "learning_rate")
 RESUMES_KEY = "resumes"
+# The TrainingConfig fields that train() fills in from the data set it reads.
+FILLED_FROM_DATA = ("alpha", "layout", "types")
 
 
 def run_files(output_dir):
@@ -151,12 +153,17 @@ def read_epochs_done(output_dir):
 
 def _resume_changes(output_dir, saved, config, epochs_done):
     """``{field: {"from": saved, "to": asked}}`` of the fields a resume may change."""
+    # The data fields the trainer fills in from the data set (Real-IAD's
+    # default alpha, another layout's types): not asked for means the saved.
+    config = dataclasses.replace(config, **{
+        name: getattr(saved, name) for name in FILLED_FROM_DATA if getattr(config, name) is None
+    })
     saved_values, asked = saved.to_dict(), config.to_dict()
     # The fields only: threshold_source follows threshold_fraction.
     refused = [
-        f"{field.name} (saved {saved_values[field.name]!r}, now {asked[field.name]!r})"
+        f"{field.name} (saved {saved_values.get(field.name)!r}, now {asked.get(field.name)!r})"
         for field in dataclasses.fields(saved)
-        if asked[field.name] != saved_values[field.name] and field.name not in RESUMABLE_CHANGES
+        if asked.get(field.name) != saved_values.get(field.name) and field.name not in RESUMABLE_CHANGES
     ]
     if refused:
         raise ValueError(

@@ -194,7 +194,7 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     keras.utils.set_random_seed(config.seed)
     with strategy_scope(strategy):
         model = prepare_model(
-            _model_to_train(output_dir, config, data.type_codes, resume=epochs_done > 0), strategy
+            _model_to_train(output_dir, config, resume=epochs_done > 0, type_codes=data.type_codes), strategy
         )
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     check_batch_fits(model, config.batch_size // replicas, training=True)
@@ -322,12 +322,12 @@ def training_model(config, type_codes=None):
     return model
 
 
-def _model_to_train(output_dir, config, type_codes, resume):
+def _model_to_train(output_dir, config, resume, type_codes=None):
     if not resume:
         return training_model(config, type_codes)
     with dtype_policy(config.precision):
         model = load_model_file(os.path.join(output_dir, CHECKPOINT_FILE), "checkpoint")
-    if tuple(model.type_codes) != tuple(type_codes):
+    if type_codes is not None and tuple(model.type_codes) != tuple(type_codes):
         raise ValueError(
             f"{os.path.join(output_dir, CHECKPOINT_FILE)}: the checkpoint's types "
             f"{list(model.type_codes)} differ from the data set's {list(type_codes)}; resume "
