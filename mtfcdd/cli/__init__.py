@@ -26,7 +26,7 @@ import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
-from mtfcdd.cli.options import given_options
+from mtfcdd.cli.options import given_options, needs_given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
 from mtfcdd.utils.optional_packages import MissingPackageError
 from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs
@@ -87,8 +87,7 @@ def main(argv=None):
     if arguments.command is None:
         parser.print_help()
         return 0
-    # Only a resumed training tells given options from defaulted ones.
-    arguments.given_options = given_options(parser, argv) if getattr(arguments, "resume", False) else None
+    arguments.given_options = given_options(parser, argv) if needs_given_options(arguments) else None
     try:
         # TensorFlow's start-up lines (CUDA probing, oneDNN) are noise to a user.
         with hidden_tensorflow_logs(hidden=not arguments.verbose):

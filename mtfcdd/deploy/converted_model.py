@@ -38,11 +38,11 @@ class ConvertedModel:
         quantization: how the file was converted (``"none"``, ``"int8"``, ...).
     """
 
-    runtime = None
+    runtime: str | None = None
     """The runtime's name, as results and the server report it."""
-    file_format = None
+    file_format: str | None = None
     """The sidecar's ``format`` of the files this class runs."""
-    option = None
+    option: str | None = None
     """The command-line option that runs such files."""
 
     def __init__(self, model_path):
