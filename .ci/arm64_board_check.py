@@ -28,7 +28,7 @@ its Python 3.11, and compares their answers with the same commands on this
    relative, int8 scores within ``INT8_RELATIVE_TOLERANCE`` with the same
    detected types, the evaluation table within 0.1 points.
 
-    sudo python tools/arm64_board_check.py [--cache DIR] [--keep WORK_DIR]
+    sudo python .ci/arm64_board_check.py [--cache DIR] [--keep WORK_DIR]
 
 Needs root (chroot, mounts), ``mmdebstrap``, ``qemu-user-static`` and
 ``binfmt-support`` (Debian/Ubuntu: ``apt-get install mmdebstrap
