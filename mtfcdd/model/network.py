@@ -268,7 +268,7 @@ def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="im
         backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
             None or a weights file (``mtfcdd.model.backbone.build_backbone``).
         input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
-            mtfcdd 0.1's ``build_model(8, (299, 299, 3))``, which passed it
+            The 0.1 docs' ``build_model(8, (299, 299, 3))``, which passed it
             second, is read the same way.
 
     Returns:

@@ -98,7 +98,7 @@ class TrainingResult:
     thresholds: tuple
     threshold_source: str
     training_images: int
-    config: TrainingConfig = None
+    config: "TrainingConfig | None" = None
     data: object = None
 
 
