@@ -84,7 +84,7 @@ def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     ]
     table = markdown({0.4: evaluation})
     assert "| Scratch |" in table and "backbone weights None" in table
-    assert "(per-type protocol)" in table and f"decision thresholds: {model.threshold_source}" in table
+    assert "(per-type protocol, exact AUPRO)" in table and f"decision thresholds: {model.threshold_source}" in table
 
 
 def test_cli_train_defaults_draw_from_every_training_image(tiny_dataset, tmp_path, monkeypatch, capsys):
