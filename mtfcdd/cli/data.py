@@ -1,7 +1,6 @@
 """`mtfcdd data synth|verify`: make a synthetic data set, check a data set."""
 
-import json
-
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import non_negative_int, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
@@ -22,6 +21,7 @@ def register(subparsers):
         help="size of the data set: tiny (220 images), demo (2,570) or full (15,630); default: %(default)s",
     )
     synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    add_json_option(synth)
     synth.set_defaults(handler=_run_synth)
 
     verify = data_commands.add_parser(
@@ -38,18 +38,20 @@ def register(subparsers):
         "--workers", type=positive_int, default=None, metavar="N",
         help="threads decoding images (default: one per CPU)",
     )
-    verify.add_argument(
-        "--json", action="store_true",
-        help="print the report as JSON, without a progress bar",
-    )
+    add_json_option(verify)
     verify.set_defaults(handler=_run_verify)
 
 
 def _run_synth(arguments):
     from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 
-    root = make_synthetic_iad(arguments.output, preset=arguments.preset, seed=arguments.seed)
-    print(f"synthetic data set written to {root}")
+    root = make_synthetic_iad(
+        arguments.output, preset=arguments.preset, seed=arguments.seed, progress=not arguments.json
+    )
+    print_result(
+        arguments, {"root": root, "preset": arguments.preset, "seed": arguments.seed},
+        f"synthetic data set written to {root}",
+    )
 
 
 def _run_verify(arguments):
@@ -61,8 +63,5 @@ def _run_verify(arguments):
         workers=arguments.workers,
         verbose=0 if arguments.json else 1,
     )
-    if arguments.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(report.to_text())
+    print_result(arguments, report.to_dict(), report.to_text())
     return 0 if report.ok else 1

@@ -69,7 +69,7 @@ def experiment_main(name, alpha, multi_class, argv=None):
     data_root = arguments.data
     if arguments.synthetic:
         data_root = synthetic_data(os.path.join(arguments.out, "synthetic_data"), seed=arguments.seed)
-    given = given_options(parser, argv) if arguments.resume else None
+    given = given_options(parser, argv) if arguments.resume or arguments.config else None
     config = requested_training_config(arguments, given, alpha=alpha, multi_class=multi_class)
     result = run_experiment(
         data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,

@@ -15,6 +15,7 @@ on an error.
 import os
 import sys
 
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import add_model_options, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
@@ -49,6 +50,7 @@ def register(subparsers):
         help="image score: mean (paper Eq. 2) or max (default: the model's own; "
         "with another one, no types are detected since the thresholds do not apply)",
     )
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -66,7 +68,7 @@ def run(arguments):
     model = load_model(arguments, model_path)
     results = predict(
         model, inputs, output_dir=arguments.out,
-        batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=1,
+        batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=0 if arguments.json else 1,
     )
     if model.thresholds is not None and results.thresholds is None:
         print(
@@ -85,11 +87,15 @@ def run(arguments):
     masks_note = masks_left_out_note(results.masks_left_out)
     if masks_note:
         print(masks_note)
-    print(
-        f"{len(results.predictions)} images predicted, {len(results.failures)} unreadable; "
-        f"panels and predictions.json in {arguments.out}"
+    print_result(
+        arguments, results.to_dict(),
+        f"{_images(len(results.predictions))} predicted, {len(results.failures)} unreadable; "
+        f"panels and predictions.json in {arguments.out}",
     )
     if not results.failures:
         return 0
     return SOME_INPUTS_FAILED if results.predictions else 1
 
+
+def _images(count):
+    return f"{count} image{'' if count == 1 else 's'}"
