@@ -22,6 +22,9 @@ from mtfcdd.constants import SCORE_REDUCTIONS
 SOME_INPUTS_FAILED = 3
 
 TOP_SCORES = 3
+# Images listed one a line; predictions.csv holds them all (a folder of
+# hundreds would bury the summary, and flood a notebook's cell).
+SHOWN_PREDICTIONS = 10
 
 
 def register(subparsers):
@@ -75,13 +78,15 @@ def run(arguments):
             f"The model's thresholds were fitted on {model.score_reduction} scores: "
             f"with --reduction {results.score_reduction} no types are detected."
         )
-    for prediction in results.predictions:
+    for prediction in results.predictions[:SHOWN_PREDICTIONS]:
         top = sorted(prediction.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
         print(
             f"{os.path.basename(prediction.path)}: "
             f"{describe_detection(prediction.detected_types, separator=' ')}  "
             f"(top scores: {', '.join(f'{code} {score:.4g}' for code, score in top)})"
         )
+    if len(results.predictions) > SHOWN_PREDICTIONS:
+        print(f"... and {len(results.predictions) - SHOWN_PREDICTIONS} more (predictions.csv lists them all)")
     for _, reason in results.failures:
         print(f"failed: {reason}", file=sys.stderr)
     masks_note = masks_left_out_note(results.masks_left_out)

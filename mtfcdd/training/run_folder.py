@@ -74,8 +74,9 @@ def start_run(output_dir, config, resume, overwrite):
             finished = MODEL_FILE in trained
             raise FileExistsError(
                 f"{output_dir} already holds a{' finished' if finished else 'n unfinished'} "
-                f"training run ({', '.join(trained)}). Continue it with --resume (resume=True), "
-                "replace it with --overwrite (overwrite=True), or train into a new folder."
+                f"training run ({', '.join(trained)}). Continue it with --resume, "
+                "replace it with --overwrite (in Python: resume=True, overwrite=True), or train "
+                "into a new folder."
             )
         for name in found:
             _remove(os.path.join(output_dir, name))
