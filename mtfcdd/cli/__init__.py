@@ -27,22 +27,18 @@ output and everything else goes to standard error
 import argparse
 import contextlib
 import errno
-import os
 import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
 from mtfcdd.cli.json_output import json_error
-from mtfcdd.cli.options import UsageError, given_options
+from mtfcdd.cli.options import UsageError, given_options, needs_given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
 from mtfcdd.utils.optional_packages import MissingPackageError
+from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
 COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
-
-# TensorFlow's C++ start-up lines (CUDA probing, oneDNN, CPU features) are
-# noise to a user; 2 keeps its errors. Set before TensorFlow is imported.
-_QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 EXIT_STATUSES = {
     0: "success",
@@ -107,18 +103,14 @@ def main(argv=None):
     if arguments.command is None:
         parser.print_help()
         return 0
-    if not arguments.verbose:
-        for name, value in _QUIET_TENSORFLOW.items():
-            os.environ.setdefault(name, value)
-    # Only a resumed training or a config file tells given options from defaulted ones.
-    starts_from_file = getattr(arguments, "resume", False) or getattr(arguments, "config", None)
-    arguments.given_options = given_options(parser, argv) if starts_from_file else None
+    arguments.given_options = given_options(parser, argv) if needs_given_options(arguments) else None
     arguments.json = getattr(arguments, "json", False)
     arguments.result_stream = sys.stdout
     # Under --json standard output carries the JSON document alone.
     messages = contextlib.redirect_stdout(sys.stderr) if arguments.json else contextlib.nullcontext()
     try:
-        with messages:
+        # TensorFlow's start-up lines (CUDA probing, oneDNN) are noise to a user.
+        with hidden_tensorflow_logs(hidden=not arguments.verbose), messages:
             return arguments.handler(arguments) or 0
     except _USER_ERRORS as error:
         if arguments.debug:

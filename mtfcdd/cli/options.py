@@ -12,9 +12,18 @@ import argparse
 import dataclasses
 import math
 
-from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, PRECISIONS, SAMPLING_CLASSES, STRATEGIES
+from mtfcdd.constants import (
+    AUPRO_INTEGRATIONS,
+    FUIAD_ALPHAS,
+    MASK_RESIZINGS,
+    PIXEL_PROTOCOLS,
+    PRECISIONS,
+    SAMPLING_CLASSES,
+    STRATEGIES,
+)
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
-from mtfcdd.training.config import TrainingConfig
+from mtfcdd.evaluation.presets import EVALUATION_FIELDS, EVALUATION_PRESETS, evaluation_settings
+from mtfcdd.training.config import TRAINING_PRESETS, TrainingConfig
 
 # The TrainingConfig fields that the training options set.
 _TRAINING_FIELDS = (
@@ -57,6 +66,7 @@ def add_training_options(parser, fixed=()):
     group = parser.add_argument_group(
         "training (defaults: the paper's, or its authors' code's where it is silent; docs/realiad.md)"
     )
+    add_preset_option(group)
     group.add_argument(
         "--config", metavar="FILE",
         help="start from the settings in FILE: a run's config.json (which repeats that run), or "
@@ -183,20 +193,23 @@ def training_config(arguments, base=None, given=None, **fixed):
 def requested_training_config(arguments, given, **fixed):
     """The ``TrainingConfig`` a training command asks for.
 
-    With ``--resume``, the run's saved config, and with ``--config FILE``
-    the file's, changed only by the options in ``given`` (``given_options``);
-    otherwise ``training_config``'s. ``**fixed`` as for ``training_config``;
-    a file that sets one of them otherwise is refused.
+    With ``--resume``, the run's saved config; with ``--config FILE``, the
+    file's; with ``--preset``, the preset's; each changed only by the
+    options in ``given`` (``given_options``); otherwise
+    ``training_config``'s. ``**fixed`` as for ``training_config``; a file
+    that sets one of them otherwise is refused.
     """
-    if not arguments.resume and arguments.config is None:
-        return training_config(arguments, **fixed)
-    from mtfcdd.training.run_folder import read_config_file, read_saved_config
-
+    if arguments.config is not None and arguments.resume:
+        raise UsageError("--resume continues with the run's saved settings: leave out --config.")
+    if arguments.config is not None and arguments.preset != "paper":
+        raise UsageError("--config FILE holds every setting: leave out --preset.")
     if arguments.resume:
-        if arguments.config is not None:
-            raise UsageError("--resume continues with the run's saved settings: leave out --config.")
+        from mtfcdd.training.run_folder import read_saved_config
+
         base, _ = read_saved_config(arguments.out)
-    else:
+    elif arguments.config is not None:
+        from mtfcdd.training.run_folder import read_config_file
+
         base, _ = read_config_file(arguments.config)
         for name, value in fixed.items():
             if getattr(base, name) != value:
@@ -204,6 +217,10 @@ def requested_training_config(arguments, given, **fixed):
                     f"{arguments.config}: {name} is {getattr(base, name)!r}, but this command "
                     f"runs {name} = {value!r}."
                 )
+    elif arguments.preset != "paper":
+        base = TrainingConfig.from_preset(arguments.preset)
+    else:
+        return training_config(arguments, **fixed)
     return training_config(arguments, base=base, given=given, **fixed)
 
 
@@ -225,6 +242,17 @@ def given_options(parser, argv=None):
         for action, default in zip(actions, defaults):
             action.default = default
     return {action.dest for action in actions if hasattr(namespace, action.dest)}
+
+
+def needs_given_options(arguments):
+    """Whether the command must tell given options from defaulted ones: a
+    resumed training (the saved config stays but for the given options), a
+    preset other than the paper's and a ``--config`` file (idem for their
+    values)."""
+    return (
+        getattr(arguments, "resume", False) or getattr(arguments, "preset", "paper") != "paper"
+        or getattr(arguments, "config", None) is not None
+    )
 
 
 def _all_actions(parser):
@@ -279,11 +307,49 @@ def _bounded(kind, value, is_valid, expected):
 def add_pixel_protocol_option(parser):
     """``--pixel-protocol``: which images and masks the pixel metrics use."""
     parser.add_argument(
-        "--pixel-protocol", choices=PIXEL_PROTOCOLS, default=PIXEL_PROTOCOLS[0],
+        "--pixel-protocol", choices=PIXEL_PROTOCOLS, default=EVALUATION_PRESETS["paper"]["pixel_protocol"],
         help="per-type (channel k on the normal and type-k images against the type-k "
         "masks) or authors (every channel on every image against its own mask, as the "
         "authors' evaluate.py); docs/evaluation.md (default: %(default)s)",
     )
+
+
+def add_preset_option(parser):
+    """``--preset``: the paper's settings or the authors' code's."""
+    parser.add_argument(
+        "--preset", choices=tuple(TRAINING_PRESETS), default="paper",
+        help="paper (the paper's settings, or its authors' code's where it is silent) or authors "
+        "(what the authors' published code runs: batch 256, backbone BatchNorm in training "
+        "mode, [0, 1] input, max score, their pixel protocol and AUPRO, ...); options given "
+        "beside it change it; docs/realiad.md (default: %(default)s)",
+    )
+
+
+def add_evaluation_options(parser):
+    """``--pixel-protocol``, ``--aupro`` and ``--mask-resizing``: how the
+    pixel metrics are computed; their defaults are the paper preset's."""
+    add_pixel_protocol_option(parser)
+    for flag, choices, description in (
+        ("--aupro", AUPRO_INTEGRATIONS, "exact (MVTec AD: every distinct score a threshold, "
+         "interpolated at FPR 0.3) or authors (the authors' evaluate.py: 1,000 equally spaced "
+         "thresholds, the point past FPR 0.3 kept, clipped to [0, 1]); docs/evaluation.md"),
+        ("--mask-resizing", MASK_RESIZINGS, "nearest (keeps the masks' area) or bicubic then > 0 "
+         "(the authors' evaluate.py, grows them by up to a pixel)"),
+    ):
+        parser.add_argument(
+            flag, choices=choices, default=EVALUATION_PRESETS["paper"][flag[2:].replace("-", "_")],
+            help=f"{description} (default: %(default)s)",
+        )
+
+
+def requested_evaluation_settings(arguments, given):
+    """``evaluate``'s settings (``evaluation_settings``) that the options ask
+    for: those of ``--preset``, changed by the options in ``given`` (every
+    option when None)."""
+    return evaluation_settings(arguments.preset, **{
+        name: getattr(arguments, name) for name in EVALUATION_FIELDS
+        if hasattr(arguments, name) and (given is None or name in given)
+    })
 
 
 def _preset_name(augmentation):
