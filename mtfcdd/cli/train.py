@@ -1,4 +1,4 @@
-"""`mtfcdd train`: train MultiTypeFCDD on a Real-IAD-format data set."""
+"""`mtfcdd train`: train MultiTypeFCDD on Real-IAD or your own data set."""
 
 from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import UsageError, add_data_options, add_training_options, requested_training_config
@@ -9,7 +9,7 @@ def register(subparsers):
         "train", help="train a model (paper defaults: Adam 1e-4, batch 32, balanced sampling)"
     )
     # --data may come from --config (a run's config.json records it).
-    add_data_options(parser, required=False)
+    add_data_options(parser, required=False, label_noise=True)
     parser.add_argument(
         "--out", required=True, metavar="DIR",
         help="output folder: config.json, checkpoint.keras, training_log.csv, model.keras; "
