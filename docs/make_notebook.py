@@ -3,19 +3,24 @@
     python docs/make_notebook.py            # writes docs/tutorial.ipynb
     python docs/make_notebook.py --check    # exits 1 if docs/tutorial.ipynb is stale
 
-For courses that teach in notebooks. The prose becomes markdown cells, each
-```python block a code cell and each ```bash block a code cell run by the
-``%%bash`` cell magic, in the page's order; excerpts of the package's source
-(```python source=PATH, shown beside an equation) stay in the prose, as on
-the page. The notebook sits beside the page, so its pictures
-(``images/...``) show. It is nbformat 4 JSON, written directly, without
-outputs: running it fills them.
+For courses that teach in notebooks (Jupyter, Colab). The first code cell
+installs mtfcdd: from the checkout the notebook sits in, or from the wheel
+or URL set in ``MTFCDD_SOURCE`` at its top (mtfcdd is not on the Package
+Index yet); it installs nothing where mtfcdd is already importable and no
+source is set. Then the prose becomes markdown cells, each ```python block
+a code cell and each ```bash block a code cell run by the ``%%bash`` cell
+magic, in the page's order; excerpts of the package's source (```python
+source=PATH, shown beside an equation) stay in the prose, as on the page.
+The page's pictures (``images/...``) travel inside the notebook as cell
+attachments, so that it shows them opened alone. It is nbformat 4 JSON,
+written directly, without outputs: running it fills them.
 
 docs/tutorial.md is the one to edit; ``tests/test_notebook.py`` checks that
 the notebook is current.
 """
 
 import argparse
+import base64
 import json
 import pathlib
 import re
@@ -26,12 +31,31 @@ TUTORIAL = DOCS / "tutorial.md"
 NOTEBOOK = DOCS / "tutorial.ipynb"
 FENCE = re.compile(r"^```(?P<language>[\w+-]*)(?P<info>.*)$")
 CELL_PREFIX = {"python": "", "bash": "%%bash\n"}
+IMAGE = re.compile(r"\]\(images/(?P<name>[\w.-]+\.png)\)")
 GENERATED_NOTE = (
     "*This notebook is generated from `docs/tutorial.md` by `python docs/make_notebook.py`: "
-    "edit the page, then run the script. Run the cells in order, from this folder, "
-    "with mtfcdd installed (`pip install mtfcdd`, or `pip install -e \".[plots]\"` in "
-    "the repository).*"
+    "edit the page, then run the script. Run the cells in order. The first one installs "
+    "mtfcdd with the extras the notebook uses: from the checkout this notebook sits in "
+    "(its `docs/` folder), or, opened alone (e.g. on Colab), from the wheel or URL you set "
+    "in `MTFCDD_SOURCE`; mtfcdd is not on the Python Package Index yet.*"
 )
+INSTALL_CELL = """# Where to install mtfcdd from: "" for the checkout this notebook sits in (its
+# docs/ folder), or a wheel file or URL, e.g. "mtfcdd-0.1.0-py3-none-any.whl"
+# (python -m build writes it in a checkout). mtfcdd is not on PyPI yet.
+MTFCDD_SOURCE = ""
+EXTRAS = "[plots,litert]"  # the figures and the LiteRT runtime of section 7
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+if MTFCDD_SOURCE or importlib.util.find_spec("mtfcdd") is None:
+    source = MTFCDD_SOURCE or os.path.dirname(os.path.abspath(os.getcwd()))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source + EXTRAS], check=True)
+import mtfcdd
+
+print("mtfcdd", mtfcdd.__version__, "from", os.path.dirname(mtfcdd.__file__))"""
 
 
 def notebook_cells(markdown_text):
@@ -59,7 +83,7 @@ def notebook_cells(markdown_text):
 
 def notebook_text(markdown_text):
     """The notebook's JSON text (nbformat 4.5)."""
-    cells = [("markdown", GENERATED_NOTE)] + notebook_cells(markdown_text)
+    cells = [("markdown", GENERATED_NOTE), ("code", INSTALL_CELL)] + notebook_cells(markdown_text)
     notebook = {
         "cells": [_cell(kind, source, number) for number, (kind, source) in enumerate(cells, start=1)],
         "metadata": {
@@ -82,6 +106,13 @@ def _cell(kind, source, number):
     }
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
+    names = IMAGE.findall(source)
+    if kind == "markdown" and names:
+        cell["source"] = IMAGE.sub(r"](attachment:\g<name>)", source).splitlines(keepends=True)
+        cell["attachments"] = {
+            name: {"image/png": base64.b64encode((DOCS / "images" / name).read_bytes()).decode("ascii")}
+            for name in dict.fromkeys(names)
+        }
     return cell
 
 

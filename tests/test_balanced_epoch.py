@@ -198,11 +198,11 @@ def test_cli_monte_carlo_table(capsys):
 
 
 def test_cli_input_errors(capsys):
-    assert main(["balanced-epochs", "--counts", "5,0"]) == 1
-    assert "counts[1]" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["balanced-epochs", "--counts", "5,x"])
-    assert exit_info.value.code == 2
+    for counts in ("5,0", "5,-1", "5,x"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["balanced-epochs", "--counts", counts])
+        assert exit_info.value.code == 2
+        assert f"argument --counts: expected comma-separated whole numbers >= 1, e.g. 54066,472,471; got '{counts}'" in capsys.readouterr().err
 
 
 def test_cli_counts_the_training_split_of_a_data_set(tiny_dataset, capsys):

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mtfcdd.cli import build_parser
 from mtfcdd.cli.experiment import experiment_parser
 from mtfcdd.cli.options import training_config
@@ -73,9 +75,10 @@ def test_experiment_scripts_share_the_train_options():
     assert training_config(arguments, alpha=0.2, multi_class=True) == expected
     train_options = _option_strings(_subparsers(build_parser()).choices["train"])
     experiment_options = _option_strings(parser)
-    # Everything train offers but what an experiment script fixes or does not need
-    # (its Real-IAD split's noise is alpha: no emulated --label-noise).
-    assert train_options - experiment_options == {"--alpha", "--multi-class", "--label-noise"}
+    # Everything train offers but what an experiment script fixes or does not
+    # need (its Real-IAD split's noise is alpha: no emulated --label-noise; it
+    # prints its tables and writes results.json, no JSON document).
+    assert train_options - experiment_options == {"--alpha", "--multi-class", "--label-noise", "--json"}
 
 
 def _subparsers(parser):
@@ -92,6 +95,43 @@ def _all_parsers(parser, prefix="mtfcdd"):
 
 def _option_strings(parser):
     return {option for action in parser._actions for option in action.option_strings}
+
+
+def _parsed_config(parser_argv, parser=None, **fixed):
+    from mtfcdd.cli.options import given_options, requested_training_config
+
+    parser = parser or build_parser()
+    arguments = parser.parse_args(parser_argv)
+    return requested_training_config(arguments, given_options(parser, parser_argv), **fixed)
+
+
+def test_config_file_json_and_yaml_with_options_overriding_it(tmp_path):
+    saved = TrainingConfig(image_size=80, batch_size=4, epochs=2, seed=3, augmentation=None)
+    config_json = tmp_path / "config.json"
+    config_json.write_text(json.dumps({**saved.to_dict(), "data": "/somewhere"}))
+    assert _parsed_config(["train", "--config", str(config_json), "--out", "run"]) == saved
+    # A given option wins; a defaulted one does not replace the file's value.
+    overridden = _parsed_config(["train", "--config", str(config_json), "--out", "run", "--epochs", "5"])
+    assert overridden == TrainingConfig(image_size=80, batch_size=4, epochs=5, seed=3, augmentation=None)
+    config_yaml = tmp_path / "settings.yaml"
+    config_yaml.write_text("image_size: 80\nbatch_size: 4\nobjects: [pcb]\n")
+    assert _parsed_config(["train", "--config", str(config_yaml), "--out", "run"]) == TrainingConfig(
+        image_size=80, batch_size=4, objects=("pcb",)
+    )
+
+
+def test_config_file_errors_name_the_field(tmp_path, capsys):
+    from mtfcdd.cli import main
+
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps({"batch_sise": 4}))
+    assert main(["train", "--config", str(config_file), "--data", "root", "--out", str(tmp_path / "run")]) == 1
+    assert f"{config_file}: unexpected field 'batch_sise'" in capsys.readouterr().err
+    # An experiment script fixes alpha and the setting: a file that says otherwise is refused.
+    config_file.write_text(json.dumps({"alpha": 0.4}))
+    parser = experiment_parser("multi_type_alpha_0.1", alpha=0.1, multi_class=False)
+    with pytest.raises(ValueError, match="alpha is 0.4, but this command runs alpha = 0.1"):
+        _parsed_config(["--data", "root", "--config", str(config_file)], parser, alpha=0.1, multi_class=False)
 
 
 # Lines TensorFlow 2.21 printed on standard error in `mtfcdd benchmark`

@@ -1,12 +1,17 @@
-"""docs/tutorial.ipynb is the tutorial as a notebook, and current (issue: pictures)."""
+"""docs/tutorial.ipynb is the tutorial as a notebook, current, and it runs
+top to bottom (reduced to the tiny data set, as tests/test_docs.py runs the
+page) with quiet cells and figures inline."""
 
+import base64
 import importlib.util
 import json
+import os
 import pathlib
+import re
 
 import pytest
 
-from test_docs import code_blocks
+from test_docs import code_blocks, scaled_down
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
@@ -39,19 +44,28 @@ def test_code_cells_are_the_pages_blocks_in_order(notebook):
         ("%%bash\n" if language == "bash" else "") + code.rstrip("\n")
         for language, _, code in code_blocks("docs/tutorial.md") if language in ("bash", "python")
     ]
-    cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    install, *cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     assert blocks and cells == blocks
+    assert install.startswith("# Where to install mtfcdd from") and 'MTFCDD_SOURCE = ""' in install
 
 
 def test_no_line_of_the_page_is_lost(notebook):
     text = "\n".join("".join(cell["source"]) for cell in notebook["cells"])
     runnable_fences = {"```bash", "```python"}
+    page = (DOCS / "tutorial.md").read_text(encoding="utf-8").replace("](images/", "](attachment:")
     missing = [
-        line for line in (DOCS / "tutorial.md").read_text(encoding="utf-8").splitlines()
+        line for line in page.splitlines()
         if line.strip() and line not in runnable_fences and line != "```" and line not in text
     ]
     assert not missing, f"lines of docs/tutorial.md missing from the notebook: {missing[:5]}"
-    assert text.count("](images/") >= 5  # the figures, beside the notebook
+    # The figures travel inside the notebook, byte for byte.
+    attachments = {
+        name: content["image/png"] for cell in notebook["cells"] for name, content in cell.get("attachments", {}).items()
+    }
+    assert len(attachments) >= 5 and "](images/" not in text
+    for name, encoded in attachments.items():
+        assert f"](attachment:{name})" in text
+        assert base64.b64decode(encoded) == (DOCS / "images" / name).read_bytes()
 
 
 def test_notebook_has_the_nbformat_4_structure(notebook):
@@ -65,3 +79,39 @@ def test_notebook_has_the_nbformat_4_structure(notebook):
         assert not cell["source"][-1].endswith("\n")
         if cell["cell_type"] == "code":
             assert cell["execution_count"] is None and cell["outputs"] == []
+
+
+def test_the_notebook_runs_quietly_with_figures_inline(notebook, tmp_path):
+    """Every cell, in order, in a fresh kernel, on the tiny data set."""
+    nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient and ipykernel")
+    nbformat = pytest.importorskip("nbformat")
+    reduced = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    for cell in reduced.cells:
+        if cell.cell_type == "code":
+            cell.source = scaled_down("".join(cell.source))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    client = nbclient.NotebookClient(
+        reduced, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute()
+    outputs = [cell.outputs for cell in reduced.cells if cell.cell_type == "code"]
+    # The install cell found the mtfcdd under test, and installed nothing.
+    assert "mtfcdd " in _text(outputs[0]) and os.path.dirname(__import__("mtfcdd").__file__) in _text(outputs[0])
+    for cell_outputs in outputs:
+        text = _text(cell_outputs)
+        # Quiet: a table may be long, but no progress bar floods a cell
+        # (off a terminal each bar writes a line every ten seconds), and no
+        # line per image.
+        progress_lines = [line for line in text.splitlines() if re.search(r"\d+/\d+ \[[=>.]+\]", line)]
+        assert len(progress_lines) <= 12 and len(text.splitlines()) <= 150, text[:3000]
+        assert "\x1b[" not in text  # no terminal escape codes
+    figures = [output for cell_outputs in outputs for output in cell_outputs if "image/png" in output.get("data", {})]
+    assert figures, "no cell shows a figure inline"
+    assert os.path.exists(folder / "runs" / "course" / "model_int8.tflite")
+
+
+def _text(outputs):
+    return "".join(
+        output.get("text", "") + output.get("data", {}).get("text/plain", "") for output in outputs
+    )

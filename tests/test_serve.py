@@ -36,7 +36,7 @@ import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.postprocessing import most_likely_types
+from mtfcdd.inference.postprocessing import most_likely_types, upsample
 from mtfcdd.prediction.predict_images import predict_arrays
 from mtfcdd.serve.server import create_app
 from mtfcdd.serve.uploads import UploadError, decode_upload, image_header
@@ -231,19 +231,25 @@ def test_endpoint_answers_what_predict_says(server, test_samples, model_path, im
         # Eq. 2: the score is the mean of the map.
         assert np.mean(arrays["types"][code]) == pytest.approx(answer["scores"][code], rel=1e-5)
 
-    status, pictures = _post_file(server, path, "?heatmaps=png")
-    assert status == 200
-    pictures = pictures["heatmaps"]
-    assert pictures["size"] == [128, 128]
-    assert pictures["value_range"][0] == 0.0
     image = read_rgb_image(path)
-    for index, code in enumerate(model.type_codes):
-        png = np.frombuffer(base64.b64decode(pictures["types"][code]), np.uint8)
-        picture = cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        # The grid map, drawn over the image by the package's own overlay.
-        np.testing.assert_array_equal(
-            picture, overlay_heatmap(image, heatmaps[..., index], tuple(pictures["value_range"]))
-        )
+    largest = float(upsample(heatmaps[np.newaxis], (128, 128)).max())
+    for query, scale in (("?heatmaps=png", "threshold"), ("?heatmaps=png&scale=image", "image")):
+        status, pictures = _post_file(server, path, query)
+        assert status == 200
+        pictures = pictures["heatmaps"]
+        assert pictures["size"] == [128, 128] and pictures["scale"] == scale
+        for index, (code, threshold) in enumerate(zip(model.type_codes, model.thresholds)):
+            # By default each type's threshold sits mid-scale; per image, one scale up to the largest value.
+            expected_range = [0.0, 2 * threshold] if scale == "threshold" else [0.0, largest]
+            assert pictures["value_ranges"][code] == pytest.approx(expected_range, rel=1e-6)
+            png = np.frombuffer(base64.b64decode(pictures["types"][code]), np.uint8)
+            picture = cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            # The grid map, drawn over the image by the package's own overlay.
+            np.testing.assert_array_equal(
+                picture, overlay_heatmap(image, heatmaps[..., index], tuple(pictures["value_ranges"][code]))
+            )
+    status, answer = _post_file(server, path, "?heatmaps=png&scale=rainbow")
+    assert status == 400 and "scale='rainbow' is not one of threshold, image" in answer["error"]
 
     status, facts = _request(server, "GET", "/model")
     assert status == 200
@@ -485,6 +491,60 @@ def _assert_shown(text, value):
     """``text`` is ``value`` to the page's printed precision."""
     assert float(text) == pytest.approx(value, rel=0.5 * 10 ** (1 - PAGE_DIGITS)), (text, value)
     assert len(re.sub(r"e.*|^0\.0*|\.", "", text)) == PAGE_DIGITS, text
+
+
+# (the page's width, the view's, the elements that reach past the view).
+_WIDER_THAN_THE_VIEW = """
+const view = document.documentElement.clientWidth;
+const wide = [...document.querySelectorAll("body *")].filter((element) => element.getBoundingClientRect().right > view);
+return [document.documentElement.scrollWidth, view, wide.map((element) => element.tagName + "." + element.className + " " + Math.round(element.getBoundingClientRect().left) + "-" + Math.round(element.getBoundingClientRect().right))];
+"""
+
+
+def test_page_colours_against_the_thresholds_and_fits_a_phone(server, browser, test_samples):
+    """The default scale: a map at its threshold is mid-scale; at 420 pixels wide
+    nothing scrolls sideways and every tile is whole."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    screenshots = os.environ.get("MTFCDD_SERVE_SCREENSHOT")
+    for width, scale in ((1280, "threshold"), (420, "threshold"), (420, "image")):
+        browser.set_window_size(width, 900)
+        browser.get(f"http://127.0.0.1:{server['port']}/")
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+        assert Select(browser.find_element(By.ID, "colour-scale")).first_selected_option.get_attribute("value") == (
+            "threshold"
+        )
+        Select(browser.find_element(By.ID, "colour-scale")).select_by_value(scale)
+        browser.find_element(By.ID, "file-input").send_keys(os.path.abspath(test_samples["normal"]))
+        wait.until(lambda driver: driver.find_element(By.ID, "status").text.startswith("Done: 1 image"))
+        card = browser.find_element(By.CSS_SELECTOR, "#results .result")
+        assert card.get_attribute("data-scale") == scale
+        shown = card.find_element(By.CSS_SELECTOR, ".type-tile.shown").get_attribute("data-type")
+        threshold = server["model"].thresholds[server["model"].type_codes.index(shown)]
+        legend = card.find_element(By.CLASS_NAME, "legend").text
+        if scale == "threshold":
+            _assert_shown(card.find_element(By.CSS_SELECTOR, ".colour-scale .high").text, 2 * threshold)
+            assert legend.startswith(f"Against {shown}'s threshold t = ") and "(normal)" in legend and "(defect)" in legend
+        else:
+            assert legend.startswith("One scale for all types of this image")
+        page_width, view_width, too_wide = browser.execute_script(_WIDER_THAN_THE_VIEW)
+        assert page_width <= view_width, (width, page_width, view_width, too_wide)
+        for tile in card.find_elements(By.CLASS_NAME, "type-tile"):
+            left, right = browser.execute_script(
+                "const box = arguments[0].getBoundingClientRect(); return [box.left, box.right]", tile
+            )
+            assert 0 <= left and right <= view_width, (width, left, right)
+        if screenshots and scale == "threshold":
+            # The whole page at this width: the window as tall as the page.
+            height = browser.execute_script(
+                "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+            )
+            browser.set_window_size(width, height)
+            stem, extension = os.path.splitext(screenshots)
+            browser.save_screenshot(f"{stem}_{width}px{extension}")
+    browser.set_window_size(1280, 900)
 
 
 def test_page_predicts_a_folder_image_and_refuses_a_large_file(server, browser, images_dir, tmp_path):

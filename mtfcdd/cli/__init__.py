@@ -16,17 +16,23 @@ folder in use (``FolderInUseError``), a missing optional package
 (``MissingPackageError``, which names the extra to install) and a diverged
 training
 (``FloatingPointError``). ``mtfcdd --debug VERB`` shows the traceback
-instead. argparse reports usage errors with exit status 2; ``mtfcdd
+instead. Usage errors (an unknown option, a value out of its range, found
+by argparse or after it: ``UsageError``) exit with status 2; ``mtfcdd
 predict`` exits with 3 when some of its inputs failed (``EXIT_STATUSES``).
+Under ``--json`` the result, or the error, is one JSON document on standard
+output and everything else goes to standard error
+(``mtfcdd.cli.json_output``).
 """
 
 import argparse
+import contextlib
 import errno
 import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
-from mtfcdd.cli.options import given_options, needs_given_options
+from mtfcdd.cli.json_output import json_error
+from mtfcdd.cli.options import UsageError, given_options, needs_given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
 from mtfcdd.utils.optional_packages import MissingPackageError
 from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs
@@ -83,20 +89,50 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    json_output = "--json" in (sys.argv[1:] if argv is None else argv)
+    if json_output:
+        # argparse's errors become UsageErrors, reported as JSON below.
+        for each_parser in _all_parsers(parser):
+            each_parser.error = _raise_usage_error
+    try:
+        arguments = parser.parse_args(argv)
+    except UsageError as error:
+        print(json_error(str(error), 2))
+        print(f"mtfcdd: error: {error}", file=sys.stderr)
+        return 2
     if arguments.command is None:
         parser.print_help()
         return 0
     arguments.given_options = given_options(parser, argv) if needs_given_options(arguments) else None
+    arguments.json = getattr(arguments, "json", False)
+    arguments.result_stream = sys.stdout
+    # Under --json standard output carries the JSON document alone.
+    messages = contextlib.redirect_stdout(sys.stderr) if arguments.json else contextlib.nullcontext()
     try:
         # TensorFlow's start-up lines (CUDA probing, oneDNN) are noise to a user.
-        with hidden_tensorflow_logs(hidden=not arguments.verbose):
+        with hidden_tensorflow_logs(hidden=not arguments.verbose), messages:
             return arguments.handler(arguments) or 0
     except _USER_ERRORS as error:
         if arguments.debug:
             raise
-        print(f"mtfcdd {arguments.command}: error: {error_line(error)}", file=sys.stderr)
-        return 1
+        status = 2 if isinstance(error, UsageError) else 1
+        line = error_line(error)
+        if arguments.json:
+            print(json_error(line, status))
+        print(f"mtfcdd {arguments.command}: error: {line}", file=sys.stderr)
+        return status
+
+
+def _all_parsers(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                yield from _all_parsers(subparser)
+
+
+def _raise_usage_error(message):
+    raise UsageError(message)
 
 
 def error_line(error):

@@ -1,9 +1,9 @@
 """`mtfcdd balanced-epochs`: iterations per balanced epoch (paper Table 2)."""
 
 import argparse
-import json
 
-from mtfcdd.cli.options import non_negative_int, positive_int
+from mtfcdd.cli.json_output import add_json_option, print_result
+from mtfcdd.cli.options import alpha_argument, non_negative_int, positive_int
 from mtfcdd.constants import BALANCED_EPOCH_METHODS
 
 
@@ -23,7 +23,7 @@ def register(subparsers):
         "training split's classes, normal and each defect type",
     )
     parser.add_argument(
-        "--alpha", type=float, default=None,
+        "--alpha", type=alpha_argument, default=None,
         help="Real-IAD's FUIAD split of --data, fraction of defective images (default: 0.1)",
     )
     parser.add_argument(
@@ -42,7 +42,7 @@ def register(subparsers):
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, help="monte_carlo seed (default: 0)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_option(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -62,20 +62,19 @@ def _run(arguments):
         counts, batch_size=arguments.batch_size, method=arguments.method,
         trials=arguments.trials, seed=arguments.seed,
     )
-    if arguments.json:
-        print(json.dumps(summary.to_dict(), indent=2))
-    else:
-        print(_table(summary))
+    print_result(arguments, summary.to_dict(), _table(summary))
 
 
 def _parse_counts(text):
     try:
-        return tuple(int(field) for field in text.split(","))
+        counts = tuple(int(field) for field in text.split(","))
     except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, e.g. 54066,472,471; "
-            f"got {text!r}."
-        ) from None
+            f"expected comma-separated whole numbers >= 1, e.g. 54066,472,471; got {text!r}"
+        )
+    return counts
 
 
 def _table(summary):

@@ -8,10 +8,8 @@ The accuracy of a converted file is measured by ``mtfcdd evaluate --tflite
 FILE`` on a test split, like the Keras model's.
 """
 
-import json
-import sys
-
 from mtfcdd.cli.benchmark_training import add_training_benchmark_options, run_training_benchmark
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import add_data_options, positive_int
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
@@ -36,9 +34,7 @@ def register(subparsers):
         "--repeats", type=positive_int, default=10, metavar="N", help="timed runs per measurement (default: %(default)s)"
     )
     parser.add_argument("--out", metavar="FILE", help="also write the results to FILE as JSON")
-    parser.add_argument(
-        "--json", action="store_true", help="print the results as JSON instead of text"
-    )
+    add_json_option(parser)
     add_data_options(parser, objects=False, required=False)
     add_training_benchmark_options(parser)
     parser.set_defaults(handler=run)
@@ -54,7 +50,7 @@ def run(arguments):
         model_path=arguments.model, image_size=arguments.image_size,
         threads=arguments.threads, repeats=arguments.repeats,
     )
-    print(json.dumps(result, indent=2) if arguments.json else format_footprint(result))
+    print_result(arguments, result, format_footprint(result))
     if arguments.out is not None:
         write_json(arguments.out, result)
-        print(f"wrote {arguments.out}", file=sys.stderr if arguments.json else sys.stdout)
+        print(f"wrote {arguments.out}")

@@ -9,9 +9,7 @@ overhead; FLOPs per training image and the step's efficiency against the
 machine's matmul peak (``mtfcdd.training.throughput``).
 """
 
-import json
-import sys
-
+from mtfcdd.cli.json_output import print_result
 from mtfcdd.cli.options import add_speed_options
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 from mtfcdd.training.config import TrainingConfig
@@ -52,8 +50,8 @@ def run_training_benchmark(arguments):
     result = measure_training_throughput(
         arguments.data, config, steps=arguments.repeats, verbose=0 if arguments.json else 1
     )
-    print(json.dumps(result, indent=2) if arguments.json else format_throughput(result))
+    print_result(arguments, result, format_throughput(result))
     if arguments.out is not None:
         write_json(arguments.out, result)
-        print(f"wrote {arguments.out}", file=sys.stderr if arguments.json else sys.stdout)
+        print(f"wrote {arguments.out}")
     return 0

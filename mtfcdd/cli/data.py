@@ -1,7 +1,6 @@
 """`mtfcdd data synth|verify`: make a synthetic data set, check a data set."""
 
-import json
-
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import non_negative_int, objects_argument, positive_int
 from mtfcdd.constants import DATA_LAYOUTS, DEFAULT_NORMAL_NAME
 from mtfcdd.data.synthetic.presets import PRESETS
@@ -23,6 +22,7 @@ def register(subparsers):
         help="size of the data set: tiny (220 images), demo (2,570) or full (15,630); default: %(default)s",
     )
     synth.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    add_json_option(synth)
     synth.add_argument(
         "--layout", choices=("realiad", "folder", "mvtec"), default="realiad",
         help="realiad: Real-IAD's folders and JSON splits; folder: OUT/train/<class>/, "
@@ -61,10 +61,7 @@ def register(subparsers):
         "--workers", type=positive_int, default=None, metavar="N",
         help="threads decoding images (default: one per CPU)",
     )
-    verify.add_argument(
-        "--json", action="store_true",
-        help="print the report as JSON, without a progress bar",
-    )
+    add_json_option(verify)
     verify.set_defaults(handler=_run_verify)
 
 
@@ -73,9 +70,12 @@ def _run_synth(arguments):
 
     root = make_synthetic_dataset(
         arguments.output, layout=arguments.layout, types=arguments.types,
-        preset=arguments.preset, seed=arguments.seed,
+        preset=arguments.preset, seed=arguments.seed, progress=not arguments.json,
     )
-    print(f"synthetic data set written to {root}")
+    print_result(
+        arguments, {"root": root, "preset": arguments.preset, "seed": arguments.seed},
+        f"synthetic data set written to {root}",
+    )
 
 
 def _run_verify(arguments):
@@ -96,8 +96,5 @@ def _run_verify(arguments):
             arguments.root, layout, normal_name=arguments.normal_name, workers=arguments.workers,
             verbose=verbose,
         )
-    if arguments.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(report.to_text())
+    print_result(arguments, report.to_dict(), report.to_text())
     return 0 if report.ok else 1

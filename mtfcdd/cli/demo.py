@@ -3,6 +3,7 @@
 import dataclasses
 import os
 
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import add_speed_options, backbone_weights_argument, non_negative_int, positive_int
 from mtfcdd.data.synthetic.presets import PRESETS
 
@@ -44,6 +45,7 @@ def register(subparsers):
         help="also write TensorBoard logs to DIR/run/tensorboard",
     )
     add_speed_options(parser, defaults_from_config=False)
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -58,8 +60,10 @@ def run(arguments):
     settings = dataclasses.replace(DemoSettings(), **overrides)
     result = run_demo(
         arguments.out, backbone_weights_argument(arguments.backbone_weights), settings,
-        overwrite=arguments.overwrite,
+        overwrite=arguments.overwrite, verbose=0 if arguments.json else 1,
     )
-    print(result.table)
-    print(f"Results, model and figures in {os.path.abspath(result.output_dir)}")
+    print_result(
+        arguments, dataclasses.asdict(result),
+        f"{result.table}\nResults, model and figures in {os.path.abspath(result.output_dir)}",
+    )
     return 0

@@ -8,9 +8,7 @@ A converted file is evaluated exactly as the Keras model (the same images,
 read the same way, the same metrics), without Keras or TensorFlow.
 """
 
-import json
-import sys
-
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import (
     add_data_options,
     add_evaluation_options,
@@ -51,9 +49,7 @@ def register(subparsers):
         help="also write the tables (JSON, CSV, Markdown) and the ROC, precision-recall and PRO "
         "curves of every type (CSV, and PNG with the plots extra) to DIR",
     )
-    parser.add_argument(
-        "--json", action="store_true", help="print the result as JSON instead of tables, without a progress bar"
-    )
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -77,12 +73,10 @@ def run(arguments):
     record_data_settings(result, data)
     results = {data.setting: result}
     if arguments.out:
-        # With --json, stdout carries the JSON document alone.
-        messages = sys.stderr if arguments.json else sys.stdout
         for path in write_reports(results, arguments.out, stem="evaluation"):
-            print(f"Wrote {path}", file=messages, flush=True)
-        print(f"Wrote the curves under the metrics to {arguments.out} (curves_*)", file=messages, flush=True)
-    print(json.dumps(result, indent=2) if arguments.json else markdown(results))
+            print(f"Wrote {path}", flush=True)
+        print(f"Wrote the curves under the metrics to {arguments.out} (curves_*)", flush=True)
+    print_result(arguments, result, markdown(results))
     return 0
 
 

@@ -10,6 +10,7 @@ Writes FILE and its sidecar FILE.json (docs/deployment.md).
 
 import os
 
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import positive_int
 from mtfcdd.constants import EXPORT_FORMATS, QUANTIZATIONS
 
@@ -48,6 +49,7 @@ def register(subparsers):
         help="calibration images used, evenly spaced among those found "
         f"(default: {DEFAULT_CALIBRATION_IMAGES})",
     )
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -88,7 +90,14 @@ def run(arguments):
             representative_images=calibration_paths,
             num_calibration_images=arguments.num_calibration,
         )
-    print(f"wrote {arguments.out} and {sidecar_path(arguments.out)}")
+    document = {
+        "file": arguments.out,
+        "sidecar": sidecar_path(arguments.out),
+        "format": arguments.format,
+        "quantization": arguments.quantize,
+        "file_size_bytes": os.path.getsize(arguments.out),
+    }
+    print_result(arguments, document, f"wrote {arguments.out} and {sidecar_path(arguments.out)}")
 
 
 def _check_output(model_path, output_path, sidecar, overwrite):

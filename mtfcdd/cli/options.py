@@ -55,7 +55,7 @@ def add_data_options(parser, alpha=True, objects=True, required=True, label_nois
     )
     if alpha:
         parser.add_argument(
-            "--alpha", type=float, default=TrainingConfig.alpha,
+            "--alpha", type=alpha_argument, default=TrainingConfig.alpha,
             help=f"Real-IAD's FUIAD noise ratio of the split, one of {', '.join(map(str, FUIAD_ALPHAS))} "
             "(default: 0.1; other layouts have none)",
         )
@@ -101,6 +101,11 @@ def add_training_options(parser, fixed=()):
         "training (defaults: the paper's, or its authors' code's where it is silent; docs/realiad.md)"
     )
     add_preset_option(group)
+    group.add_argument(
+        "--config", metavar="FILE",
+        help="start from the settings in FILE: a run's config.json (which repeats that run), or "
+        "the same fields in JSON or YAML (.yaml, with PyYAML); the options given here override it",
+    )
     if "multi_class" not in fixed:
         group.add_argument(
             "--multi-class", action="store_true",
@@ -211,27 +216,46 @@ def training_config(arguments, base=None, given=None, **fixed):
     if "augmentation" in values:
         values["augmentation"] = AUGMENTATION_PRESETS[values["augmentation"]]
     values.update(fixed)
-    if base is not None:
-        return dataclasses.replace(base, **values)
-    return TrainingConfig(**values)
+    try:
+        if base is not None:
+            return dataclasses.replace(base, **values)
+        return TrainingConfig(**values)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def requested_training_config(arguments, given, **fixed):
     """The ``TrainingConfig`` a training command asks for.
 
-    With ``--resume``, the run's saved config, changed only by the options
-    in ``given`` (``given_options``); with ``--preset``, the preset's,
-    changed only by them; otherwise ``training_config``'s. ``**fixed`` as
-    for ``training_config``.
+    With ``--resume``, the run's saved config; with ``--config FILE``, the
+    file's; with ``--preset``, the preset's; each changed only by the
+    options in ``given`` (``given_options``); otherwise
+    ``training_config``'s. ``**fixed`` as for ``training_config``; a file
+    that sets one of them otherwise is refused.
     """
-    if not arguments.resume:
-        if arguments.preset == "paper":
-            return training_config(arguments, **fixed)
-        return training_config(arguments, base=TrainingConfig.from_preset(arguments.preset), given=given, **fixed)
-    from mtfcdd.training.run_folder import read_saved_config
+    if arguments.config is not None and arguments.resume:
+        raise UsageError("--resume continues with the run's saved settings: leave out --config.")
+    if arguments.config is not None and arguments.preset != "paper":
+        raise UsageError("--config FILE holds every setting: leave out --preset.")
+    if arguments.resume:
+        from mtfcdd.training.run_folder import read_saved_config
 
-    saved, _ = read_saved_config(arguments.out)
-    return training_config(arguments, base=saved, given=given, **fixed)
+        base, _ = read_saved_config(arguments.out)
+    elif arguments.config is not None:
+        from mtfcdd.training.run_folder import read_config_file
+
+        base, _ = read_config_file(arguments.config)
+        for name, value in fixed.items():
+            if getattr(base, name) != value:
+                raise UsageError(
+                    f"{arguments.config}: {name} is {getattr(base, name)!r}, but this command "
+                    f"runs {name} = {value!r}."
+                )
+    elif arguments.preset != "paper":
+        base = TrainingConfig.from_preset(arguments.preset)
+    else:
+        return training_config(arguments, **fixed)
+    return training_config(arguments, base=base, given=given, **fixed)
 
 
 def given_options(parser, argv=None):
@@ -256,9 +280,13 @@ def given_options(parser, argv=None):
 
 def needs_given_options(arguments):
     """Whether the command must tell given options from defaulted ones: a
-    resumed training (the saved config stays but for the given options) and
-    a preset other than the paper's (idem for the preset's values)."""
-    return getattr(arguments, "resume", False) or getattr(arguments, "preset", "paper") != "paper"
+    resumed training (the saved config stays but for the given options), a
+    preset other than the paper's and a ``--config`` file (idem for their
+    values)."""
+    return (
+        getattr(arguments, "resume", False) or getattr(arguments, "preset", "paper") != "paper"
+        or getattr(arguments, "config", None) is not None
+    )
 
 
 def _all_actions(parser):
@@ -267,6 +295,17 @@ def _all_actions(parser):
         if isinstance(action, argparse._SubParsersAction):
             for subparser in action.choices.values():
                 yield from _all_actions(subparser)
+
+
+class UsageError(ValueError):
+    """A value out of its range, found after parsing (e.g. by ``TrainingConfig``):
+    ``mtfcdd.cli.main`` exits with status 2, as for argparse's own usage errors."""
+
+
+def alpha_argument(value):
+    """An ``argparse`` type: one of the FUIAD noise ratios."""
+    expected = f"one of {', '.join(map(str, FUIAD_ALPHAS))} (Real-IAD's FUIAD splits)"
+    return _bounded(float, value, lambda number: number in FUIAD_ALPHAS, expected)
 
 
 def positive_int(value):

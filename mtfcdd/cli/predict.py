@@ -15,12 +15,16 @@ on an error.
 import os
 import sys
 
+from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import add_model_options, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 SOME_INPUTS_FAILED = 3
 
 TOP_SCORES = 3
+# Images listed one a line; predictions.csv holds them all (a folder of
+# hundreds would bury the summary, and flood a notebook's cell).
+SHOWN_PREDICTIONS = 10
 
 
 def register(subparsers):
@@ -49,6 +53,7 @@ def register(subparsers):
         help="image score: mean (paper Eq. 2) or max (default: the model's own; "
         "with another one, no types are detected since the thresholds do not apply)",
     )
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -66,30 +71,36 @@ def run(arguments):
     model = load_model(arguments, model_path)
     results = predict(
         model, inputs, output_dir=arguments.out,
-        batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=1,
+        batch_size=arguments.batch_size, reduction=arguments.reduction, verbose=0 if arguments.json else 1,
     )
     if model.thresholds is not None and results.thresholds is None:
         print(
             f"The model's thresholds were fitted on {model.score_reduction} scores: "
             f"with --reduction {results.score_reduction} no types are detected."
         )
-    for prediction in results.predictions:
+    for prediction in results.predictions[:SHOWN_PREDICTIONS]:
         top = sorted(prediction.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
         print(
             f"{os.path.basename(prediction.path)}: "
             f"{describe_detection(prediction.detected_types, separator=' ')}  "
             f"(top scores: {', '.join(f'{code} {score:.4g}' for code, score in top)})"
         )
+    if len(results.predictions) > SHOWN_PREDICTIONS:
+        print(f"... and {len(results.predictions) - SHOWN_PREDICTIONS} more (predictions.csv lists them all)")
     for _, reason in results.failures:
         print(f"failed: {reason}", file=sys.stderr)
     masks_note = masks_left_out_note(results.masks_left_out)
     if masks_note:
         print(masks_note)
-    print(
-        f"{len(results.predictions)} images predicted, {len(results.failures)} unreadable; "
-        f"panels and predictions.json in {arguments.out}"
+    print_result(
+        arguments, results.to_dict(),
+        f"{_images(len(results.predictions))} predicted, {len(results.failures)} unreadable; "
+        f"panels and predictions.json in {arguments.out}",
     )
     if not results.failures:
         return 0
     return SOME_INPUTS_FAILED if results.predictions else 1
 
+
+def _images(count):
+    return f"{count} image{'' if count == 1 else 's'}"

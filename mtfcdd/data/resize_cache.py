@@ -74,6 +74,7 @@ def resize_image_root(source, destination, size, workers=None, verbose=1):
     failures = map_in_threads(
         functools.partial(_resize_file, source_root, destination_root, size),
         to_write,
+        "Resizing",
         workers=workers,
         verbose=verbose,
     )

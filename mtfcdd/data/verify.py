@@ -91,7 +91,9 @@ def verify_layout(root, layout="auto", normal_name=None, workers=None, verbose=1
         counts, pairs, problems = _folder_tree(root, normal_name)
     else:
         raise ValueError(f"{root}: verify_layout checks the folder, mvtec and manifest layouts; got {layout!r}.")
-    file_problems = map_in_threads(lambda pair: image_and_mask_problems(*pair), pairs, workers, verbose, "image")
+    file_problems = map_in_threads(
+        lambda pair: image_and_mask_problems(*pair), pairs, "Checking images", workers, verbose, "image"
+    )
     problems += [problem for found in file_problems for problem in found]
     return LayoutReport(os.path.abspath(root), layout, counts, tuple(problems), len(pairs))
 

@@ -26,7 +26,7 @@ from mtfcdd.utils.image_size import image_size_pair
 from mtfcdd.utils.progress import ProgressBar
 
 
-def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, mask_resizing="nearest"):
+def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, mask_resizing="nearest", label="Scoring"):
     """Heatmaps of ``samples`` in order, one batch at a time.
 
     Args:
@@ -36,13 +36,14 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, ma
             (scores need none).
         verbose: 1 shows a progress bar, 0 nothing.
         mask_resizing: see ``sample_batches``.
+        label: what the pass is, on the progress bar.
 
     Yields:
         (heatmaps (B, u, v, K) float32, labels (B, K), masks (B, h, w)
         uint8 0/1 or None) as NumPy arrays.
     """
     source = heatmap_model(model)
-    progress = ProgressBar(len(samples), unit_name="image", verbose=verbose)
+    progress = ProgressBar(len(samples), label, unit_name="image", verbose=verbose)
     for images, labels, masks in sample_batches(
         samples, source.image_size, mask_size, batch_size, mask_resizing=mask_resizing
     ):
@@ -51,16 +52,17 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, ma
         yield heatmaps, labels, masks
 
 
-def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0):
+def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0, label="Scoring"):
     """Image scores of ``samples``: (labels (N, K), scores (N, K)).
 
     ``model`` is anything ``heatmap_model`` accepts; ``reduction`` defaults
-    to the model's own ``score_reduction``.
+    to the model's own ``score_reduction``; ``verbose`` and ``label`` as for
+    ``predict_batches``.
     """
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
     labels, scores = [], []
-    for heatmaps, batch_labels, _ in predict_batches(source, samples, batch_size, verbose=verbose):
+    for heatmaps, batch_labels, _ in predict_batches(source, samples, batch_size, verbose=verbose, label=label):
         labels.append(batch_labels)
         scores.append(image_scores(heatmaps, reduction))
     return np.concatenate(labels), np.concatenate(scores)
@@ -120,7 +122,7 @@ def evaluate(
         raise ValueError("The test split is empty: there is nothing to evaluate.")
     # Headers and ends only, before a long run: a truncated image or a mask
     # of another size must not pass.
-    check_sample_files(samples, "test images", decode=False, verbose=verbose)
+    check_sample_files(samples, "test images", "test images", decode=False, verbose=verbose)
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
     pixel_size = source.image_size if pixel_size is None else image_size_pair(pixel_size, "pixel_size")
@@ -128,7 +130,8 @@ def evaluate(
         source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol, aupro=aupro
     )
     for heatmaps, labels, masks in predict_batches(
-        source, samples, batch_size, mask_size=pixel_size, verbose=verbose, mask_resizing=mask_resizing
+        source, samples, batch_size, mask_size=pixel_size, verbose=verbose, mask_resizing=mask_resizing,
+        label="Evaluating",
     ):
         evaluator.update(
             image_scores(heatmaps, reduction), upsample(heatmaps, pixel_size), labels, masks

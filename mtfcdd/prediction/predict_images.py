@@ -186,7 +186,7 @@ def predict(
         make_output_folder(output_dir)
         panel_paths = _panel_paths(paths, output_dir)
     predictions, failures = [], []
-    progress = ProgressBar(len(paths), unit_name="image", verbose=verbose)
+    progress = ProgressBar(len(paths), "Predicting", unit_name="image", verbose=verbose)
     for start in range(0, len(paths), batch_size):
         images = {}
         for path in paths[start:start + batch_size]:

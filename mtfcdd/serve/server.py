@@ -60,6 +60,12 @@ PAGE_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
 # their size. The page shows them at most this large.
 PICTURE_SIDE = 384
 HEATMAP_FORMATS = ("none", "png", "array")
+# Colour scales of the heatmap pictures: "threshold" draws each type's map
+# on [0, 2 t_k], so its threshold sits mid-scale (cool below, hot above) and
+# a normal image stays cool; "image" on [0, the largest value of the K maps],
+# as mtfcdd predict's panels, which compares the types of one image.
+HEATMAP_SCALES = ("threshold", "image")
+THRESHOLD_SCALE_TOP = 2.0
 # Request bodies read as the image itself.
 IMAGE_BODY_TYPES = tuple(MEDIA_TYPES.values()) + ("application/octet-stream",)
 
@@ -188,6 +194,9 @@ class _Service:
             raise UploadError(
                 f"heatmaps={heatmaps_format!r} is not one of {', '.join(HEATMAP_FORMATS)}.", 400
             )
+        scale = flask.request.args.get("scale", HEATMAP_SCALES[0])
+        if scale not in HEATMAP_SCALES:
+            raise UploadError(f"scale={scale!r} is not one of {', '.join(HEATMAP_SCALES)}.", 400)
         data, name, origin = self._request_image()
         started = time.perf_counter()
         decoded = decode_upload(data, self.max_pixels)
@@ -195,7 +204,7 @@ class _Service:
         with self.model_lock:
             prediction = predict_arrays(self.source, [decoded.image])
             predicted_at = time.perf_counter()
-        result = self._result(decoded, name, origin, prediction, heatmaps_format)
+        result = self._result(decoded, name, origin, prediction, heatmaps_format, scale)
         result["timing_ms"] = {
             "decode": _milliseconds(decoded_at - started),
             "model": _milliseconds(predicted_at - decoded_at),
@@ -254,7 +263,7 @@ class _Service:
             f"request body with Content-Type {', '.join(MEDIA_TYPES.values())}.", 415
         )
 
-    def _result(self, decoded, name, origin, prediction, heatmaps_format):
+    def _result(self, decoded, name, origin, prediction, heatmaps_format, scale):
         source = self.source
         scores = prediction.scores[0]
         detected = None if prediction.detected_types is None else prediction.detected_types[0]
@@ -284,7 +293,9 @@ class _Service:
             "notes": notes,
         }
         if heatmaps_format == "png":
-            result["heatmaps"] = _heatmap_pictures(decoded.image, prediction.heatmaps[0], source.type_codes)
+            result["heatmaps"] = _heatmap_pictures(
+                decoded.image, prediction.heatmaps[0], source.type_codes, source.thresholds, scale
+            )
         elif heatmaps_format == "array":
             maps = prediction.heatmaps[0]
             result["heatmaps"] = {
@@ -302,24 +313,30 @@ class _Service:
         write_json(f"{base}.json", result)
 
 
-def _heatmap_pictures(image, heatmaps, type_codes):
+def _heatmap_pictures(image, heatmaps, type_codes, thresholds, scale):
     """The image with each type's heatmap over it, as base64 PNGs.
 
-    One colour scale, ``[0, max over the K maps]``, as in ``mtfcdd
-    predict``'s panels, so that the types of an image compare.
+    ``scale`` "threshold": type k's map on ``[0, 2 t_k]`` (its threshold
+    mid-scale); "image", or a model without thresholds: one scale
+    ``[0, max over the K maps]`` for all, as in ``mtfcdd predict``'s panels.
     """
     picture = shrink_to_longest_side(image, PICTURE_SIDE)
     size = picture.shape[:2]
     maps = upsample(heatmaps[np.newaxis], size)[0]
-    value_range = (0.0, float(maps.max()))
+    if scale == "threshold" and thresholds is not None:
+        value_ranges = [(0.0, THRESHOLD_SCALE_TOP * float(threshold)) for threshold in thresholds]
+    else:
+        scale = "image"
+        value_ranges = [(0.0, float(maps.max()))] * len(type_codes)
     return {
         "format": "png",
         "size": list(size),
-        "value_range": list(value_range),
+        "scale": scale,
+        "value_ranges": {code: list(value_range) for code, value_range in zip(type_codes, value_ranges)},
         "types": {
             code: base64.b64encode(png_bytes(overlay_heatmap(picture, maps[..., index], value_range), code))
             .decode("ascii")
-            for index, code in enumerate(type_codes)
+            for index, (code, value_range) in enumerate(zip(type_codes, value_ranges))
         },
     }
 

@@ -254,10 +254,12 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, values):
         """The config that ``to_dict`` returned, also after a JSON round trip
-        (and a run's ``config.json``, whose record of resumes it ignores)."""
+        (and a run's ``config.json``, whose record of resumes and data set
+        it ignores)."""
         values = dict(values)
         values.pop("threshold_source", None)
         values.pop("resumes", None)
+        values.pop("data", None)
         if values.get("augmentation") is not None:
             # JSON turned the tuples into lists. A config.json written before
             # the authors' values became the defaults lacks the newer fields:

@@ -23,6 +23,7 @@ import shutil
 
 from mtfcdd.training.config import TrainingConfig
 from mtfcdd.utils.atomic_files import write_json
+from mtfcdd.utils.optional_packages import import_optional
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.keras"
@@ -43,6 +44,10 @@ RESUMABLE_CHANGES = ("epochs", "learning_rate")
 RESUMES_KEY = "resumes"
 # The TrainingConfig fields that train() fills in from the data set it reads.
 FILLED_FROM_DATA = ("alpha", "layout", "types")
+# The data set root, recorded so that --config config.json needs no --data.
+DATA_KEY = "data"
+YAML_SUFFIXES = (".yaml", ".yml")
+_EDITED_HINT = "was it edited by hand? Restore it, or train into a new folder."
 
 
 def run_files(output_dir):
@@ -74,8 +79,9 @@ def start_run(output_dir, config, resume, overwrite):
             finished = MODEL_FILE in trained
             raise FileExistsError(
                 f"{output_dir} already holds a{' finished' if finished else 'n unfinished'} "
-                f"training run ({', '.join(trained)}). Continue it with --resume (resume=True), "
-                "replace it with --overwrite (overwrite=True), or train into a new folder."
+                f"training run ({', '.join(trained)}). Continue it with --resume, "
+                "replace it with --overwrite (in Python: resume=True, overwrite=True), or train "
+                "into a new folder."
             )
         for name in found:
             _remove(os.path.join(output_dir, name))
@@ -92,9 +98,12 @@ def start_run(output_dir, config, resume, overwrite):
     return dataclasses.replace(saved, **{name: change["to"] for name, change in changes.items()}), epochs_done, resumes
 
 
-def write_config(output_dir, config, resumes):
-    """``config.json``: the config, and the record of the run's resumes."""
+def write_config(output_dir, config, resumes, data_root=None):
+    """``config.json``: the config, the data set it trains on (absolute) and
+    the record of the run's resumes."""
     content = config.to_dict()
+    if data_root is not None:
+        content[DATA_KEY] = os.path.abspath(data_root)
     if resumes:
         content[RESUMES_KEY] = resumes
     write_json(os.path.join(output_dir, CONFIG_FILE), content)
@@ -112,23 +121,40 @@ def read_saved_config(output_dir):
         raise FileNotFoundError(
             f"Cannot resume: {path} does not exist (no earlier run in {output_dir})."
         )
-    values = _read_json_object(path)
+    return read_config_file(path, _EDITED_HINT)
+
+
+def read_config_file(path, hint=None):
+    """The ``TrainingConfig`` in ``path`` and its record of resumes.
+
+    ``path`` holds a run's ``config.json`` or the same fields (any of them:
+    the others keep their defaults) as JSON, or YAML when it ends with
+    ``.yaml`` or ``.yml`` (read with PyYAML, which is then needed).
+    ``mtfcdd train --config FILE`` reads it, so that a run's own
+    ``config.json`` repeats the run.
+
+    Raises:
+        ValueError: a file that is not a config, naming the field, followed
+            by ``hint`` (what to do).
+    """
+    hint = hint or "expected the fields of a run's config.json (docs/training.md)."
+    values = _read_yaml_object(path) if path.endswith(YAML_SUFFIXES) else _read_json_object(path)
     resumes = values.get(RESUMES_KEY, [])
-    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {"threshold_source", RESUMES_KEY}
+    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {"threshold_source", RESUMES_KEY, DATA_KEY}
     unknown = sorted(set(values) - known)
     if unknown or not isinstance(resumes, list):
         field = unknown[0] if unknown else RESUMES_KEY
-        raise ValueError(
-            f"{path}: unexpected field {field!r}; was it edited by hand? Restore it, or "
-            "train into a new folder."
-        )
+        raise ValueError(f"{path}: unexpected field {field!r}; {hint}")
     try:
         return TrainingConfig.from_dict(values), resumes
     except (TypeError, ValueError, AttributeError) as error:
-        raise ValueError(
-            f"{path}: not a valid training config ({error}); was it edited by hand? "
-            "Restore it, or train into a new folder."
-        ) from error
+        raise ValueError(f"{path}: not a valid training config ({error}); {hint}") from error
+
+
+def recorded_data_root(path):
+    """The data set root a config file records (a run's ``config.json``), or None."""
+    values = _read_yaml_object(path) if path.endswith(YAML_SUFFIXES) else _read_json_object(path)
+    return values.get(DATA_KEY)
 
 
 def read_epochs_done(output_dir):
@@ -192,6 +218,18 @@ def _read_json_object(path):
         ) from error
     if not isinstance(content, dict):
         raise ValueError(f"{path}: expected a JSON object; got a {type(content).__name__}.")
+    return content
+
+
+def _read_yaml_object(path):
+    yaml = import_optional("yaml", "PyYAML", f"the YAML file {path}")
+    with open(path, encoding="utf-8") as file:
+        try:
+            content = yaml.safe_load(file)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path} cannot be read: not valid YAML ({' '.join(str(error).split())}).") from error
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: expected a mapping of fields; got a {type(content).__name__}.")
     return content
 
 

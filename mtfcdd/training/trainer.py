@@ -52,6 +52,7 @@ from mtfcdd.training.distribution import (
     distributed_training_data, make_strategy, prepare_model, strategy_scope, writes_outputs,
 )
 from mtfcdd.training.precision import dtype_policy, training_optimizer
+from mtfcdd.training.progress_callback import EpochProgress
 from mtfcdd.training.run_folder import (
     CHECKPOINT_FILE,
     DATA_FILES_FILE,
@@ -101,6 +102,17 @@ class TrainingResult:
     config: "TrainingConfig | None" = None
     data: object = None
 
+    def to_dict(self):
+        """The result as JSON-ready values (``mtfcdd train --json``)."""
+        return {
+            "model_path": self.model_path,
+            "steps_per_epoch": self.steps_per_epoch,
+            "training_images": self.training_images,
+            "thresholds": None if self.thresholds is None else [float(value) for value in self.thresholds],
+            "threshold_source": self.threshold_source,
+            "history": {name: [float(value) for value in values] for name, values in self.history.items()},
+        }
+
 
 def train(data_root, output_dir, config=None, resume=False, overwrite=False, verbose=1, callbacks=None):
     """Train MultiTypeFCDD on a data set in any layout (``mtfcdd.data.layouts``).
@@ -125,7 +137,8 @@ def train(data_root, output_dir, config=None, resume=False, overwrite=False, ver
         resume: continue from the last checkpoint in ``output_dir``.
         overwrite: replace the run in ``output_dir`` (its files are deleted
             first).
-        verbose: Keras verbosity (1: progress bar).
+        verbose: 1 draws a progress bar per step (checking the images,
+            each epoch, fitting the thresholds), 0 nothing.
         callbacks: more Keras callbacks for ``fit``; they run after
             mtfcdd's own, so their logs hold the held-out I-AUROC.
 
@@ -181,13 +194,13 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
             f"The training split is empty: no {description}. `mtfcdd data verify {data_root}` "
             "lists the splits and their images."
         )
-    check_sample_files(data.train, description, decode=True, verbose=verbose)
+    check_sample_files(data.train, description, "training images", decode=True, verbose=verbose)
     fit_samples, held_out = hold_out(data.train, config.threshold_fraction, config.seed)
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
     if writes:
-        write_config(output_dir, config, resumes)
+        write_config(output_dir, config, resumes, data_root)
         if data.record:
             write_json(os.path.join(output_dir, DATA_FILES_FILE), data.record)
 
@@ -209,13 +222,15 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
 
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch, save=writes)
     own_callbacks = _callbacks(output_dir, config, checkpoint, bool(resumes), held_out) if writes else [checkpoint]
+    if verbose:
+        own_callbacks.append(EpochProgress(config.epochs, steps_per_epoch))
     try:
         history = model.fit(
             distributed_training_data(strategy, make_dataset, config.batch_size),
             epochs=config.epochs, initial_epoch=epochs_done, steps_per_epoch=steps_per_epoch,
             callbacks=own_callbacks + list(callbacks or ()),
             shuffle=False,  # the balanced stream already fixes the order
-            verbose=verbose,
+            verbose=0,  # EpochProgress draws the package's own bar
         )
     except tf.errors.OpError as error:
         raise ValueError(f"Training stopped: {pipeline_error_message(error)}") from error
@@ -237,7 +252,9 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     trained = _inference_copy(model)
     # Without a held-out part, one pass over the training split, without
     # augmentation, scores the images the model was trained on.
-    labels, scores = predict_scores(trained, held_out or fit_samples, config.batch_size, verbose=verbose)
+    labels, scores = predict_scores(
+        trained, held_out or fit_samples, config.batch_size, verbose=verbose, label="Fitting thresholds"
+    )
     trained.thresholds = fit_thresholds(labels, scores)
     trained.threshold_source = config.threshold_source
     model_path = os.path.join(output_dir, MODEL_FILE)

@@ -17,12 +17,13 @@ from mtfcdd.utils.progress import ProgressBar
 _TASKS_PER_WORKER = 4
 
 
-def map_in_threads(function, items, workers=None, verbose=1, unit_name="file"):
+def map_in_threads(function, items, label, workers=None, verbose=1, unit_name="file"):
     """``[function(item) for item in items]``, computed by a thread pool.
 
     Args:
         function: called once per item, from worker threads.
         items: a sized iterable (e.g. a list) of arguments.
+        label: what the job is, on the progress bar.
         workers: number of threads (default: one per CPU).
         verbose: 1 shows a progress bar, 0 shows nothing.
         unit_name: what one item is called on the progress bar.
@@ -34,7 +35,7 @@ def map_in_threads(function, items, workers=None, verbose=1, unit_name="file"):
         workers = os.cpu_count() or 1
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}.")
-    progress = ProgressBar(len(items), unit_name=unit_name, verbose=verbose)
+    progress = ProgressBar(len(items), label, unit_name=unit_name, verbose=verbose)
     results = []
     with concurrent.futures.ThreadPoolExecutor(workers) as executor:
         remaining = iter(items)

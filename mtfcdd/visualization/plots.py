@@ -20,6 +20,8 @@ PLOTS_HINT = (
     'pip install "mtfcdd[plots]" draws them.'
 )
 FIGURE_SIZE = (6.4, 4.8)
+# Wider: the legend stands beside the curves.
+CURVES_FIGURE_SIZE = (9.0, 4.8)
 TRAINING_FIGURE_SIZE = (11.0, 4.4)
 DOTS_PER_INCH = 120
 
@@ -55,14 +57,15 @@ def curves_plot(lines, title, x_label, y_label, legend_title, x_limit=1.0, chanc
     Returns:
         The PNG, as bytes.
     """
-    figure, (axes,) = _figure(FIGURE_SIZE)
+    figure, (axes,) = _figure(CURVES_FIGURE_SIZE)
     if chance_line:
         axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1, label="chance")
     for label, x, y in lines:
         axes.plot(x, y, label=label, linewidth=1.4, drawstyle="steps-pre" if steps else "default")
     axes.set(title=title, xlabel=x_label, ylabel=y_label, xlim=(0, x_limit), ylim=(0, 1.01))
     axes.grid(alpha=0.3)
-    axes.legend(title=legend_title, fontsize="small", loc="best")
+    # Beside the plot, not over the curves (eight types fill any corner).
+    axes.legend(title=legend_title, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _png(figure)
 
 
@@ -89,6 +92,9 @@ def training_plot(epochs, losses, held_out=None):
         axes[1].legend(fontsize="small", loc="lower right")
     for each in axes:
         each.grid(alpha=0.3)
+        # Half an epoch of margin: a one-epoch run's axis would otherwise
+        # span 0.95 to 1.05, with no whole number left to tick.
+        each.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
         each.xaxis.get_major_locator().set_params(integer=True)
     return _png(figure)
 

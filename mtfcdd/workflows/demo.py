@@ -48,7 +48,8 @@ def resolve_backbone_weights(weights, image_size, log=print):
     try:
         build_backbone(image_size, weights="imagenet")
     except Exception as error:  # any failure to fetch or read the download
-        log(f"ImageNet weights unavailable ({str(error).splitlines()[0][:120]}); "
+        # The first line whole: cut short, it could end mid-URL.
+        log(f"ImageNet weights unavailable ({str(error).splitlines()[0]}); "
             "using the backbone pre-trained on mtfcdd's synthetic data.")
         return SYNTHETIC_WEIGHTS
     return "imagenet"

@@ -179,7 +179,7 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
                     )
     files = list(listed_in)
     file_problems = map_in_threads(
-        _check_files, files, workers=workers, verbose=verbose, unit_name="image"
+        _check_files, files, "Checking images", workers=workers, verbose=verbose, unit_name="image"
     )
     for pair, pair_problems in zip(files, file_problems):
         problems.extend(
@@ -208,7 +208,7 @@ def _check_files(image_and_mask_paths):
     return image_and_mask_problems(*image_and_mask_paths, decode=True)
 
 
-def check_sample_files(samples, description, decode=True, workers=None, verbose=1):
+def check_sample_files(samples, description, files_name="images", decode=True, workers=None, verbose=1):
     """Raises a ``ValueError`` listing the samples whose files cannot be used.
 
     The rules are ``verify_dataset``'s (``image_and_mask_problems``): each
@@ -221,13 +221,14 @@ def check_sample_files(samples, description, decode=True, workers=None, verbose=
         samples: ``Sample``s.
         description: what they are, for the message (e.g. "training images
             of realiad_jsons_fuiad_0.1").
+        files_name: what they are on the progress bar, e.g. "training images".
         decode: also decode every file (slower; TensorFlow would otherwise
             find a corrupt one only when it draws it).
         workers, verbose: see ``verify_dataset``.
     """
     pairs = list(dict.fromkeys((sample.image_path, sample.mask_path) for sample in samples))
     found = map_in_threads(
-        _check_files if decode else _check_headers, pairs, workers=workers,
+        _check_files if decode else _check_headers, pairs, f"Checking {files_name}", workers=workers,
         verbose=verbose, unit_name="image",
     )
     problems = [problem for pair_problems in found for problem in pair_problems]

@@ -248,7 +248,7 @@ def make_synthetic_iad(output_dir, preset="demo", seed=0, progress=True):
         for name in chosen.objects
     }
     progress_bar = ProgressBar(
-        sum(len(samples) for samples in plans.values()), unit_name="sample", verbose=int(progress)
+        sum(len(samples) for samples in plans.values()), "Generating", unit_name="sample", verbose=int(progress)
     )
     for name, samples in plans.items():
         renderer = ObjectRenderer(name, chosen.image_size, seed)

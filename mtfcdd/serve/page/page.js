@@ -73,6 +73,19 @@ function showError(name, message) {
   addCard(card);
 }
 
+// What the colours mean, for the type shown large (docs/deployment.md).
+function showScale(card, heatmaps, code) {
+  const [low, high] = heatmaps.value_ranges[code];
+  card.dataset.scale = heatmaps.scale;
+  card.querySelector(".colour-scale .low").textContent = formatNumber(low);
+  card.querySelector(".colour-scale .high").textContent = formatNumber(high);
+  card.querySelector(".legend").textContent = heatmaps.scale === "threshold"
+    ? `Against ${code}'s threshold t = ${formatNumber(high / 2)}: blue is far below it (normal), `
+      + "green at it, yellow to red above it, up to 2 t and more (defect). Every type has its own scale."
+    : "One scale for all types of this image, from 0 to its largest value: "
+      + "the hottest type is red even when no type reaches its threshold.";
+}
+
 function showResult(result) {
   const card = document.getElementById("result-template").content.firstElementChild.cloneNode(true);
   card.querySelector(".name").textContent = result.image.name;
@@ -89,8 +102,6 @@ function showResult(result) {
   }
   card.querySelector(".notes").textContent = result.notes.join(" ");
   const heatmaps = result.heatmaps;
-  card.querySelector(".colour-scale .low").textContent = formatNumber(heatmaps.value_range[0]);
-  card.querySelector(".colour-scale .high").textContent = formatNumber(heatmaps.value_range[1]);
   const main = card.querySelector(".main-picture");
   const caption = card.querySelector(".main-caption");
   const tiles = card.querySelector(".types");
@@ -98,8 +109,8 @@ function showResult(result) {
     main.src = "data:image/png;base64," + heatmaps.types[code];
     main.alt = `heatmap of ${code} over ${result.image.name}`;
     const likely = code === result.most_likely_type ? ", the most likely type" : "";
-    caption.textContent = `Heatmap of ${code} (${model.type_names[code]})${likely}; `
-      + "one colour scale for all types of this image:";
+    caption.textContent = `Heatmap of ${code} (${model.type_names[code]})${likely}:`;
+    showScale(card, heatmaps, code);
     for (const other of tiles.children) other.classList.toggle("shown", other === tile);
   };
   for (const code of model.type_codes) {
@@ -126,8 +137,9 @@ function showResult(result) {
 async function predict(name, body) {
   let response;
   try {
-    response = await fetch("/predict?heatmaps=png" + (body ? "" : "&image=" + encodeURIComponent(name)),
-      { method: "POST", body: body });
+    const scale = document.getElementById("colour-scale").value;
+    response = await fetch(`/predict?heatmaps=png&scale=${scale}`
+      + (body ? "" : "&image=" + encodeURIComponent(name)), { method: "POST", body: body });
   } catch (error) {
     showError(name, `The server could not be reached (${error.message}).`);
     return;
