@@ -12,7 +12,6 @@ area interpolation, masks with nearest neighbour so they stay binary.
 
 import dataclasses
 import functools
-import math
 import os
 
 import cv2
@@ -112,7 +111,7 @@ def _resize_file(source_root, destination_root, size, relative_path):
     # it (colour, EXIF orientation applied), whole. A truncated file is
     # refused: its copy would be a complete file with grey rows.
     try:
-        image = read_image_file(source_path, "unchanged" if is_mask else "color", max_pixels=math.inf).image
+        image = read_image_file(source_path, "unchanged" if is_mask else "color", reduce=False).image
     except ValueError:
         return source_path
     resized = cv2.resize(

@@ -60,6 +60,10 @@ PAGE_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
 # their size. The page shows them at most this large.
 PICTURE_SIDE = 384
 HEATMAP_FORMATS = ("none", "png", "array")
+# Uploads decoded at once: each may take up to about 6 bytes per pixel of
+# max_pixels (the decoded image and libjpeg's buffers), so the server's
+# memory is bounded whatever the number of requests.
+DECODE_SLOTS = 2
 # Request bodies read as the image itself.
 IMAGE_BODY_TYPES = tuple(MEDIA_TYPES.values()) + ("application/octet-stream",)
 
@@ -146,6 +150,7 @@ class _Service:
         # reentrant); the counts have their own lock, so that an error
         # answer never waits for a prediction.
         self.model_lock = threading.Lock()
+        self.decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
         self.counts_lock = threading.Lock()
         self.started = time.monotonic()
         self.counts = {"predictions": 0, "errors": 0}
@@ -190,7 +195,8 @@ class _Service:
             )
         data, name, origin = self._request_image()
         started = time.perf_counter()
-        decoded = decode_upload(data, self.max_pixels)
+        with self.decode_slots:
+            decoded = decode_upload(data, self.max_pixels)
         decoded_at = time.perf_counter()
         with self.model_lock:
             prediction = predict_arrays(self.source, [decoded.image])

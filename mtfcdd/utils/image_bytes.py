@@ -14,10 +14,13 @@ training and evaluation, the server's uploads) goes through
   would be read as a different picture. A JPEG must hold its end-of-image
   marker after its last scan, a PNG its ``IEND`` chunk, a BMP the bytes its
   header announces;
-- an image over ``max_pixels``: a JPEG is decoded at 1/2, 1/4 or 1/8 of its
-  size, the first that fits (libjpeg scales while it decodes, so the full
-  image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a larger
-  PNG or BMP, or a JPEG over 64 times the limit, is refused.
+- an image over ``max_pixels``: a baseline JPEG is decoded at 1/2, 1/4 or
+  1/8 of its size, the first that fits (libjpeg scales while it decodes, so
+  the full image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a
+  larger PNG or BMP, a progressive JPEG (libjpeg keeps every coefficient of
+  the full-size image whatever the reduction: a 4 KB file whose header says
+  40000x40000 would take 5 GB), or a JPEG over 64 times the limit, is
+  refused, by the header's pixel count, before anything is decoded.
 
 Errors are ``ImageFileError``s (a ``ValueError``) whose ``reason`` says what
 is wrong, so that the server can answer with the right HTTP status.
@@ -52,6 +55,8 @@ DECODINGS = {
 # JPEG start-of-frame markers (they hold the size): C0-CF except DHT (C4),
 # JPG (C8) and DAC (CC).
 JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Frame markers of progressive JPEGs (SOF2, SOF6, SOF10, SOF14).
+JPEG_PROGRESSIVE_MARKERS = frozenset([0xC2, 0xC6, 0xCA, 0xCE])
 # Markers without a length field: TEM and the restart markers RST0-RST7.
 JPEG_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])
 JPEG_START_OF_SCAN = 0xDA
@@ -157,7 +162,33 @@ def check_complete(data, image_format, name="the file"):
         )
 
 
-def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit"):
+def decoding_plan(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
+    """Checks a file's header and completeness against the limit, decoding nothing.
+
+    Args: see ``decode_image``.
+
+    Returns:
+        ``(format, (height, width), reduction, OpenCV flag)``.
+
+    Raises:
+        ImageFileError: as ``decode_image``, except for what only decoding
+            finds.
+    """
+    image_format, height, width = image_header(data, name)
+    check_complete(data, image_format, name)
+    progressive = image_format == "jpeg" and _jpeg_frame(data)[0] in JPEG_PROGRESSIVE_MARKERS
+    reducible = reduce and image_format == "jpeg" and not progressive
+    candidates = DECODINGS[mode] if reducible else DECODINGS[mode][:1]
+    if progressive:
+        kind, advice = "progressive JPEG", " (libjpeg decodes a progressive JPEG only whole)"
+    else:
+        kind = image_format.upper()
+        advice = " (a JPEG is decoded at a reduced size)" if reduce and image_format != "jpeg" else ""
+    reduction, flag = _decoding(kind, height, width, max_pixels, candidates, name, limit_name, advice)
+    return image_format, (height, width), reduction, flag
+
+
+def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
     """Decodes a complete JPEG, PNG or BMP file within ``max_pixels``.
 
     Args:
@@ -166,6 +197,9 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         mode: ``"color"`` (RGB), ``"grayscale"`` or ``"unchanged"``.
         name: what the data is called in error messages.
         limit_name: what ``max_pixels`` is called in error messages.
+        reduce: False refuses an image over ``max_pixels`` instead of
+            decoding it reduced (files that must be read whole: masks, the
+            images TensorFlow reads for training).
 
     Returns:
         A ``DecodedImage``.
@@ -175,9 +209,9 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
             image too large to decode within the limit; one OpenCV cannot
             decode.
     """
-    image_format, height, width = image_header(data, name)
-    check_complete(data, image_format, name)
-    reduction, flag = _decoding(image_format, height, width, max_pixels, mode, name, limit_name)
+    image_format, (height, width), reduction, flag = decoding_plan(
+        data, max_pixels, mode, name, limit_name, reduce
+    )
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     if decoded is None:
         raise ImageFileError(
@@ -189,9 +223,11 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
     return DecodedImage(decoded, image_format, (height, width), reduction)
 
 
-def _decoding(image_format, height, width, max_pixels, mode, name, limit_name):
-    """(reduction, OpenCV flag) that decodes the image within ``max_pixels``."""
-    candidates = DECODINGS[mode] if image_format == "jpeg" else DECODINGS[mode][:1]
+def _decoding(kind, height, width, max_pixels, candidates, name, limit_name, advice):
+    """(reduction, OpenCV flag) of ``candidates`` that decodes the image within ``max_pixels``.
+
+    ``kind`` names the format in the error, ``advice`` ends it.
+    """
     for reduction, flag in candidates:
         # libjpeg rounds a reduced size up.
         if -(-height // reduction) * -(-width // reduction) <= max_pixels:
@@ -199,9 +235,8 @@ def _decoding(image_format, height, width, max_pixels, mode, name, limit_name):
     largest = candidates[-1][0]
     how = f" even at 1/{largest} of its size" if largest > 1 else ""
     raise ImageFileError(
-        f"{name} is a {image_format.upper()} image of {width}x{height} = {height * width:,} "
-        f"pixels, over {limit_name} of {max_pixels:,}{how}; use a smaller image"
-        + ("" if image_format == "jpeg" else " (a JPEG is decoded at a reduced size)") + ".",
+        f"{name} is too large: a {kind} image of {width}x{height} = {height * width:,} pixels, "
+        f"over {limit_name} of {max_pixels:,}{how}; use a smaller image{advice}.",
         "too_large",
     )
 
@@ -224,7 +259,12 @@ def _bmp_size(data):
 
 
 def _jpeg_size(data):
-    """Walks the markers to the first start-of-frame, which holds the size."""
+    _, height, width = _jpeg_frame(data)
+    return height, width
+
+
+def _jpeg_frame(data):
+    """``(marker, height, width)`` of the first start-of-frame: the markers walked to it."""
     position = 2
     while True:
         if data[position] != 0xFF:
@@ -240,7 +280,7 @@ def _jpeg_size(data):
         (length,) = struct.unpack(">H", data[position:position + 2])
         if marker in JPEG_FRAME_MARKERS:
             height, width = struct.unpack(">HH", data[position + 3:position + 7])
-            return height, width
+            return marker, height, width
         position += length
 
 

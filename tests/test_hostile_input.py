@@ -1,0 +1,138 @@
+"""Hostile and damaged input, second round: each test names the case it checks.
+
+Every test here failed before its fix. Files are made by hand (a header
+patched, bytes damaged) so that each test knows exactly what is wrong.
+"""
+
+import json
+import os
+import shutil
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from mtfcdd.cli import main
+from mtfcdd.utils.image_bytes import ImageFileError, decode_image
+from mtfcdd.utils.image_files import image_and_mask_problems
+
+SIDE = 64
+
+
+def error_line(capsys):
+    """Standard error of a failed command: exactly one line, returned."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines
+    return lines[0]
+
+
+def jpeg_bytes(height=SIDE, width=SIDE, progressive=False):
+    """A textured JPEG (noise, so that its entropy data is long)."""
+    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])
+    assert encoded
+    return data.tobytes()
+
+
+def with_header_size(data, height, width):
+    """A JPEG whose start-of-frame says ``height`` x ``width``: only the size field patched."""
+    frame = next(
+        position for position in range(2, len(data) - 1)
+        if data[position] == 0xFF and data[position + 1] in (0xC0, 0xC1, 0xC2)
+    )
+    return data[:frame + 5] + struct.pack(">HH", height, width) + data[frame + 9:]
+
+
+# --- 1, 4: decompression bombs --------------------------------------------------------
+
+
+def test_1_a_progressive_jpeg_over_the_limit_is_refused_by_its_header_before_decoding():
+    # libjpeg keeps every coefficient of a progressive image, whatever the
+    # reduction: a 512x512 header with a limit of 64x64 would have been
+    # "decoded at 1/8" through a full-size buffer.
+    bomb = with_header_size(jpeg_bytes(progressive=True), 512, 512)
+    with pytest.raises(ImageFileError, match="progressive") as raised:
+        decode_image(bomb, max_pixels=SIDE * SIDE)
+    assert raised.value.reason == "too_large"
+    # The same size as a baseline JPEG still decodes reduced.
+    baseline = cv2.imencode(".jpg", np.zeros((512, 512, 3), np.uint8))[1].tobytes()
+    assert decode_image(baseline, max_pixels=SIDE * SIDE).reduction == 8
+
+
+def test_4_verify_lists_a_huge_image_as_too_large_with_the_limit(tmp_path):
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(with_header_size(jpeg_bytes(), 40000, 40000))
+    for decode in (True, False):
+        (problem,) = image_and_mask_problems(str(path), decode=decode)
+        assert "too large" in problem and "25,000,000" in problem and str(path) in problem, problem
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """An untrained 75x75 model with thresholds."""
+    import mtfcdd
+
+    model = mtfcdd.build_model(8, 75, backbone_weights=None)
+    model.thresholds = (0.5,) * 8
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    model.save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def app(model_file):
+    import keras
+
+    from mtfcdd.serve.server import create_app
+
+    return create_app(keras.saving.load_model(model_file))
+
+
+def test_1_the_40000_pixel_bomb_is_refused_by_predict_and_the_server(app, model_file, tmp_path, capsys):
+    bomb = with_header_size(jpeg_bytes(progressive=True), 40000, 40000)
+    assert len(bomb) < 16_000
+    answer = app.test_client().post("/predict", data=bomb, content_type="image/jpeg")
+    assert answer.status_code == 413 and "40000x40000" in answer.json["error"], answer.json
+    (tmp_path / "bomb.jpg").write_bytes(bomb)
+    # No image could be predicted: exit 1.
+    assert main(["predict", model_file, str(tmp_path / "bomb.jpg"), "--out", str(tmp_path / "out")]) == 1
+    assert "bomb.jpg is too large: a progressive JPEG image of 40000x40000" in capsys.readouterr().err
+
+
+def test_1_the_server_decodes_at_most_two_uploads_at_once(app, monkeypatch):
+    import threading
+
+    from mtfcdd.serve import server
+
+    # Three decodes at once would pass the barrier; with two slots it is
+    # never reached by three, breaks, and every request goes on.
+    barrier = threading.Barrier(3, timeout=2)
+    lock, active, peak = threading.Lock(), [0], [0]
+    real_decode = server.decode_upload
+
+    def counting_decode(data, max_pixels):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+        with lock:
+            active[0] -= 1
+        return real_decode(data, max_pixels)
+
+    monkeypatch.setattr(server, "decode_upload", counting_decode)
+    statuses = []
+    requests = [
+        threading.Thread(target=lambda: statuses.append(
+            app.test_client().post("/predict", data=jpeg_bytes(), content_type="image/jpeg").status_code
+        ))
+        for _ in range(5)
+    ]
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join()
+    assert statuses == [200] * 5 and peak[0] == server.DECODE_SLOTS == 2
