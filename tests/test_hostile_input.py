@@ -136,3 +136,28 @@ def test_1_the_server_decodes_at_most_two_uploads_at_once(app, monkeypatch):
     for request in requests:
         request.join()
     assert statuses == [200] * 5 and peak[0] == server.DECODE_SLOTS == 2
+
+
+# --- 10: EXIF orientation -----------------------------------------------------------
+
+
+def with_exif_orientation(data, orientation):
+    """A JPEG with an EXIF block (APP1) saying ``orientation`` right after its start."""
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    segment = b"Exif\x00\x00" + tiff
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + data[2:]
+
+
+def test_10_every_reader_ignores_exif_orientation_as_tensorflow_does(tmp_path):
+    from mtfcdd.data.pipeline import _load_image
+    from mtfcdd.utils.image_files import read_rgb_image
+
+    # Orientation 6: "rotate 90 degrees to view"; a 128x256 file.
+    path = tmp_path / "rotated.jpg"
+    path.write_bytes(with_exif_orientation(jpeg_bytes(128, 256), 6))
+    opencv = read_rgb_image(str(path))
+    _, tensorflow_size = _load_image(str(path), 75)
+    assert opencv.shape[:2] == tuple(tensorflow_size.numpy()) == (128, 256)
+    plain = cv2.imdecode(np.frombuffer(jpeg_bytes(128, 256), np.uint8), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(opencv, cv2.cvtColor(plain, cv2.COLOR_BGR2RGB))

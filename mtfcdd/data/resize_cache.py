@@ -108,7 +108,7 @@ def _resize_file(source_root, destination_root, size, relative_path):
     source_path = os.path.join(source_root, relative_path)
     is_mask = relative_path.lower().endswith(MASK_EXTENSION)
     # A mask keeps its single channel; an image is read as the readers read
-    # it (colour, EXIF orientation applied), whole. A truncated file is
+    # it (colour, EXIF orientation ignored), whole. A truncated file is
     # refused: its copy would be a complete file with grey rows.
     try:
         image = read_image_file(source_path, "unchanged" if is_mask else "color", reduce=False).image

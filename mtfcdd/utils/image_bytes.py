@@ -14,6 +14,10 @@ training and evaluation, the server's uploads) goes through
   would be read as a different picture. A JPEG must hold its end-of-image
   marker after its last scan, a PNG its ``IEND`` chunk, a BMP the bytes its
   header announces;
+- the pixels are taken as stored: an EXIF orientation tag is ignored
+  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders, which train
+  and evaluate the model, ignore it; a camera's rotated file is scored as
+  its sensor saw it, whichever reader reads it;
 - an image over ``max_pixels``: a baseline JPEG is decoded at 1/2, 1/4 or
   1/8 of its size, the first that fits (libjpeg scales while it decodes, so
   the full image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a
@@ -37,19 +41,21 @@ SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"BM", 
 # (size reduction, OpenCV's flag) per decoding mode, smallest reduction
 # first; only JPEG decodes reduced, and "unchanged" (every channel as
 # stored) never does.
+_AS_STORED = cv2.IMREAD_IGNORE_ORIENTATION
 DECODINGS = {
     "color": (
-        (1, cv2.IMREAD_COLOR),
-        (2, cv2.IMREAD_REDUCED_COLOR_2),
-        (4, cv2.IMREAD_REDUCED_COLOR_4),
-        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (1, cv2.IMREAD_COLOR | _AS_STORED),
+        (2, cv2.IMREAD_REDUCED_COLOR_2 | _AS_STORED),
+        (4, cv2.IMREAD_REDUCED_COLOR_4 | _AS_STORED),
+        (8, cv2.IMREAD_REDUCED_COLOR_8 | _AS_STORED),
     ),
     "grayscale": (
-        (1, cv2.IMREAD_GRAYSCALE),
-        (2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
-        (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
-        (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
+        (1, cv2.IMREAD_GRAYSCALE | _AS_STORED),
+        (2, cv2.IMREAD_REDUCED_GRAYSCALE_2 | _AS_STORED),
+        (4, cv2.IMREAD_REDUCED_GRAYSCALE_4 | _AS_STORED),
+        (8, cv2.IMREAD_REDUCED_GRAYSCALE_8 | _AS_STORED),
     ),
+    # IMREAD_UNCHANGED never applies the orientation.
     "unchanged": ((1, cv2.IMREAD_UNCHANGED),),
 }
 # JPEG start-of-frame markers (they hold the size): C0-CF except DHT (C4),
