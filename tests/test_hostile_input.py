@@ -161,3 +161,36 @@ def test_10_every_reader_ignores_exif_orientation_as_tensorflow_does(tmp_path):
     assert opencv.shape[:2] == tuple(tensorflow_size.numpy()) == (128, 256)
     plain = cv2.imdecode(np.frombuffer(jpeg_bytes(128, 256), np.uint8), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(opencv, cv2.cvtColor(plain, cv2.COLOR_BGR2RGB))
+
+
+# --- 11: corrupt JPEG data ------------------------------------------------------------
+
+
+def damaged_entropy_data(kind):
+    """A 128x128 JPEG whose entropy data is damaged in the middle, its end marker kept."""
+    data = jpeg_bytes(128, 128)
+    scan = data.rfind(b"\xff\xda")
+    start = scan + 2 + struct.unpack(">H", data[scan + 2:scan + 4])[0]
+    end = data.rfind(b"\xff\xd9")
+    middle = (start + end) // 2
+    if kind == "zeroed":
+        return data[:middle] + bytes(200) + data[middle + 200:]
+    if kind == "cut":
+        return data[:middle] + data[end:]
+    return data[:middle] + bytes([data[middle] ^ 0x10]) + data[middle + 1:]
+
+
+@pytest.mark.parametrize("kind", ["zeroed", "cut", "flipped"])
+def test_11_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path):
+    data = damaged_entropy_data(kind)
+    with pytest.raises(ImageFileError, match="Corrupt JPEG data") as raised:
+        decode_image(data, max_pixels=25_000_000)
+    assert raised.value.reason == "damaged"
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(data)
+    (problem,) = image_and_mask_problems(str(path))
+    assert str(path) in problem and "Corrupt JPEG data" in problem
+    answer = app.test_client().post("/predict", data=data, content_type="image/jpeg")
+    assert answer.status_code == 422 and "Corrupt JPEG data" in answer.json["error"]
+    # The undamaged file decodes, and libjpeg's other output is not swallowed.
+    assert decode_image(jpeg_bytes(128, 128), max_pixels=25_000_000).image.shape == (128, 128, 3)

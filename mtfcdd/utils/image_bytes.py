@@ -14,6 +14,10 @@ training and evaluation, the server's uploads) goes through
   would be read as a different picture. A JPEG must hold its end-of-image
   marker after its last scan, a PNG its ``IEND`` chunk, a BMP the bytes its
   header announces;
+- a JPEG whose entropy data libjpeg finds corrupt (it only warns, "Corrupt
+  JPEG data: ...", and fills what it cannot decode with grey or repeats)
+  is damaged: libjpeg's warnings are read from the standard error it
+  writes them to (``_decode_jpeg``);
 - the pixels are taken as stored: an EXIF orientation tag is ignored
   (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders, which train
   and evaluate the model, ignore it; a camera's rotated file is scored as
@@ -31,7 +35,11 @@ is wrong, so that the server can answer with the right HTTP status.
 """
 
 import dataclasses
+import os
 import struct
+import sys
+import tempfile
+import threading
 
 import cv2
 import numpy as np
@@ -68,6 +76,14 @@ JPEG_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])
 JPEG_START_OF_SCAN = 0xDA
 JPEG_END_OF_IMAGE = b"\xff\xd9"
 PNG_END_CHUNK = b"IEND\xaeB`\x82"  # the IEND type and its CRC
+# How libjpeg's warnings about damaged data begin (its JWRN_* messages).
+LIBJPEG_DAMAGE_WARNINGS = (
+    "Corrupt JPEG data", "Premature end of JPEG file", "Inconsistent progression sequence",
+    "Invalid SOS parameters",
+)
+# Standard error is one per process: one JPEG decodes at a time while it is
+# read.
+_STANDARD_ERROR_LOCK = threading.Lock()
 
 
 class ImageFileError(ValueError):
@@ -218,7 +234,8 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
     image_format, (height, width), reduction, flag = decoding_plan(
         data, max_pixels, mode, name, limit_name, reduce
     )
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    buffer = np.frombuffer(data, np.uint8)
+    decoded = _decode_jpeg(buffer, flag, name) if image_format == "jpeg" else cv2.imdecode(buffer, flag)
     if decoded is None:
         raise ImageFileError(
             f"OpenCV cannot decode {name}, a {image_format.upper()} file of {width}x{height} "
@@ -227,6 +244,36 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
     if mode == "color":
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return DecodedImage(decoded, image_format, (height, width), reduction)
+
+
+def _decode_jpeg(buffer, flag, name):
+    """``cv2.imdecode`` of a JPEG; raises ``ImageFileError`` when libjpeg warns of damage.
+
+    OpenCV neither returns libjpeg's warnings nor stops on them: libjpeg
+    writes them to standard error (file descriptor 2), which is redirected
+    to a temporary file while it decodes. Other output is passed on.
+    """
+    with _STANDARD_ERROR_LOCK, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        standard_error = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            decoded = cv2.imdecode(buffer, flag)
+        finally:
+            os.dup2(standard_error, 2)
+            os.close(standard_error)
+        captured.seek(0)
+        lines = captured.read().decode("utf-8", "replace").splitlines()
+    damage = [line for line in lines if line.startswith(LIBJPEG_DAMAGE_WARNINGS)]
+    others = [line for line in lines if line not in damage]
+    if others:
+        os.write(2, ("\n".join(others) + "\n").encode())
+    if damage:
+        raise ImageFileError(
+            f"{name} is a damaged JPEG file: libjpeg reports \"{damage[0]}\" and would fill "
+            "what it cannot decode with grey.", "damaged"
+        )
+    return decoded
 
 
 def _decoding(kind, height, width, max_pixels, candidates, name, limit_name, advice):
