@@ -194,3 +194,25 @@ def test_11_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path)
     assert answer.status_code == 422 and "Corrupt JPEG data" in answer.json["error"]
     # The undamaged file decodes, and libjpeg's other output is not swallowed.
     assert decode_image(jpeg_bytes(128, 128), max_pixels=25_000_000).image.shape == (128, 128, 3)
+
+
+# --- 3: evaluation memory -------------------------------------------------------------
+
+
+def test_3_the_evaluation_memory_estimate_counts_the_pixel_size():
+    from mtfcdd.utils.memory import check_evaluation_batch_fits, evaluation_bytes_per_image
+
+    # Per image: two batches of uint8 RGB inputs, then per pixel of the
+    # pixel size the K float32 maps and 18 bytes of work (see the module).
+    per_image = evaluation_bytes_per_image((75, 75), (4000, 4000), 8)
+    assert per_image == 2 * 3 * 75 * 75 + 4000 * 4000 * (4 * 8 + 18)
+    with pytest.raises(ValueError, match=r"batch_size 32 .* 4000x4000 pixel size.* at most 29"):
+        check_evaluation_batch_fits((75, 75), (4000, 4000), 8, 32, available=22 * 2**30)
+    check_evaluation_batch_fits((75, 75), (4000, 4000), 8, 29, available=22 * 2**30)
+
+
+def test_3_evaluate_refuses_a_pixel_size_that_cannot_fit_before_reading_images(model_file, tiny_dataset, capsys):
+    argv = ["evaluate", model_file, "--data", tiny_dataset, "--alpha", "0.1", "--pixel-size", "100000"]
+    assert main(argv) == 1
+    line = error_line(capsys)
+    assert "100000x100000 pixel size" in line and "GiB" in line, line
