@@ -216,3 +216,72 @@ def test_3_evaluate_refuses_a_pixel_size_that_cannot_fit_before_reading_images(m
     assert main(argv) == 1
     line = error_line(capsys)
     assert "100000x100000 pixel size" in line and "GiB" in line, line
+
+
+# --- 5-7: a resume with another run's checkpoint or data -------------------------------
+
+
+def train_argv(root, run, *options):
+    return ["train", "--data", root, "--out", str(run), "--image-size", "75", "--backbone-weights", "none",
+            "--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "1", *options]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tiny_dataset, tmp_path_factory):
+    """Two finished one-step runs on the tiny set, with different seeds."""
+    folder = tmp_path_factory.mktemp("runs")
+    for name, seed in (("first", "0"), ("second", "1")):
+        assert main(train_argv(tiny_dataset, folder / name, "--seed", seed)) == 0
+    return folder
+
+
+@pytest.fixture
+def run_copy(two_runs, tmp_path):
+    return shutil.copytree(two_runs / "first", tmp_path / "run")
+
+
+def snapshot(folder):
+    return {name: (folder / name).read_bytes() for name in os.listdir(folder) if (folder / name).is_file()}
+
+
+def test_5_resume_refuses_a_checkpoint_that_is_not_a_multitypefcdd(tiny_dataset, run_copy, capsys):
+    import keras
+
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    other.save(run_copy / "checkpoint.keras")
+    before = snapshot(run_copy)
+    capsys.readouterr()
+    assert main(["train", "--data", tiny_dataset, "--out", str(run_copy), "--resume", "--epochs", "2"]) == 1
+    line = error_line(capsys)
+    assert "checkpoint.keras" in line and "not a MultiTypeFCDD training checkpoint" in line and "Sequential" in line
+    assert snapshot(run_copy) == before
+
+
+def test_6_resume_refuses_another_runs_checkpoint(tiny_dataset, two_runs, run_copy, capsys):
+    first = json.loads((run_copy / "config.json").read_text())["run_id"]
+    second = json.loads((two_runs / "second" / "config.json").read_text())["run_id"]
+    assert len(first) == 32 and first != second
+    shutil.copy(two_runs / "second" / "checkpoint.keras", run_copy / "checkpoint.keras")
+    before = snapshot(run_copy)
+    capsys.readouterr()
+    assert main(["train", "--data", tiny_dataset, "--out", str(run_copy), "--resume", "--epochs", "2"]) == 1
+    line = error_line(capsys)
+    assert f"belongs to run {second}" in line and f"run {first}" in line, line
+    assert snapshot(run_copy) == before
+
+
+def test_7_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_dataset, run_copy, tmp_path, capsys):
+    moved = shutil.copytree(tiny_dataset, tmp_path / "moved")
+    assert main(["train", "--data", str(moved), "--out", str(run_copy), "--resume", "--epochs", "2"]) == 0
+    # Another data set: the first training entry of each object left out.
+    other = shutil.copytree(tiny_dataset, tmp_path / "other")
+    for split_file in (other / "realiad_jsons").glob("*/*.json"):
+        split = json.loads(split_file.read_text())
+        split["train"] = split["train"][1:]
+        split_file.write_text(json.dumps(split))
+    before = snapshot(run_copy)
+    capsys.readouterr()
+    assert main(["train", "--data", str(other), "--out", str(run_copy), "--resume", "--epochs", "3"]) == 1
+    line = error_line(capsys)
+    assert "other data" in line and str(other) in line and "fingerprint" in line, line
+    assert snapshot(run_copy) == before

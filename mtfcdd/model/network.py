@@ -60,6 +60,9 @@ class MultiTypeFCDD(keras.Model):
             pseudo-Huber output are always float32.
         image_shape: deprecated, ``(height, width, 3)``: the name mtfcdd
             0.1 used (and wrote into saved models); use ``image_size``.
+        run_id: the id of the training run that made the model (its run
+            folder's ``config.json``), or None; a resume refuses a
+            checkpoint of another run.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class MultiTypeFCDD(keras.Model):
         threshold_source=None,
         dtype=None,
         image_shape=None,
+        run_id=None,
         **kwargs,
     ):
         if image_shape is not None:
@@ -106,10 +110,9 @@ class MultiTypeFCDD(keras.Model):
                     f"thresholds has {len(thresholds)} values for {num_types} "
                     "types; give one per type, or None."
                 )
-        if threshold_source is not None and not isinstance(threshold_source, str):
-            raise ValueError(
-                f"threshold_source must be a string or None; got {threshold_source!r}."
-            )
+        for name, value in (("threshold_source", threshold_source), ("run_id", run_id)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string or None; got {value!r}.")
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")
@@ -145,6 +148,7 @@ class MultiTypeFCDD(keras.Model):
         self.thresholds = thresholds
         self.threshold_source = threshold_source
         self.train_backbone = train_backbone
+        self.run_id = run_id
         self.backbone = backbone
 
     def get_config(self):
@@ -163,6 +167,7 @@ class MultiTypeFCDD(keras.Model):
             "thresholds": self.thresholds,
             "threshold_source": self.threshold_source,
             "train_backbone": self.train_backbone,
+            "run_id": self.run_id,
         }
 
     @classmethod

@@ -12,14 +12,23 @@ lost (docs/training.md, "Resume and overwrite"):
   ``config.json`` under ``resumes``, with what changed and when; any other
   difference is refused, naming the fields;
 - ``config.json`` and ``training_state.json`` edited by hand into something
-  else than a run's are refused, naming the file and the field.
+  else than a run's are refused, naming the file and the field;
+- a run has an identity (``run_identity``), kept in ``config.json``: a run
+  id, which its checkpoint and model carry too (``MultiTypeFCDD.run_id``),
+  so that another run's checkpoint copied into the folder is refused; and
+  its data (the root and a fingerprint of the split lists), so that a
+  resume on another data set is refused like one with another ``alpha``.
+  The same data moved to another folder resumes (the fingerprint holds the
+  paths relative to the root).
 """
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import shutil
+import uuid
 
 from mtfcdd.training.config import TrainingConfig
 from mtfcdd.utils.atomic_files import write_json
@@ -38,6 +47,8 @@ TRAINED_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE)
 # learning rate is the way on after a diverged loss.
 RESUMABLE_CHANGES = ("epochs", "learning_rate")
 RESUMES_KEY = "resumes"
+# A run's identity in config.json (run_identity).
+IDENTITY_KEYS = ("run_id", "data")
 
 
 def run_files(output_dir):
@@ -87,9 +98,10 @@ def start_run(output_dir, config, resume, overwrite):
     return dataclasses.replace(saved, **{name: change["to"] for name, change in changes.items()}), epochs_done, resumes
 
 
-def write_config(output_dir, config, resumes):
-    """``config.json``: the config, and the record of the run's resumes."""
-    content = config.to_dict()
+def write_config(output_dir, config, resumes, identity=None):
+    """``config.json``: the config, the run's identity (``run_identity``) and
+    the record of its resumes."""
+    content = {**config.to_dict(), **(identity or {})}
     if resumes:
         content[RESUMES_KEY] = resumes
     write_json(os.path.join(output_dir, CONFIG_FILE), content)
@@ -109,7 +121,9 @@ def read_saved_config(output_dir):
         )
     values = _read_json_object(path)
     resumes = values.get(RESUMES_KEY, [])
-    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {"threshold_source", RESUMES_KEY}
+    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {
+        "threshold_source", RESUMES_KEY, *IDENTITY_KEYS
+    }
     unknown = sorted(set(values) - known)
     if unknown or not isinstance(resumes, list):
         field = unknown[0] if unknown else RESUMES_KEY
@@ -118,7 +132,7 @@ def read_saved_config(output_dir):
             "train into a new folder."
         )
     try:
-        return TrainingConfig.from_dict(values), resumes
+        return TrainingConfig.from_dict({name: value for name, value in values.items() if name not in IDENTITY_KEYS}), resumes
     except (TypeError, ValueError, AttributeError) as error:
         raise ValueError(
             f"{path}: not a valid training config ({error}); was it edited by hand? "
@@ -170,6 +184,50 @@ def _resume_changes(output_dir, saved, config, epochs_done):
         name: {"from": saved_values[name], "to": asked[name]}
         for name in RESUMABLE_CHANGES if asked[name] != saved_values[name]
     }
+
+
+def run_identity(output_dir, data_root, split, resumed):
+    """The identity of the run in ``output_dir``: ``{"run_id", "data"}``.
+
+    A new run gets a new id; a resumed one keeps its id (None for a run
+    older than ids) and must be on the same data.
+
+    Args:
+        output_dir: the run folder.
+        data_root: the data set root trained on.
+        split: its ``RealIADSplit`` (``train`` and ``test`` samples).
+        resumed: whether the run is resumed.
+
+    Raises:
+        ValueError: a resume whose data's fingerprint is not the run's.
+    """
+    data = {"root": os.path.abspath(data_root), "fingerprint": split_fingerprint(split, data_root)}
+    if not resumed:
+        return {"run_id": uuid.uuid4().hex, "data": data}
+    saved = _read_json_object(os.path.join(output_dir, CONFIG_FILE))
+    saved_data = saved.get("data") or {}
+    if saved_data.get("fingerprint") not in (None, data["fingerprint"]):
+        raise ValueError(
+            f"Cannot resume {output_dir} with other data: the run trained on "
+            f"{saved_data.get('root')} (split lists fingerprint {saved_data['fingerprint'][:12]}), "
+            f"but {data_root} lists other images or labels (fingerprint {data['fingerprint'][:12]}). "
+            "Resume on the run's data set, or train into a new folder."
+        )
+    return {"run_id": saved.get("run_id"), "data": data}
+
+
+def split_fingerprint(split, data_root):
+    """SHA-256 of a split's lists: every train and test entry's image and mask
+    (relative to ``data_root``), object and labels."""
+    def relative(path):
+        return None if path is None else os.path.relpath(path, data_root).replace(os.sep, "/")
+
+    entries = [
+        [name, relative(sample.image_path), relative(sample.mask_path), sample.category, list(sample.labels)]
+        for name in ("train", "test")
+        for sample in getattr(split, name)
+    ]
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
 def _read_json_object(path):

@@ -57,6 +57,7 @@ from mtfcdd.training.run_folder import (
     TENSORBOARD_FOLDER,
     read_epochs_done,
     read_saved_config,
+    run_identity,
     start_run,
     write_config,
 )
@@ -176,14 +177,18 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    if writes:
-        write_config(output_dir, config, resumes)
+    identity = run_identity(output_dir, data_root, split, resumed=bool(resumes)) if writes else {}
 
     keras.utils.set_random_seed(config.seed)
     with strategy_scope(strategy):
-        model = prepare_model(_model_to_train(output_dir, config, resume=epochs_done > 0), strategy)
+        model = prepare_model(
+            _model_to_train(output_dir, config, epochs_done > 0, identity.get("run_id")), strategy
+        )
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     check_batch_fits(model, config.batch_size // replicas, training=True)
+    # Written once every check has passed: a refused resume leaves the folder as it was.
+    if writes:
+        write_config(output_dir, config, resumes, identity)
 
     def make_dataset(shard):
         return training_dataset(
@@ -302,16 +307,18 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
     return max(1, math.ceil(summary.balanced_iterations))
 
 
-def training_model(config):
+def training_model(config, run_id=None):
     """The compiled model that ``train`` starts a new run with: the network
     of ``config``, Adam (with loss scaling under ``"mixed_float16"``), the
-    loss, XLA or not, built under ``config.precision``."""
+    loss, XLA or not, built under ``config.precision``; ``run_id`` is the
+    run's (``mtfcdd.training.run_folder.run_identity``)."""
     with dtype_policy(config.precision):
         model = MultiTypeFCDD(
             num_types=config.num_types,
             image_size=config.image_size,
             backbone_weights=config.backbone_weights,
             train_backbone=config.train_backbone,
+            run_id=run_id,
             name="multi_type_fcdd",
         )
         loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
@@ -322,11 +329,27 @@ def training_model(config):
     return model
 
 
-def _model_to_train(output_dir, config, resume):
+def _model_to_train(output_dir, config, resume, run_id=None):
     if not resume:
-        return training_model(config)
+        return training_model(config, run_id)
+    path = os.path.join(output_dir, CHECKPOINT_FILE)
     with dtype_policy(config.precision):
-        model = load_model_file(os.path.join(output_dir, CHECKPOINT_FILE), "checkpoint")
+        model = load_model_file(path, "checkpoint")
+    if not isinstance(model, MultiTypeFCDD) or getattr(model, "optimizer", None) is None:
+        held = (
+            "a MultiTypeFCDD without an optimizer" if isinstance(model, MultiTypeFCDD)
+            else f"a {type(model).__name__} model"
+        )
+        raise ValueError(
+            f"Cannot resume: {path} is not a MultiTypeFCDD training checkpoint (it holds {held}); "
+            "restore the run's checkpoint, or train into a new folder."
+        )
+    if run_id is not None and model.run_id != run_id:
+        raise ValueError(
+            f"Cannot resume: {path} belongs to run {model.run_id}, not to the run {run_id} of "
+            f"{output_dir} (its config.json); restore the run's own checkpoint, or train into a "
+            "new folder."
+        )
     # The one optimizer setting a resume may change (run_folder).
     model.optimizer.learning_rate = config.learning_rate
     # A checkpoint of a run older than the option says "auto".
