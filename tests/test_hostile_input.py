@@ -285,3 +285,38 @@ def test_7_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_datase
     line = error_line(capsys)
     assert "other data" in line and str(other) in line and "fingerprint" in line, line
     assert snapshot(run_copy) == before
+
+
+# --- 13: TF_CONFIG ----------------------------------------------------------------------
+
+
+def test_13_multi_worker_training_refuses_a_tf_config_without_a_cluster(tiny_dataset, tmp_path):
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "TF_CONFIG": json.dumps({"task": {"type": "worker", "index": 0}})}
+    finished = subprocess.run(
+        [sys.executable, "-m", "mtfcdd", *train_argv(tiny_dataset, tmp_path / "run", "--strategy", "multi-worker")],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )
+    assert finished.returncode == 1, finished.stderr[-2000:]
+    # TensorFlow's own start-up lines come first.
+    line = finished.stderr.strip().splitlines()[-1]
+    assert "TF_CONFIG" in line and "cluster" in line and "Traceback" not in finished.stderr, line
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[]", "a JSON object"),
+    ("{not json", "not valid JSON"),
+    ('{"cluster": {}, "task": {"type": "worker", "index": 0}}', "no machines"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "index 2"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}}', "task"),
+])
+def test_13_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
+    from mtfcdd.training.distribution import check_tf_config
+
+    with pytest.raises(ValueError, match=f"TF_CONFIG.*{message}"):
+        check_tf_config(value)
+    check_tf_config(None)  # no TF_CONFIG: this machine alone
+    check_tf_config('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')
