@@ -320,3 +320,67 @@ def test_13_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
         check_tf_config(value)
     check_tf_config(None)  # no TF_CONFIG: this machine alone
     check_tf_config('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')
+
+
+# --- 14: smaller ones -------------------------------------------------------------------
+
+
+def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):
+    import zipfile
+
+    import keras
+
+    from mtfcdd.model.saving import load_model_file
+
+    edited = tmp_path / "edited.keras"
+    with zipfile.ZipFile(model_file) as source, zipfile.ZipFile(edited, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["config"]["backbone_weights"] = "imagenet"
+                data = json.dumps(config).encode()
+            target.writestr(item, data)
+
+    def no_download(*arguments, **keywords):
+        raise AssertionError("loading a model tried to fetch weights")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_download)
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", no_download)
+    loaded = load_model_file(str(edited))
+    original = keras.saving.load_model(model_file)
+    image = np.random.default_rng(0).uniform(0, 255, (1, 75, 75, 3)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(image, verbose=0), original.predict(image, verbose=0))
+
+
+def test_14_verify_reports_symbolic_links_that_leave_the_data_root(tiny_dataset, tmp_path):
+    from mtfcdd.data.realiad.reader import load_realiad
+    from mtfcdd.data.realiad.verify import verify_dataset
+
+    data = shutil.copytree(tiny_dataset, tmp_path / "data")
+    image = load_realiad(str(data), alpha=0.1).train[0].image_path
+    outside = tmp_path / "outside.jpg"
+    shutil.move(image, outside)
+    os.symlink(outside, image)
+    problems = [problem for problem in verify_dataset(str(data), verbose=0).problems if image in problem]
+    assert problems and all("outside the data root" in problem and str(outside) in problem for problem in problems)
+
+
+def test_14_an_empty_objects_option_is_refused(tiny_dataset, tmp_path, capsys):
+    for value in ("", " , "):
+        with pytest.raises(SystemExit) as exited:
+            main(train_argv(tiny_dataset, tmp_path / "run", "--objects", value))
+        assert exited.value.code == 2
+        assert "--objects" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_14_a_directory_listed_as_an_image_is_called_a_directory(tmp_path):
+    from mtfcdd.utils.image_files import read_image_file
+
+    folder = tmp_path / "part.jpg"
+    folder.mkdir()
+    (problem,) = image_and_mask_problems(str(folder))
+    assert problem == f"{folder}: image is a directory, not an image file."
+    with pytest.raises(ValueError, match="is a directory, not an image file"):
+        read_image_file(folder)

@@ -266,8 +266,15 @@ def backbone_weights_argument(value):
 
 
 def objects_argument(value):
-    """``"a, b"`` -> ``("a", "b")``; empty -> None (every object)."""
-    return tuple(name.strip() for name in value.split(",") if name.strip()) or None
+    """``"a, b"`` -> ``("a", "b")``; a value naming no object is refused
+    (leaving the option out means every object)."""
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no object; give comma-separated objects, or leave --objects out "
+            "to use every object"
+        )
+    return names
 
 
 def add_model_options(parser):

@@ -172,7 +172,9 @@ class MultiTypeFCDD(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Never fetch weights while loading, whatever a (hand-edited) config
+        # says: the trained weights are in the file.
+        return cls(**{**config, "backbone_weights": None})
 
 
 def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="imagenet", input_shape=None):

@@ -22,6 +22,7 @@ from mtfcdd.utils.image_bytes import ImageFileError, decode_image, decoding_plan
 
 # Real-IAD stores each mask as a PNG beside its JPEG image, with the same stem.
 _MASKED_IMAGE_EXTENSIONS = (".jpg", ".jpeg")
+_DIRECTORY = "is a directory, not an image file."
 # Bytes read for a header: enough for almost every file.
 _HEADER_BYTES = 65536
 
@@ -46,6 +47,8 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
             damaged, or too large.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: {_DIRECTORY}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: image file not found.")
     with open(path, "rb") as file:
@@ -122,6 +125,8 @@ def mask_size_problem(mask_path, mask_size, image_path, image_size):
 def _file_size(path, mode, decode, kind):
     """((height, width) of a file, its channels when decoded (else None), its problems)."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        return None, None, [f"{path}: {kind} {_DIRECTORY}"]
     if not os.path.isfile(path):
         return None, None, [f"{path}: {kind} file is missing."]
     with open(path, "rb") as file:

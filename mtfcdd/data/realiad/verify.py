@@ -127,7 +127,9 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
     it must exist, be complete (not truncated) and decode, a mask must have
     one channel and its image's size (``image_and_mask_problems``). A split
-    of an object file without entries is a problem too. Problems are collected, not raised, so one run lists them all.
+    of an object file without entries is a problem too, and so is a file
+    that a symbolic link leads out of ``root`` and its image folder.
+    Problems are collected, not raised, so one run lists them all.
     Entry keys beyond the four the reader uses are not problems: they are
     counted in ``ignored_keys``.
 
@@ -183,7 +185,8 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     )
     for pair, pair_problems in zip(files, file_problems):
         problems.extend(
-            f"{problem} (listed in {listed_in[pair]})" for problem in pair_problems
+            f"{problem} (listed in {listed_in[pair]})"
+            for problem in pair_problems + _links_leaving(root, image_root, pair)
         )
     return VerificationReport(
         root=root,
@@ -194,6 +197,24 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
         masks_checked=len({mask_path for _, mask_path in files if mask_path}),
         ignored_keys=dict(sorted(ignored_keys.items())),
     )
+
+
+def _links_leaving(root, image_root, paths):
+    """The problems of the files of ``paths`` that symbolic links lead out of
+    ``root`` and out of ``image_root`` (which may itself be a link to another
+    disk).
+
+    A data set that reaches outside its folders is not what they hold: it
+    changes when something else moves, and a copy of the folder loses those
+    files.
+    """
+    inside = tuple(os.path.join(os.path.realpath(folder), "") for folder in (root, image_root))
+    return [
+        f"{path}: a symbolic link to {os.path.realpath(path)}, outside the data root {root}; "
+        "copy the file into the data set."
+        for path in paths
+        if path is not None and not os.path.realpath(path).startswith(inside)
+    ]
 
 
 def _count_types(samples):
