@@ -322,25 +322,30 @@ def test_13_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
     check_tf_config('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')
 
 
-# --- 14: smaller ones -------------------------------------------------------------------
-
-
-def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):
+def with_model_config(model_file, path, **changes):
+    """A copy of a .keras file with ``changes`` made to the model's config."""
     import zipfile
 
-    import keras
-
-    from mtfcdd.model.saving import load_model_file
-
-    edited = tmp_path / "edited.keras"
-    with zipfile.ZipFile(model_file) as source, zipfile.ZipFile(edited, "w") as target:
+    with zipfile.ZipFile(model_file) as source, zipfile.ZipFile(path, "w") as target:
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "config.json":
                 config = json.loads(data)
-                config["config"]["backbone_weights"] = "imagenet"
+                config["config"].update(changes)
                 data = json.dumps(config).encode()
             target.writestr(item, data)
+    return path
+
+
+# --- 14: smaller ones# --- 14: smaller ones -------------------------------------------------------------------
+
+
+def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):
+    import keras
+
+    from mtfcdd.model.saving import load_model_file
+
+    edited = with_model_config(model_file, tmp_path / "edited.keras", backbone_weights="imagenet")
 
     def no_download(*arguments, **keywords):
         raise AssertionError("loading a model tried to fetch weights")
@@ -384,3 +389,95 @@ def test_14_a_directory_listed_as_an_image_is_called_a_directory(tmp_path):
     assert problem == f"{folder}: image is a directory, not an image file."
     with pytest.raises(ValueError, match="is a directory, not an image file"):
         read_image_file(folder)
+
+
+# --- 2: server connections --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """The module's app behind make_server on 127.0.0.1, with a 2 s read timeout and 4 workers."""
+    import threading
+
+    from mtfcdd.serve.server import make_server
+
+    server = make_server(app, "127.0.0.1", 0, max_connections=4, read_timeout=2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+
+
+def raw_request(port, data, timeout=30):
+    """Status line and JSON body of a hand-written HTTP request."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_2_half_sent_requests_time_out_and_the_workers_are_capped(live_server):
+    import socket
+
+    # Eight half-sent requests against four workers and a 2 s read timeout:
+    # each is closed by the server (recv returns b"" or an answer), never
+    # held open for ever, and the server still answers afterwards.
+    half_open = [socket.create_connection(("127.0.0.1", live_server)) for _ in range(8)]
+    for connection in half_open:
+        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\npart")
+    for connection in half_open:
+        connection.settimeout(60)
+        connection.recv(65536)  # returns once the server gives up on the request
+        connection.close()
+    status, answer = raw_request(live_server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert status == 200 and answer["status"] == "ok"
+
+
+def test_2_other_hosts_and_cross_origin_writes_are_refused(app, model_file):
+    from mtfcdd.serve.server import create_app
+
+    client = app.test_client()
+    assert client.get("/model", headers={"Host": "attacker.example:8080"}).status_code == 403
+    assert client.get("/model", headers={"Host": "localhost:8080"}).status_code == 200
+    assert client.get("/model", headers={"Host": "192.168.1.20:8080"}).status_code == 200
+    answer = client.post("/predict", data=jpeg_bytes(), content_type="image/jpeg",
+                         headers={"Host": "127.0.0.1:8080", "Origin": "http://attacker.example"})
+    assert answer.status_code == 403 and "cross-origin" in answer.json["error"]
+    same_origin = client.post("/predict", data=jpeg_bytes(), content_type="image/jpeg",
+                              headers={"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:8080"})
+    assert same_origin.status_code == 200
+    import keras
+
+    proxied = create_app(keras.saving.load_model(model_file), allowed_hosts=["parts.example.com"])
+    assert proxied.test_client().get("/model", headers={"Host": "parts.example.com"}).status_code == 200
+
+
+def test_2_a_chunked_upload_over_the_limit_gets_413(live_server, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = jpeg_bytes() + bytes(limit)
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[start:start + 65536]), body[start:start + 65536])
+        for start in range(0, len(body), 65536)
+    ) + b"0\r\n\r\n"
+    request = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+               b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") + chunks
+    status, answer = raw_request(live_server, request)
+    assert status == 413 and "limit" in answer["error"]
+
+
+def test_2_too_many_form_fields_and_too_long_urls_get_json_with_the_reason(live_server, app):
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({f"field{index}": "x" for index in range(1500)})
+    answer = app.test_client().post("/predict", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert answer.status_code == 413 and "parts" in answer.json["error"] and "bytes" not in answer.json["error"]
+    status, answer = raw_request(
+        live_server, b"GET /model?" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    assert status == 414 and "URL" in answer["error"]
