@@ -322,6 +322,9 @@ def test_13_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
     check_tf_config('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')
 
 
+# --- 9: a model whose own config is broken -----------------------------------------------
+
+
 def with_model_config(model_file, path, **changes):
     """A copy of a .keras file with ``changes`` made to the model's config."""
     import zipfile
@@ -337,7 +340,33 @@ def with_model_config(model_file, path, **changes):
     return path
 
 
-# --- 14: smaller ones# --- 14: smaller ones -------------------------------------------------------------------
+@pytest.mark.parametrize("changes, message", [
+    ({"thresholds": [0.5] * 7 + [float("nan")]}, "thresholds must be finite numbers"),
+    ({"type_codes": ["AK"] * 8}, "type_codes must be distinct"),
+])
+def test_9_a_model_file_with_a_broken_config_is_refused(model_file, tmp_path, capsys, changes, message):
+    from mtfcdd.model.saving import load_model_file
+
+    edited = with_model_config(model_file, tmp_path / "edited.keras", **changes)
+    with pytest.raises(ValueError, match=message):
+        load_model_file(str(edited))
+    image = tmp_path / "part.jpg"
+    image.write_bytes(jpeg_bytes(75, 75))
+    assert main(["predict", str(edited), str(image), "--out", str(tmp_path / "out")]) == 1
+    assert message in error_line(capsys)
+    assert not (tmp_path / "out" / "predictions.json").exists()
+
+
+def test_9_json_files_never_hold_nan(tmp_path):
+    from mtfcdd.utils.atomic_files import write_json
+
+    path = tmp_path / "scores.json"
+    with pytest.raises(ValueError, match=f"{path}.*NaN"):
+        write_json(str(path), {"scores": {"AK": float("nan")}})
+    assert os.listdir(tmp_path) == []
+
+
+# --- 14: smaller ones -------------------------------------------------------------------
 
 
 def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):

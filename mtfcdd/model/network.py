@@ -1,5 +1,6 @@
 """The MultiTypeFCDD network (paper 3.1 and 4.3.1)."""
 
+import math
 import warnings
 
 import keras
@@ -103,8 +104,17 @@ class MultiTypeFCDD(keras.Model):
                 f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
                 f"{score_reduction!r}."
             )
+        if len(set(type_codes)) != len(type_codes):
+            raise ValueError(
+                f"type_codes must be distinct (each names one heatmap); got {list(type_codes)}."
+            )
         if thresholds is not None:
             thresholds = tuple(float(value) for value in thresholds)
+            if not all(math.isfinite(value) for value in thresholds):
+                raise ValueError(
+                    f"thresholds must be finite numbers (a NaN threshold detects nothing); got "
+                    f"{list(thresholds)}."
+                )
             if len(thresholds) != num_types:
                 raise ValueError(
                     f"thresholds has {len(thresholds)} values for {num_types} "
