@@ -510,3 +510,48 @@ def test_2_too_many_form_fields_and_too_long_urls_get_json_with_the_reason(live_
         live_server, b"GET /model?" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     )
     assert status == 414 and "URL" in answer["error"]
+
+
+# --- 8: a model file and a sidecar that do not belong together ------------------------------
+
+
+def sidecar_fields(**changes):
+    from mtfcdd import __version__
+    from mtfcdd.constants import DEFECT_CODES
+
+    return {
+        "schema_version": 3, "mtfcdd_version": __version__, "output": "type_projection", "format": "onnx",
+        "type_codes": list(DEFECT_CODES), "image_size": [75, 75], "score_reduction": "mean",
+        "thresholds": [0.5] * 8, "quantization": "none", "num_calibration_images": None,
+        "weights_source": "None", **changes,
+    }
+
+
+def test_8_a_sidecar_holds_its_files_fingerprint_and_refuses_another_file_or_an_edit(tmp_path):
+    import hashlib
+
+    from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path, write_sidecar
+
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"the first run's model")
+    write_sidecar(str(model), sidecar_fields())
+    written = json.loads(open(sidecar_path(str(model))).read())
+    bound = {field: written[field] for field in
+             ("format", "type_codes", "image_size", "score_reduction", "thresholds", "quantization")}
+    expected = hashlib.sha256(b"the first run's model" + json.dumps(bound, sort_keys=True).encode()).hexdigest()
+    assert written["fingerprint"] == expected
+    assert read_sidecar(str(model)) == written
+    # A second run's file of the same size beside the first run's sidecar.
+    model.write_bytes(b"the other run's model")
+    with pytest.raises(ValueError, match="do not belong together.*fingerprint"):
+        read_sidecar(str(model))
+    model.write_bytes(b"the first run's model")
+    for field, value in (("score_reduction", "max"), ("thresholds", [0.6] * 8)):
+        with open(sidecar_path(str(model)), "w") as file:
+            json.dump({**written, field: value}, file)
+        with pytest.raises(ValueError, match="do not belong together"):
+            read_sidecar(str(model))
+    # A sidecar written before fingerprints existed is still read.
+    with open(sidecar_path(str(model)), "w") as file:
+        json.dump(sidecar_fields(), file)
+    assert read_sidecar(str(model))["score_reduction"] == "mean"
