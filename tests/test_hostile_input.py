@@ -555,3 +555,32 @@ def test_8_a_sidecar_holds_its_files_fingerprint_and_refuses_another_file_or_an_
     with open(sidecar_path(str(model)), "w") as file:
         json.dump(sidecar_fields(), file)
     assert read_sidecar(str(model))["score_reduction"] == "mean"
+
+
+# --- 12: contradicting labels ------------------------------------------------------------
+
+
+def test_12_verify_and_train_report_duplicates_contradictions_and_overlap(tiny_dataset, tmp_path, capsys):
+    from mtfcdd.data.realiad.verify import verify_dataset
+
+    data = shutil.copytree(tiny_dataset, tmp_path / "data")
+    split_file = data / "realiad_jsons" / "realiad_jsons_fuiad_0.1" / "audiojack.json"
+    split = json.loads(split_file.read_text())
+    normal = next(entry for entry in split["train"] if entry["anomaly_class"] == "OK")
+    defective = next(entry for entry in split["test"] if entry["anomaly_class"] != "OK")
+    twice = split["train"][-1]
+    split["train"].append(dict(twice))  # the same entry twice: a warning
+    split["test"].append({**normal, "anomaly_class": defective["anomaly_class"],
+                          "mask_path": defective["mask_path"]})  # normal in train, defective in test
+    split_file.write_text(json.dumps(split))
+    report = verify_dataset(str(data), verbose=0)
+    normal_path = str(data / "realiad_128" / "audiojack" / normal["image_path"])
+    twice_path = str(data / "realiad_128" / "audiojack" / twice["image_path"])
+    contradictions = [problem for problem in report.problems if "contradicting labels" in problem]
+    assert len(contradictions) == 1 and normal_path in contradictions[0], report.problems
+    assert any(twice_path in warning and "listed 2 times" in warning for warning in report.warnings), report.warnings
+    assert "warnings" in report.to_dict() and "contradicting labels" in report.to_text()
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--image-size", "75",
+                 "--backbone-weights", "none", "--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "1"]) == 1
+    line = error_line(capsys)
+    assert "contradicting labels" in line and normal_path in line, line

@@ -36,7 +36,7 @@ from mtfcdd.data.balanced_epoch import balanced_epoch_summary
 from mtfcdd.data.balanced_sampler import class_counts
 from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
 from mtfcdd.data.realiad.reader import load_realiad
-from mtfcdd.data.realiad.verify import check_sample_files
+from mtfcdd.data.realiad.verify import check_sample_files, label_conflicts
 from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.inference.decision_thresholds import fit_thresholds
 from mtfcdd.model.backbone import feature_map_size
@@ -171,6 +171,13 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
         raise ValueError(
             f"The training split is empty: no {description}. `mtfcdd data verify {data_root}` "
             "lists the splits and their images."
+        )
+    contradictions, _ = label_conflicts({"train": split.train, "test": split.test})
+    if contradictions:
+        raise ValueError(
+            f"{len(contradictions)} image{'s' if len(contradictions) > 1 else ''} listed with "
+            f"contradicting labels ({description}): {contradictions[0].rstrip('.')}. "
+            f"`mtfcdd data verify {data_root}` lists them all."
         )
     check_sample_files(split.train, description, decode=True, verbose=verbose)
     fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
