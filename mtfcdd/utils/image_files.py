@@ -22,7 +22,7 @@ from mtfcdd.utils.image_bytes import ImageFileError, decode_image, decoding_plan
 
 # Real-IAD stores each mask as a PNG beside its JPEG image, with the same stem.
 _MASKED_IMAGE_EXTENSIONS = (".jpg", ".jpeg")
-_DIRECTORY = "is a directory, not an image file."
+_DIRECTORY = "a directory, not an image file"
 # Bytes read for a header: enough for almost every file.
 _HEADER_BYTES = 65536
 
@@ -48,7 +48,7 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise ValueError(f"{path}: {_DIRECTORY}")
+        raise ValueError(f"{path} is {_DIRECTORY}.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: image file not found.")
     with open(path, "rb") as file:
@@ -94,8 +94,8 @@ def image_and_mask_problems(image_path, mask_path=None, decode=True):
     Returns:
         A list of problems, each naming the file at fault; empty when both
         files are good. Both are read whole (a mask must match its image
-    pixel for pixel, TensorFlow decodes training images whole), so either
-    over ``MAX_PIXELS`` is too large.
+        pixel for pixel, TensorFlow decodes training images whole), so
+        either over ``MAX_PIXELS`` is too large.
     """
     image_size, _, problems = _file_size(image_path, "color", decode, "image")
     if mask_path is None:
@@ -126,7 +126,7 @@ def _file_size(path, mode, decode, kind):
     """((height, width) of a file, its channels when decoded (else None), its problems)."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return None, None, [f"{path}: {kind} {_DIRECTORY}"]
+        return None, None, [f"{path}: {kind} is {_DIRECTORY}."]
     if not os.path.isfile(path):
         return None, None, [f"{path}: {kind} file is missing."]
     with open(path, "rb") as file:
