@@ -62,6 +62,7 @@ GROUPS = (
             "TrainingConfig",
             "train",
             "evaluate",
+            "evaluation_settings",
             "predict",
             "run_experiment",
             "run_demo",

@@ -5,7 +5,8 @@
 
 Reads ``<folder>/*/results.json`` (written by the experiment scripts), groups
 the multi-type (K = 8) and multi-class (K = 1) results by noise ratio alpha,
-and writes one Markdown document with the tables laid out like the paper's.
+and writes one Markdown document with the tables laid out like the paper's,
+each with the preset of every alpha's run (paper or authors) beside it.
 
 With ``--data`` (the data set the runs were tested on), it also draws the
 paper's Figure 3 into ``RESULTS/figure3_alphas.png``: one test image's
@@ -19,7 +20,7 @@ import glob
 import json
 import os
 
-from mtfcdd.evaluation.reports import markdown
+from mtfcdd.evaluation.reports import markdown, preset_of
 from mtfcdd.utils.atomic_files import write_text
 
 FIGURE3_FILE = "figure3_alphas.png"
@@ -48,6 +49,11 @@ def collect(results_folder):
         name: {alpha: result for alpha, (_, result) in runs.items()}
         for name, runs in runs_by_setting(results_folder).items()
     }
+
+
+def preset_line(results):
+    """``"Preset: alpha=0.1 paper; alpha=0.2 authors"``: a table's runs may differ."""
+    return "Preset: " + "; ".join(f"alpha={alpha} {preset_of(result)}" for alpha, result in results.items())
 
 
 def figure3(results_folder, data_root, output_path, image_path=None):
@@ -114,7 +120,9 @@ def main():
     groups = collect(arguments.results)
     if not groups:
         raise SystemExit(f"No */results.json under {arguments.results}.")
-    document = "\n".join(f"## {name}\n\n{markdown(results)}" for name, results in groups.items())
+    document = "\n".join(
+        f"## {name}\n\n{preset_line(results)}\n\n{markdown(results)}" for name, results in groups.items()
+    )
     output = arguments.out or os.path.join(arguments.results, "paper_tables.md")
     write_text(output, document)
     print(document)

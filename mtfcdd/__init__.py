@@ -45,6 +45,9 @@ Data (paper 4.1, 4.2):
 
 Training, evaluation, prediction (paper 4.3, 4.4):
     TrainingConfig, train(data_root, output_dir, config)
+    evaluation_settings(preset)                the paper's or the authors'
+                                               evaluation (TrainingConfig.
+                                               from_preset for training)
     evaluate(model, samples)                   per-type metrics, streamed (a
                                                Keras model or a converted file)
     predict(model, inputs, output_dir)         scores, detections, panels
@@ -97,6 +100,7 @@ _PUBLIC_API = {
     "TrainingConfig": "mtfcdd.training.trainer",
     "train": "mtfcdd.training.trainer",
     "evaluate": "mtfcdd.evaluation.model_evaluation",
+    "evaluation_settings": "mtfcdd.evaluation.presets",
     "predict": "mtfcdd.prediction.predict_images",
     "run_experiment": "mtfcdd.workflows.experiment",
     "run_demo": "mtfcdd.workflows.demo",

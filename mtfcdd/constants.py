@@ -81,6 +81,27 @@ DEFAULT_IMAGE_SIZE = 299
 MIN_IMAGE_SIZE = 75
 """The smallest input side InceptionResNetV2 takes."""
 
+INPUT_SCALINGS = {"inception": (1 / 127.5, -1.0), "unit": (1 / 255, 0.0)}
+"""(scale, offset) taking pixels in 0..255 to the backbone's input: [-1, 1],
+what Keras' InceptionResNetV2 weights expect, or [0, 1], what the authors'
+code feeds timm's (``ToTensor`` without normalisation)."""
+
+BACKBONE_BATCHNORM_MODES = ("frozen", "batch-statistics")
+"""The frozen backbone's BatchNorm layers during training: inference mode
+(the paper: nothing in the backbone changes), or the authors' code's
+``model.train()``: batch statistics, running averages updated (their other
+weights stay frozen)."""
+
+HEAD_BATCHNORMS = {"keras": (0.99, 1e-3), "pytorch": (0.9, 1e-5)}
+"""(momentum, epsilon) of the head's BatchNorm layers in Keras' terms:
+Keras' defaults, or PyTorch's (its momentum 0.1 is Keras' 0.9), the
+authors' code's."""
+
+INITIALIZERS = ("glorot", "kaiming")
+"""The head's convolutions' initialisation: Keras' (Glorot-uniform kernels,
+zero biases) or PyTorch's, the authors' code's (Kaiming-uniform with
+a = sqrt(5), i.e. uniform +-1 / sqrt(fan_in) kernels and biases)."""
+
 # === Choices of the package's settings ===
 
 SCORE_REDUCTIONS = ("mean", "max")
@@ -114,6 +135,17 @@ PIXEL_PROTOCOLS = ("per-type", "authors")
 """Which images and masks the pixel metrics of channel k use
 (``mtfcdd.metrics.evaluator``): the normal and type-k images against the
 type-k masks, or every image against its own mask (the authors' code)."""
+
+MASK_RESIZINGS = ("nearest", "bicubic")
+"""How evaluation resizes the masks to the pixel metrics' size: nearest
+neighbour with half-pixel centres (keeps their area), or bicubic then
+``> 0`` (the authors' PIL default, which grows them by up to a pixel)."""
+
+AUPRO_INTEGRATIONS = ("exact", "authors")
+"""How AUPRO integrates its curve (``mtfcdd.metrics.aupro``): every distinct
+score a threshold, interpolated at the FPR limit (MVTec AD), or the authors'
+evaluate.py: 1,000 equally spaced thresholds, the point past the limit kept,
+the area clipped to [0, 1]."""
 
 
 # === Serving (mtfcdd serve) ===

@@ -7,10 +7,13 @@ import pytest
 from mtfcdd import PseudoHuber, anomaly_scores, upsample_heatmaps
 
 
-def test_pseudo_huber_matches_formula_and_serializes():
-    values = np.array([[-1e3, -2.0, -1e-4, 0.0, 0.5, 3.0]], "float32")
-    expected = np.sqrt(values.astype(np.float64) ** 2 + 1) - 1
-    np.testing.assert_allclose(np.asarray(PseudoHuber()(values)), expected, rtol=1e-5, atol=1e-7)
+def test_pseudo_huber_matches_eq1_over_the_float32_range_and_serializes():
+    # Every decade from the smallest normal float32 to 1e18, both signs:
+    # small |phi| is where sqrt(phi^2 + 1) - 1 cancels to 0 in float32.
+    magnitudes = np.logspace(-18, 18, 145)
+    values = np.concatenate([-magnitudes, [0.0], magnitudes]).astype("float32")
+    exact = values.astype(np.float64) ** 2 / (np.sqrt(values.astype(np.float64) ** 2 + 1) + 1)
+    np.testing.assert_allclose(np.asarray(PseudoHuber()(values)), exact, rtol=1e-6, atol=0)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(PseudoHuber(name="ph")))
     assert isinstance(restored, PseudoHuber) and restored.name == "ph"
 

@@ -91,3 +91,65 @@ def _all_parsers(parser, prefix="mtfcdd"):
 
 def _option_strings(parser):
     return {option for action in parser._actions for option in action.option_strings}
+
+
+# Lines TensorFlow 2.21 printed on standard error in `mtfcdd benchmark`
+# (TF_CPP_MIN_LOG_LEVEL=2 set), and older TensorFlow's oneDNN notice.
+TENSORFLOW_LOG_LINES = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1796533725.784396    5074 cudart_stub.cc:31] Could not find cuda drivers on your "
+    "machine, GPU will not be used.",
+    "E0000 00:00:1796533773.264914    5952 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    "2025-01-02 10:11:12.345678: I tensorflow/core/util/port.cc:153] oneDNN custom operations are on. "
+    "You may see slightly different numerical results.",
+    "fully_quantize: 0, inference_type: 6, input_inference_type: UINT8, output_inference_type: FLOAT32",
+)
+KEPT_LINES = (
+    "mtfcdd predict: error: a.png: not an image",
+    "E0000 00:00:1796533773.264914    5952 op_kernel.cc:1840] OP_REQUIRES failed: out of memory",
+    "Converting to LiteRT: float32, float16, int8 ...",
+)
+
+
+def test_tensorflow_log_lines_are_told_from_others():
+    from mtfcdd.utils.tensorflow_logs import is_tensorflow_log_line
+
+    assert all(is_tensorflow_log_line(line.encode()) for line in TENSORFLOW_LOG_LINES)
+    assert not any(is_tensorflow_log_line(line.encode()) for line in KEPT_LINES)
+
+
+def test_hidden_tensorflow_logs_filters_file_descriptor_2_only_inside():
+    """C++ writes to descriptor 2 directly: written so here, hidden inside the
+    block, passed on in order otherwise; a partial line is not lost."""
+    lines = [line for pair in zip(TENSORFLOW_LOG_LINES, KEPT_LINES) for line in pair]
+    script = (
+        "import os\n"
+        "from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs\n"
+        "with hidden_tensorflow_logs():\n"
+        f"    for line in {lines!r}:\n"
+        "        os.write(2, (line + '\\n').encode())\n"
+        "    os.write(2, b'12/40 [=====>')\n"
+        f"os.write(2, ({TENSORFLOW_LOG_LINES[1]!r} + '\\n').encode())\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == "\n".join(KEPT_LINES) + "\n12/40 [=====>" + TENSORFLOW_LOG_LINES[1] + "\n"
+
+
+def test_benchmark_json_is_json_alone_without_tensorflow_logs():
+    """`mtfcdd benchmark --json | python -m json.tool` works, and TensorFlow
+    (imported, converting and running) leaves no line of its own on standard error."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "mtfcdd", "benchmark", "--image-size", "75", "--repeats", "1",
+         "--threads", "1", "--json"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout)
+    assert result["image_size"] == [75, 75]
+    assert set(result["ms_per_image"]) >= {"keras_cpu", "tflite_float32", "tflite_int8"}
+    assert completed.stderr.splitlines() == [
+        "Converting to LiteRT: float32, float16, int8 ...",
+        "Timing, with the matmul peak between the runs ...",
+    ]

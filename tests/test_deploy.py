@@ -73,6 +73,7 @@ def model(images, test_images):
     # Midway between the 5th and 6th score of each type: half of the test
     # images detected per type, and no score near a threshold.
     model.thresholds = tuple(float(value) for value in (scores[4] + scores[5]) / 2)
+    model.threshold_source = "midway between the 5th and 6th test scores"
     return model
 
 
@@ -180,10 +181,8 @@ def test_numpy_pseudo_huber_matches_eq1_and_the_keras_layer():
     projection = np.array([-1e3, -30.0, -1.0, -1e-2, -1e-4, 0.0, 1e-4, 1e-2, 0.5, 1.0, 30.0, 1e3])
     exact = np.sqrt(projection.astype(np.float64) ** 2 + 1.0) - 1.0  # Eq. 1 in float64
     np.testing.assert_allclose(pseudo_huber(projection), exact, rtol=1e-6, atol=0)
-    # Float32 sqrt(phi^2 + 1) - 1 loses digits to cancellation for small |phi|.
     keras_values = np.asarray(PseudoHuber()(projection.astype(np.float32)))
-    large = np.abs(projection) >= 0.5
-    np.testing.assert_allclose(pseudo_huber(projection)[large], keras_values[large], rtol=1e-4)
+    np.testing.assert_allclose(pseudo_huber(projection), keras_values, rtol=1e-6, atol=0)
 
 
 # --- Sidecar and files --------------------------------------------------------
@@ -200,6 +199,7 @@ def test_sidecar_round_trip(converted, model):
             "image_size": [IMAGE_SIZE, IMAGE_SIZE],
             "score_reduction": "mean",
             "thresholds": list(model.thresholds),
+            "threshold_source": model.threshold_source,
             "quantization": quantize,
             "num_calibration_images": NUM_CALIBRATION if quantize == "int8" else None,
             "weights_source": "None",
@@ -219,6 +219,7 @@ def test_sidecar_round_trip(converted, model):
         ("type_codes", []),
         ("output", "heatmaps"),
         ("format", "pytorch"),
+        ("threshold_source", 0.1),
     ],
 )
 def test_bad_sidecar_field_is_named(converted, tmp_path, field, value):
@@ -510,7 +511,10 @@ def test_evaluate_converted_files_like_the_keras_model(model, converted, tiny_da
     for code, metrics in keras_result["metrics"].items():
         for name, value in metrics.items():
             assert result["metrics"][code][name] == pytest.approx(value, abs=1e-3), (code, name)
+    # The sidecar's thresholds decide, and the settings say so.
     assert result["settings"] == {
         **keras_result["settings"], "runtime": "LiteRT", "model_file": converted["none"], "quantization": "none",
+        "decision_thresholds": f"the sidecar's ({model.threshold_source})",
     }
+    assert keras_result["settings"]["decision_thresholds"] == model.threshold_source
     assert (keras_result["settings"]["runtime"], keras_result["settings"]["model_file"]) == ("Keras", None)

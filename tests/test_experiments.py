@@ -158,6 +158,6 @@ def test_settings_line_reads_results_written_by_mtfcdd_0_1():
     settings = {"backbone_weights": "imagenet", "input_size": [299, 299], "score_reduction": "mean",
                 "pixel_size": [299, 299], "test_images": 750}
     assert settings_line({0.1: {"settings": settings}}) == (
-        "alpha=0.1: backbone weights imagenet, input 299x299, score reduction mean, pixel metrics at "
-        "299x299 (per-type protocol), 750 test images, decision thresholds: not recorded"
+        "alpha=0.1: preset paper, backbone weights imagenet, input 299x299, score reduction mean, pixel metrics at "
+        "299x299 (per-type protocol, exact AUPRO), 750 test images, decision thresholds: not recorded"
     )

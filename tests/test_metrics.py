@@ -15,7 +15,7 @@ from mtfcdd.metrics import (
     macro_f1,
     type_confusion_matrix,
 )
-from mtfcdd.metrics.aupro import region_pixel_weights
+from mtfcdd.metrics.aupro import authors_aupro, region_pixel_weights
 from mtfcdd.metrics.streaming import score_bins
 
 # ---------------------------------------------------------------- image level
@@ -231,6 +231,83 @@ def test_aupro_rejects_bad_input():
         aupro(masks, maps, fpr_limit=0)
     with pytest.raises(ValueError, match="finite"):
         aupro(masks, np.where(masks > 0, np.nan, maps))
+
+
+# ------------------------------------------------- the authors' AUPRO
+
+
+def test_authors_aupro_hand_case_overshoot_and_clipping():
+    """One 1x6 image, mask 101000: two one-pixel regions (pixels 0 and 2),
+    four normal pixels. The grid runs from the smallest score 0 to the
+    largest 3.
+
+    Maps 3, 2, 0, 1, 0, 0: the grid sees PRO 0.5 at FPR 0 (t > 2), 0.25
+    (1 < t <= 2), then 0.5 (t <= 1), past 0.3: the sweep stops there,
+    keeping it. Area 0.5 * 0.5 / 0.3 = 5/6. MVTec AD's curve rises from
+    (0, 0) and stops at 0.3: 0.5 * 0.3 / 0.3 = 0.5.
+
+    Maps 3, 2, 1.5, 1, 0, 0: PRO 0.5 up to FPR 0.25, then 1 (1.5 enters) at
+    0.25, then the overshoot to FPR 0.5: area (0.5 * 0.25 + 1 * 0.25) / 0.3
+    = 1.25, clipped to 1. MVTec AD: (0.125 + 0.05) / 0.3 = 7/12.
+    """
+    masks = np.array([[[1, 0, 1, 0, 0, 0]]])
+    overshoot = np.array([[[3, 2, 0, 1, 0, 0]]], dtype=np.float32)
+    assert authors_aupro(masks, overshoot) == pytest.approx(5 / 6)
+    assert aupro(masks, overshoot) == pytest.approx(0.5)
+    clipped = np.array([[[3, 2, 1.5, 1, 0, 0]]], dtype=np.float32)
+    assert authors_aupro(masks, clipped) == 1.0
+    assert aupro(masks, clipped) == pytest.approx(7 / 12)
+
+
+def loop_authors_aupro(masks, maps, fpr_limit):
+    """The authors' loop, written out: every grid threshold, highest first."""
+    region_scores = []
+    for mask, image_map in zip(masks, maps):
+        labelled, count = ndimage.label(mask > 0, structure=np.ones((3, 3)))
+        region_scores += [image_map[labelled == region] for region in range(1, count + 1)]
+    normal_scores = maps[masks == 0]
+    fprs, pros = [], []
+    for threshold in np.linspace(maps.min(), maps.max(), 1000)[::-1]:
+        fprs.append(np.mean(normal_scores >= threshold))
+        pros.append(np.mean([np.mean(scores >= threshold) for scores in region_scores]))
+        if fprs[-1] >= fpr_limit:
+            break
+    fprs, pros = np.array(fprs), np.array(pros)
+    area = np.sum((fprs[1:] - fprs[:-1]) * (pros[1:] + pros[:-1]) / 2) / fpr_limit
+    return min(max(area, 0.0), 1.0)
+
+
+@pytest.mark.parametrize("seed, decimals", [(0, None), (1, 1), (2, 2)])
+def test_authors_aupro_matches_their_loop_and_streams(seed, decimals):
+    rng = np.random.default_rng(seed)
+    maps, masks = random_maps_and_masks(rng, 6, 24, decimals)
+    expected = loop_authors_aupro(masks, maps, 0.3)
+    assert authors_aupro(masks, maps) == pytest.approx(expected)
+    binned = BinnedPixelScores()
+    binned.update(maps[:3], masks[:3])
+    binned.update(maps[3:], masks[3:])
+    # A grid threshold inside a bin counts the bin below it: a small shift.
+    assert binned.authors_aupro() == pytest.approx(expected, abs=0.01)
+
+
+def test_evaluator_aupro_option():
+    masks = np.array([[[0, 0, 0, 0, 0, 0]], [[1, 0, 1, 0, 0, 0]]])
+    maps = np.array([[[0, 0, 0, 0, 0, 0]], [[3, 2, 1.5, 1, 0, 0]]], dtype=np.float32)[..., None]
+    labels = np.array([[0], [1]])
+    results = {}
+    for integration in ("exact", "authors"):
+        evaluator = MultiTypeEvaluator(("A",), aupro=integration)
+        evaluator.update(maps.max(axis=(1, 2)), maps, labels, masks)
+        results[integration] = evaluator.result()
+        assert results[integration]["aupro"] == integration
+    # Ten normal pixels: FPR 0.1 at t = 2, 0.2 at t = 1, 1 at t = 0.
+    # Exact: (0.5 * 0.1 + 1 * 0.1 + 1 * 0.1) / 0.3 = 5/6. Authors: the
+    # overshoot to FPR 1 adds 0.8 under PRO 1: clipped to 1.
+    assert results["exact"]["metrics"]["A"]["AUPRO"] == pytest.approx(5 / 6)
+    assert results["authors"]["metrics"]["A"]["AUPRO"] == 1.0
+    assert results["authors"]["error_bounds"]["A"]["AUPRO"] is None
+    with pytest.raises(ValueError, match="aupro must be one of"):
+        MultiTypeEvaluator(("A",), aupro="trapezoid")
 
 
 # ---------------------------------------------------------------- streaming

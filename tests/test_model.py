@@ -49,6 +49,13 @@ def test_paper_size_parameter_count():
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == head_trainable
 
 
+def test_the_0_1_docs_call_with_an_input_shape_builds_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match=r"\(75, 96, 3\).*image_size"):
+        model = mtfcdd.build_model(2, (75, 96, 3), backbone_weights=None)
+    assert model.image_size == (75, 96)
+    assert model.output.shape == (None, feature_map_size(75), feature_map_size(96), 2)
+
+
 def test_invalid_arguments_raise():
     with pytest.raises(ValueError, match="75"):
         mtfcdd.build_model(8, 64, backbone_weights=None)

@@ -88,6 +88,7 @@ def test_onnx_sidecar_and_files(onnx_path, model):
         "image_size": [SIDE, SIDE],
         "score_reduction": "mean",
         "thresholds": [1.0] * 8,
+        "threshold_source": None,
         "weights_source": "None",
         "format": "onnx",
         "quantization": "none",
@@ -146,6 +147,7 @@ print(json.dumps({{
     assert (settings["runtime"], settings["model_file"], settings["quantization"]) == (
         "ONNX Runtime", onnx_path, "none"
     )
+    assert settings["decision_thresholds"] == "the sidecar's (how they were fitted is not recorded)"
     # The Keras model on the same images, read the same way: the same tables.
     expected = evaluate(model, split.test, verbose=0)
     for code, metrics in expected["metrics"].items():

@@ -22,21 +22,17 @@ predict`` exits with 3 when some of its inputs failed (``EXIT_STATUSES``).
 
 import argparse
 import errno
-import os
 import sys
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
-from mtfcdd.cli.options import given_options
+from mtfcdd.cli.options import given_options, needs_given_options
 from mtfcdd.utils.folder_lock import FolderInUseError
 from mtfcdd.utils.optional_packages import MissingPackageError
+from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs
 
 # Modules that define verbs, in the order `mtfcdd --help` lists them.
 COMMAND_MODULES = (demo, data, balanced_epochs, train, evaluate, predict, serve, export, benchmark)
-
-# TensorFlow's C++ start-up lines (CUDA probing, oneDNN, CPU features) are
-# noise to a user; 2 keeps its errors. Set before TensorFlow is imported.
-_QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 EXIT_STATUSES = {
     0: "success",
@@ -91,13 +87,11 @@ def main(argv=None):
     if arguments.command is None:
         parser.print_help()
         return 0
-    if not arguments.verbose:
-        for name, value in _QUIET_TENSORFLOW.items():
-            os.environ.setdefault(name, value)
-    # Only a resumed training tells given options from defaulted ones.
-    arguments.given_options = given_options(parser, argv) if getattr(arguments, "resume", False) else None
+    arguments.given_options = given_options(parser, argv) if needs_given_options(arguments) else None
     try:
-        return arguments.handler(arguments) or 0
+        # TensorFlow's start-up lines (CUDA probing, oneDNN) are noise to a user.
+        with hidden_tensorflow_logs(hidden=not arguments.verbose):
+            return arguments.handler(arguments) or 0
     except _USER_ERRORS as error:
         if arguments.debug:
             raise

@@ -11,7 +11,15 @@ read the same way, the same metrics), without Keras or TensorFlow.
 import json
 import sys
 
-from mtfcdd.cli.options import add_data_options, add_model_options, add_pixel_protocol_option, load_model, positive_int
+from mtfcdd.cli.options import (
+    add_data_options,
+    add_evaluation_options,
+    add_model_options,
+    add_preset_option,
+    load_model,
+    positive_int,
+    requested_evaluation_settings,
+)
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
@@ -33,9 +41,11 @@ def register(subparsers):
     )
     parser.add_argument(
         "--reduction", choices=SCORE_REDUCTIONS, default=None,
-        help="image score from a heatmap: mean (paper Eq. 2) or max (default: the model's)",
+        help="image score from a heatmap: mean (paper Eq. 2) or max (default: the preset's; "
+        "the model's own with the paper preset)",
     )
-    add_pixel_protocol_option(parser)
+    add_evaluation_options(parser)
+    add_preset_option(parser)
     parser.add_argument(
         "--out", default=None, metavar="DIR",
         help="also write the tables (JSON, CSV, Markdown) and the ROC, precision-recall and PRO "
@@ -61,9 +71,8 @@ def run(arguments):
     split = _test_split(arguments, model)
     result = evaluate(
         model, split.test, batch_size=arguments.batch_size,
-        pixel_size=arguments.pixel_size, reduction=arguments.reduction,
-        pixel_protocol=arguments.pixel_protocol, verbose=0 if arguments.json else 1,
-        curves_dir=arguments.out,
+        pixel_size=arguments.pixel_size, verbose=0 if arguments.json else 1, curves_dir=arguments.out,
+        **requested_evaluation_settings(arguments, arguments.given_options),
     )
     result["settings"]["alpha"] = arguments.alpha
     results = {arguments.alpha: result}

@@ -11,10 +11,12 @@ import os
 
 from mtfcdd.cli.options import (
     add_data_options,
-    add_pixel_protocol_option,
+    add_evaluation_options,
     add_training_options,
     given_options,
+    needs_given_options,
     positive_int,
+    requested_evaluation_settings,
     requested_training_config,
 )
 
@@ -36,7 +38,7 @@ def experiment_parser(name, alpha, multi_class):
         "--pixel-size", type=positive_int, default=None, metavar="PIXELS",
         help="side at which heatmaps and masks are compared (default: the model input size)",
     )
-    add_pixel_protocol_option(parser)
+    add_evaluation_options(parser)
     parser.add_argument(
         "--resume", action="store_true",
         help="continue an interrupted run in --out, with its saved settings (--epochs and "
@@ -69,11 +71,11 @@ def experiment_main(name, alpha, multi_class, argv=None):
     data_root = arguments.data
     if arguments.synthetic:
         data_root = synthetic_data(os.path.join(arguments.out, "synthetic_data"), seed=arguments.seed)
-    given = given_options(parser, argv) if arguments.resume else None
+    given = given_options(parser, argv) if needs_given_options(arguments) else None
     config = requested_training_config(arguments, given, alpha=alpha, multi_class=multi_class)
     result = run_experiment(
         data_root, arguments.out, config, resume=arguments.resume, overwrite=arguments.overwrite,
-        pixel_size=arguments.pixel_size, pixel_protocol=arguments.pixel_protocol,
+        pixel_size=arguments.pixel_size, evaluation=requested_evaluation_settings(arguments, given),
     )
     if result is None:
         print(f"Training done on this worker; the chief writes the results to {arguments.out}.")

@@ -12,9 +12,18 @@ import argparse
 import dataclasses
 import math
 
-from mtfcdd.constants import FUIAD_ALPHAS, PIXEL_PROTOCOLS, PRECISIONS, SAMPLING_CLASSES, STRATEGIES
+from mtfcdd.constants import (
+    AUPRO_INTEGRATIONS,
+    FUIAD_ALPHAS,
+    MASK_RESIZINGS,
+    PIXEL_PROTOCOLS,
+    PRECISIONS,
+    SAMPLING_CLASSES,
+    STRATEGIES,
+)
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
-from mtfcdd.training.config import TrainingConfig
+from mtfcdd.evaluation.presets import EVALUATION_FIELDS, EVALUATION_PRESETS, evaluation_settings
+from mtfcdd.training.config import TRAINING_PRESETS, TrainingConfig
 
 # The TrainingConfig fields that the training options set.
 _TRAINING_FIELDS = (
@@ -57,6 +66,7 @@ def add_training_options(parser, fixed=()):
     group = parser.add_argument_group(
         "training (defaults: the paper's, or its authors' code's where it is silent; docs/realiad.md)"
     )
+    add_preset_option(group)
     if "multi_class" not in fixed:
         group.add_argument(
             "--multi-class", action="store_true",
@@ -176,11 +186,14 @@ def requested_training_config(arguments, given, **fixed):
     """The ``TrainingConfig`` a training command asks for.
 
     With ``--resume``, the run's saved config, changed only by the options
-    in ``given`` (``given_options``); otherwise ``training_config``'s.
-    ``**fixed`` as for ``training_config``.
+    in ``given`` (``given_options``); with ``--preset``, the preset's,
+    changed only by them; otherwise ``training_config``'s. ``**fixed`` as
+    for ``training_config``.
     """
     if not arguments.resume:
-        return training_config(arguments, **fixed)
+        if arguments.preset == "paper":
+            return training_config(arguments, **fixed)
+        return training_config(arguments, base=TrainingConfig.from_preset(arguments.preset), given=given, **fixed)
     from mtfcdd.training.run_folder import read_saved_config
 
     saved, _ = read_saved_config(arguments.out)
@@ -205,6 +218,13 @@ def given_options(parser, argv=None):
         for action, default in zip(actions, defaults):
             action.default = default
     return {action.dest for action in actions if hasattr(namespace, action.dest)}
+
+
+def needs_given_options(arguments):
+    """Whether the command must tell given options from defaulted ones: a
+    resumed training (the saved config stays but for the given options) and
+    a preset other than the paper's (idem for the preset's values)."""
+    return getattr(arguments, "resume", False) or getattr(arguments, "preset", "paper") != "paper"
 
 
 def _all_actions(parser):
@@ -248,11 +268,49 @@ def _bounded(kind, value, is_valid, expected):
 def add_pixel_protocol_option(parser):
     """``--pixel-protocol``: which images and masks the pixel metrics use."""
     parser.add_argument(
-        "--pixel-protocol", choices=PIXEL_PROTOCOLS, default=PIXEL_PROTOCOLS[0],
+        "--pixel-protocol", choices=PIXEL_PROTOCOLS, default=EVALUATION_PRESETS["paper"]["pixel_protocol"],
         help="per-type (channel k on the normal and type-k images against the type-k "
         "masks) or authors (every channel on every image against its own mask, as the "
         "authors' evaluate.py); docs/evaluation.md (default: %(default)s)",
     )
+
+
+def add_preset_option(parser):
+    """``--preset``: the paper's settings or the authors' code's."""
+    parser.add_argument(
+        "--preset", choices=tuple(TRAINING_PRESETS), default="paper",
+        help="paper (the paper's settings, or its authors' code's where it is silent) or authors "
+        "(what the authors' published code runs: batch 256, backbone BatchNorm in training "
+        "mode, [0, 1] input, max score, their pixel protocol and AUPRO, ...); options given "
+        "beside it change it; docs/realiad.md (default: %(default)s)",
+    )
+
+
+def add_evaluation_options(parser):
+    """``--pixel-protocol``, ``--aupro`` and ``--mask-resizing``: how the
+    pixel metrics are computed; their defaults are the paper preset's."""
+    add_pixel_protocol_option(parser)
+    for flag, choices, description in (
+        ("--aupro", AUPRO_INTEGRATIONS, "exact (MVTec AD: every distinct score a threshold, "
+         "interpolated at FPR 0.3) or authors (the authors' evaluate.py: 1,000 equally spaced "
+         "thresholds, the point past FPR 0.3 kept, clipped to [0, 1]); docs/evaluation.md"),
+        ("--mask-resizing", MASK_RESIZINGS, "nearest (keeps the masks' area) or bicubic then > 0 "
+         "(the authors' evaluate.py, grows them by up to a pixel)"),
+    ):
+        parser.add_argument(
+            flag, choices=choices, default=EVALUATION_PRESETS["paper"][flag[2:].replace("-", "_")],
+            help=f"{description} (default: %(default)s)",
+        )
+
+
+def requested_evaluation_settings(arguments, given):
+    """``evaluate``'s settings (``evaluation_settings``) that the options ask
+    for: those of ``--preset``, changed by the options in ``given`` (every
+    option when None)."""
+    return evaluation_settings(arguments.preset, **{
+        name: getattr(arguments, name) for name in EVALUATION_FIELDS
+        if hasattr(arguments, name) and (given is None or name in given)
+    })
 
 
 def _preset_name(augmentation):

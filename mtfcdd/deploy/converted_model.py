@@ -33,14 +33,16 @@ class ConvertedModel:
         image_size: ``(height, width)`` the images are resized to.
         score_reduction: ``"mean"`` or ``"max"``.
         thresholds: one threshold per type, or None.
+        threshold_source: where the thresholds come from, in words: the
+            sidecar, and how they were fitted when it records it.
         quantization: how the file was converted (``"none"``, ``"int8"``, ...).
     """
 
-    runtime = None
+    runtime: str | None = None
     """The runtime's name, as results and the server report it."""
-    file_format = None
+    file_format: str | None = None
     """The sidecar's ``format`` of the files this class runs."""
-    option = None
+    option: str | None = None
     """The command-line option that runs such files."""
 
     def __init__(self, model_path):
@@ -60,6 +62,8 @@ class ConvertedModel:
         self.image_size = tuple(self.metadata["image_size"])
         self.score_reduction = self.metadata["score_reduction"]
         self.thresholds = self.metadata["thresholds"]
+        fitted_on = self.metadata.get("threshold_source") or "how they were fitted is not recorded"
+        self.threshold_source = f"the sidecar's ({fitted_on})"
         self.quantization = self.metadata["quantization"]
 
     def _check_file_against_sidecar(self, height, width, channels):

@@ -232,6 +232,7 @@ def model_metadata(model):
         "image_size": [int(height), int(width)],
         "score_reduction": model.score_reduction,
         "thresholds": None if model.thresholds is None else list(model.thresholds),
+        "threshold_source": getattr(model, "threshold_source", None),
         "weights_source": str(model.weights_source),
     }
 

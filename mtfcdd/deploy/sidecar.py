@@ -15,6 +15,8 @@ file, named after it with ``.json`` appended (``model.tflite`` ->
       "image_size": [299, 299],            the model's input [height, width]
       "score_reduction": "mean",           "mean" (paper Eq. 2) or "max"
       "thresholds": [0.21, ...] or null,   one decision threshold per type
+      "threshold_source": "10 % of ...",   how they were fitted, or null;
+                                           optional (older files lack it)
       "quantization": "int8",              "none", "float16", "dynamic", "int8";
                                            always "none" for ONNX
       "num_calibration_images": 100,       images that calibrated int8, else null
@@ -171,8 +173,14 @@ def check_sidecar(metadata, source):
         ),
         "weights_source": (_is_string, "a string"),
     }
-    for field, (is_valid, expected) in checks.items():
+    # Added within version 3: a sidecar may lack it.
+    optional_checks = {
+        "threshold_source": (lambda value: value is None or _is_string(value), "null or a string"),
+    }
+    for field, (is_valid, expected) in {**checks, **optional_checks}.items():
         if field not in metadata:
+            if field in optional_checks:
+                continue
             raise ValueError(f"{source}: field {field!r} is missing; expected {expected}.")
         if not is_valid(metadata[field]):
             raise ValueError(

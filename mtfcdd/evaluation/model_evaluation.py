@@ -27,7 +27,7 @@ from mtfcdd.utils.memory import check_evaluation_batch_fits
 from mtfcdd.utils.progress import ProgressBar
 
 
-def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
+def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, mask_resizing="nearest"):
     """Heatmaps of ``samples`` in order, one batch at a time.
 
     Args:
@@ -36,6 +36,7 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
         mask_size: (height, width) of the masks; None reads no masks
             (scores need none).
         verbose: 1 shows a progress bar, 0 nothing.
+        mask_resizing: see ``sample_batches``.
 
     Yields:
         (heatmaps (B, u, v, K) float32, labels (B, K), masks (B, h, w)
@@ -43,7 +44,9 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0):
     """
     source = heatmap_model(model)
     progress = ProgressBar(len(samples), unit_name="image", verbose=verbose)
-    for images, labels, masks in sample_batches(samples, source.image_size, mask_size, batch_size):
+    for images, labels, masks in sample_batches(
+        samples, source.image_size, mask_size, batch_size, mask_resizing=mask_resizing
+    ):
         heatmaps = source.heatmaps(images)
         progress.add(len(heatmaps))
         yield heatmaps, labels, masks
@@ -74,6 +77,9 @@ def evaluate(
     pixel_protocol="per-type",
     verbose=1,
     curves_dir=None,
+    aupro="exact",
+    mask_resizing="nearest",
+    preset="paper",
 ):
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
@@ -97,6 +103,13 @@ def evaluate(
         curves_dir: if given, the ROC, precision-recall and PRO curves of
             every type are written there (CSV, and PNG plots with
             Matplotlib; ``mtfcdd.evaluation.curve_reports``).
+        aupro: ``"exact"`` (MVTec AD's integration) or ``"authors"`` (the
+            authors' evaluate.py's; ``mtfcdd.metrics.aupro``).
+        mask_resizing: ``"nearest"`` or ``"bicubic"`` (then ``> 0``, the
+            authors'); see ``mtfcdd.evaluation.sample_batches``.
+        preset: the name of the evaluation preset these settings come from,
+            recorded in the result (``mtfcdd.evaluation.presets``: pass
+            ``**evaluation_settings(name)`` to use one).
 
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
@@ -114,16 +127,17 @@ def evaluate(
     pixel_size = source.image_size if pixel_size is None else image_size_pair(pixel_size, "pixel_size")
     check_evaluation_batch_fits(source.image_size, pixel_size, len(source.type_codes), batch_size)
     evaluator = MultiTypeEvaluator(
-        source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol
+        source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol, aupro=aupro
     )
     for heatmaps, labels, masks in predict_batches(
-        source, samples, batch_size, mask_size=pixel_size, verbose=verbose
+        source, samples, batch_size, mask_size=pixel_size, verbose=verbose, mask_resizing=mask_resizing
     ):
         evaluator.update(
             image_scores(heatmaps, reduction), upsample(heatmaps, pixel_size), labels, masks
         )
     result = evaluator.result()
     result["settings"] = {
+        "preset": preset,
         "runtime": source.runtime,
         "model_file": source.model_file,
         "quantization": source.quantization,
@@ -132,6 +146,8 @@ def evaluate(
         "score_reduction": reduction,
         "pixel_size": list(pixel_size),
         "pixel_protocol": pixel_protocol,
+        "aupro": aupro,
+        "mask_resizing": mask_resizing,
         "decision_thresholds": _thresholds_record(source),
         "test_images": len(samples),
     }

@@ -2,9 +2,9 @@
 
 One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per noise ratio
 alpha goes in; Markdown, CSV and JSON come out. Values are percentages with
-one decimal, as in the paper, and every table states the backbone weights,
-input size, score reduction, pixel protocol and decision thresholds that
-produced it.
+one decimal, as in the paper, and every table states the preset, backbone
+weights, input size, score reduction, pixel protocol, AUPRO integration and
+decision thresholds that produced it.
 """
 
 import csv
@@ -60,7 +60,8 @@ def settings_line(results):
     scripts do), and so are the model file and its runtime. Results written
     before the pixel protocol and the thresholds' source were recorded used
     the per-type protocol; their thresholds' source is "not recorded"; mtfcdd
-    0.1 named the input size ``input_size``.
+    0.1 named the input size ``input_size``. Results written before presets
+    and the AUPRO integration were recorded used the paper's (``preset_of``).
     """
     parts = []
     for alpha, result in results.items():
@@ -71,14 +72,24 @@ def settings_line(results):
             f"{training['batch_size']} on {training['training_images']} images, "
         )
         parts.append(
-            f"alpha={alpha}: {_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
+            f"alpha={alpha}: preset {preset_of(result)}, {_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
             f"{'x'.join(map(str, settings.get('image_size', settings.get('input_size'))))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
-            f"protocol), {settings['test_images']} test images, decision thresholds: "
+            f"protocol, {settings.get('aupro', 'exact')} AUPRO), {settings['test_images']} test images, decision thresholds: "
             f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)
+
+
+def preset_of(result):
+    """The preset an evaluation result was produced with: the evaluation's,
+    plus the training's when it differs (``"authors, trained paper"``);
+    ``"paper"`` for results written before presets were recorded."""
+    settings = result["settings"]
+    evaluation = settings.get("preset", "paper")
+    training = settings.get("training", {}).get("preset", evaluation)
+    return evaluation if training == evaluation else f"{evaluation}, trained {training}"
 
 
 def _model_description(settings):

@@ -90,6 +90,7 @@ def heatmap_model(model):
             runtime=model.runtime,
             model_file=model.model_path,
             quantization=model.metadata["quantization"],
+            threshold_source=model.threshold_source,
         )
     raise ValueError(
         "model must be a MultiTypeFCDD (Keras), a converted file (LiteRTModel, "

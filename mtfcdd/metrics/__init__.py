@@ -5,6 +5,7 @@ Exact metrics on arrays held in memory:
     f1_optimal_threshold                 the threshold that reaches F1-max
     roc_curve, precision_recall_curve    the image curves under I-AUROC, AP
     aupro, pro_curve                     pixel level, MVTec AD AUPRO
+    authors_aupro                        AUPRO as the authors' evaluate.py
 Streaming, fixed memory (the full test split does not fit in memory):
     BinnedPixelScores                    P-AUROC and AUPRO of one channel
     MultiTypeEvaluator                   the per-type protocol of Tables 3-5,
@@ -13,7 +14,7 @@ Beyond the paper:
     type_confusion_matrix, macro_f1      argmax type of defective images
 """
 
-from mtfcdd.metrics.aupro import aupro, pro_curve
+from mtfcdd.metrics.aupro import aupro, authors_aupro, pro_curve
 from mtfcdd.metrics.curves import Curve
 from mtfcdd.metrics.evaluator import CURVE_METRICS, METRIC_NAMES, MultiTypeEvaluator
 from mtfcdd.metrics.image_metrics import (
@@ -35,6 +36,7 @@ __all__ = [
     "MultiTypeEvaluator",
     "aupro",
     "auroc",
+    "authors_aupro",
     "average_precision",
     "f1_max",
     "f1_optimal_threshold",

@@ -14,6 +14,15 @@ adds ``1 / |r|`` to the region's overlap. Summing those weights over all
 defect pixels gives ``R * PRO(t)`` for ``R`` regions, which is how both the
 exact metric here and the streaming one (``mtfcdd.metrics.streaming``)
 compute PRO without keeping regions apart.
+
+``authors_aupro`` is the integration of the authors' published
+``evaluate.py`` (``--aupro authors``): the PRO curve read at 1,000 equally
+spaced thresholds from the smallest to the largest score, stopped at the
+first point with FPR >= ``fpr_limit`` (that point kept, not interpolated),
+its trapezoidal area divided by ``fpr_limit`` and clipped to [0, 1]. The
+overshoot past the limit adds area, up to ``FPR / fpr_limit`` times the
+last PRO when the grid jumps far past it, which the clipping then caps at 1
+(docs/evaluation.md).
 """
 
 import numpy as np
@@ -27,6 +36,8 @@ _EIGHT_CONNECTIVITY = np.zeros((3, 3, 3), dtype=bool)
 _EIGHT_CONNECTIVITY[1] = True
 
 DEFAULT_FPR_LIMIT = 0.3
+# The authors' evaluate.py: np.linspace(min, max, num_steps=1000).
+AUTHORS_NUM_THRESHOLDS = 1000
 
 
 def validate_maps_and_masks(maps, masks):
@@ -85,6 +96,13 @@ def pro_curve(masks, maps):
         ``(fpr, pro)``: 1-D arrays from ``(0, 0)`` to ``(1, 1)``,
         thresholds in decreasing order.
     """
+    return pro_curve_with_thresholds(masks, maps)[:2]
+
+
+def pro_curve_with_thresholds(masks, maps):
+    """``pro_curve`` and the threshold of each point: ``(fpr, pro,
+    thresholds)``, the first threshold ``inf``, then every distinct score
+    in decreasing order (a point counts the scores ``>= threshold``)."""
     maps, defect_masks = validate_maps_and_masks(maps, masks)
     weights, num_regions = region_pixel_weights(defect_masks)
     if num_regions == 0:
@@ -106,7 +124,8 @@ def pro_curve(masks, maps):
     positive_mass = np.bincount(
         level_of_pixel[defect_masks], weights=weights, minlength=len(levels)
     )
-    return threshold_curve(negative_mass[::-1], positive_mass[::-1])
+    thresholds = np.concatenate(([np.inf], levels[::-1].astype(np.float64)))
+    return (*threshold_curve(negative_mass[::-1], positive_mass[::-1]), thresholds)
 
 
 def aupro(masks, maps, fpr_limit=DEFAULT_FPR_LIMIT):
@@ -123,3 +142,48 @@ def aupro(masks, maps, fpr_limit=DEFAULT_FPR_LIMIT):
     """
     fpr, pro = pro_curve(masks, maps)
     return normalized_partial_area(fpr, pro, fpr_limit)
+
+
+def authors_aupro(masks, maps, fpr_limit=DEFAULT_FPR_LIMIT):
+    """AUPRO as the authors' ``evaluate.py`` integrates it (module docstring).
+
+    Args:
+        masks, maps, fpr_limit: as for ``aupro``.
+
+    Returns:
+        The clipped area, in [0, 1].
+    """
+    maps = np.asarray(maps)
+    fpr, pro, thresholds = pro_curve_with_thresholds(masks, maps)
+    return authors_partial_area(fpr, pro, thresholds, (float(maps.min()), float(maps.max())), fpr_limit)
+
+
+def authors_partial_area(fpr, pro, thresholds, score_range, fpr_limit=DEFAULT_FPR_LIMIT):
+    """The authors' AUPRO from a PRO curve known at ``thresholds``.
+
+    Each of the ``AUTHORS_NUM_THRESHOLDS`` grid thresholds ``t``, highest
+    first, reads the curve point with the lowest threshold still ``>= t``:
+    the exact point when ``thresholds`` are every distinct score
+    (``pro_curve_with_thresholds``); with the bin edges of
+    ``mtfcdd.metrics.streaming``, the pixels of the bin that holds ``t`` are
+    counted below it.
+
+    Args:
+        fpr, pro: the curve, thresholds decreasing.
+        thresholds: the threshold of each point, ``inf`` first.
+        score_range: ``(smallest, largest)`` score, the grid's ends.
+        fpr_limit: the FPR at which the sweep stops.
+    """
+    if not 0 < fpr_limit <= 1:
+        raise ValueError(f"the false positive rate limit must be in (0, 1]; got {fpr_limit}.")
+    grid = np.linspace(*score_range, AUTHORS_NUM_THRESHOLDS)[::-1]
+    points = np.searchsorted(-np.asarray(thresholds), -grid, side="right") - 1
+    grid_fpr, grid_pro = fpr[points], pro[points]
+    # The sweep stops after the first point at or past the limit, keeping it.
+    past_limit = np.flatnonzero(grid_fpr >= fpr_limit)
+    end = past_limit[0] + 1 if len(past_limit) else len(grid)
+    grid_fpr, grid_pro = grid_fpr[:end], grid_pro[:end]
+    if grid_fpr.max() <= 0:
+        return 0.0
+    area = np.sum(0.5 * (grid_pro[1:] + grid_pro[:-1]) * np.diff(grid_fpr)) / fpr_limit
+    return float(np.clip(area, 0.0, 1.0))

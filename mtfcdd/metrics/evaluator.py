@@ -13,6 +13,10 @@ For each type ``k`` (channel ``k`` of the model):
   whatever its type (the union of all types' masks), map = channel ``k``.
   P-AUROC and AUPRO come from fixed-memory histograms
   (``mtfcdd.metrics.streaming``), with a bound on their error.
+  ``aupro="exact"`` integrates the PRO curve as MVTec AD does,
+  ``aupro="authors"`` as the authors' ``evaluate.py`` (a 1,000-threshold
+  grid, the overshoot past the FPR limit kept, clipped to [0, 1];
+  ``mtfcdd.metrics.aupro``), which has no error bound (None).
 - the "Mean" row averages the types.
 
 With one channel (the multi-class setting, Table 5) the same code gives the
@@ -27,7 +31,7 @@ fixed-memory bins, thinned to a few thousand points).
 
 import numpy as np
 
-from mtfcdd.constants import PIXEL_PROTOCOLS
+from mtfcdd.constants import AUPRO_INTEGRATIONS, PIXEL_PROTOCOLS
 from mtfcdd.metrics.aupro import DEFAULT_FPR_LIMIT
 from mtfcdd.metrics.curves import Curve, thin_curve
 from mtfcdd.metrics.image_metrics import (
@@ -66,6 +70,8 @@ class MultiTypeEvaluator:
             images against the type-k masks) or ``"authors"`` (channel k on
             every image against every image's mask); see the module
             docstring.
+        aupro: ``"exact"`` (MVTec AD's integration) or ``"authors"`` (the
+            authors' evaluate.py's); see the module docstring.
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class MultiTypeEvaluator:
         fpr_limit=DEFAULT_FPR_LIMIT,
         mantissa_bits=DEFAULT_MANTISSA_BITS,
         pixel_protocol="per-type",
+        aupro="exact",
     ):
         self.type_codes = tuple(type_codes)
         if not self.type_codes or len(set(self.type_codes)) != len(
@@ -94,7 +101,10 @@ class MultiTypeEvaluator:
                 f"pixel_protocol must be one of {PIXEL_PROTOCOLS}; got "
                 f"{pixel_protocol!r}."
             )
+        if aupro not in AUPRO_INTEGRATIONS:
+            raise ValueError(f"aupro must be one of {AUPRO_INTEGRATIONS}; got {aupro!r}.")
         self.fpr_limit = fpr_limit
+        self.aupro = aupro
         self.mantissa_bits = mantissa_bits
         self.pixel_protocol = pixel_protocol
         self._pixel_scores = [
@@ -184,7 +194,7 @@ class MultiTypeEvaluator:
 
         Returns:
             ``{"type_codes": [...], "fpr_limit", "mantissa_bits",
-            "pixel_protocol",
+            "pixel_protocol", "aupro",
             "metrics": {code or "Mean": {metric name: value or None}},
             "types_in_mean": {metric name: [codes]},
             "error_bounds": {code: {"P-AUROC": bound, "AUPRO": bound}},
@@ -212,6 +222,7 @@ class MultiTypeEvaluator:
             "fpr_limit": self.fpr_limit,
             "mantissa_bits": self.mantissa_bits,
             "pixel_protocol": self.pixel_protocol,
+            "aupro": self.aupro,
             "metrics": metrics,
             "types_in_mean": types_in_mean,
             "error_bounds": error_bounds,
@@ -233,7 +244,8 @@ class MultiTypeEvaluator:
             Curve`` whose ``area`` is the metric: "I-AUROC" the image ROC
             curve, "AP" the precision-recall curve (step-wise area), "P-AUROC"
             the pixel ROC curve, "AUPRO" the PRO curve (area up to
-            ``fpr_limit``, divided by it). A type whose metric is undefined
+            ``fpr_limit``, divided by it; with ``aupro="authors"`` the area
+            is that integration's of the same curve). A type whose metric is undefined
             is left out. The image curves are exact; the pixel curves come
             from the bins, thinned (``mtfcdd.metrics.curves.thin_curve``) so
             that their area stays within ``AREA_TOLERANCE`` of the metric.
@@ -256,9 +268,7 @@ class MultiTypeEvaluator:
                     *pixel_scores.roc_curve(), pixel_scores.pixel_auroc()
                 )
                 curves["AUPRO"][code] = _thinned_curve(
-                    *pixel_scores.pro_curve(),
-                    pixel_scores.aupro(self.fpr_limit),
-                    self.fpr_limit,
+                    *pixel_scores.pro_curve(), self._aupro(pixel_scores), self.fpr_limit
                 )
         return curves
 
@@ -281,13 +291,18 @@ class MultiTypeEvaluator:
             return dict.fromkeys(PIXEL_METRICS), dict.fromkeys(PIXEL_METRICS)
         metrics = {
             "P-AUROC": pixel_scores.pixel_auroc(),
-            "AUPRO": pixel_scores.aupro(self.fpr_limit),
+            "AUPRO": self._aupro(pixel_scores),
         }
         error_bounds = {
             "P-AUROC": pixel_scores.pixel_auroc_error_bound(),
-            "AUPRO": pixel_scores.aupro_error_bound(self.fpr_limit),
+            "AUPRO": pixel_scores.aupro_error_bound(self.fpr_limit) if self.aupro == "exact" else None,
         }
         return metrics, error_bounds
+
+    def _aupro(self, pixel_scores):
+        if self.aupro == "authors":
+            return pixel_scores.authors_aupro(self.fpr_limit)
+        return pixel_scores.aupro(self.fpr_limit)
 
     @staticmethod
     def _counts(labels, pixel_scores):

@@ -38,6 +38,7 @@ import numpy as np
 
 from mtfcdd.metrics.aupro import (
     DEFAULT_FPR_LIMIT,
+    authors_partial_area,
     region_pixel_weights,
     validate_maps_and_masks,
 )
@@ -97,6 +98,8 @@ class BinnedPixelScores:
         self.defect_counts = np.zeros(self.num_bins, dtype=np.int64)
         self.region_weights = np.zeros(self.num_bins, dtype=np.float64)
         self.num_regions = 0
+        # The ends of the authors' AUPRO threshold grid.
+        self.score_range = (np.inf, -np.inf)
 
     def update(self, maps, masks):
         """Add a batch of maps and their ground-truth masks.
@@ -126,6 +129,9 @@ class BinnedPixelScores:
             defect_bins, weights=weights, minlength=self.num_bins
         )
         self.num_regions += num_regions
+        self.score_range = (
+            min(self.score_range[0], float(maps.min())), max(self.score_range[1], float(maps.max()))
+        )
 
     def _occupied(self, positive_mass):
         return (self.normal_counts > 0) | (positive_mass > 0)
@@ -173,6 +179,13 @@ class BinnedPixelScores:
         return normalized_partial_area(
             *self._curve(self.region_weights), fpr_limit
         )
+
+    def authors_aupro(self, fpr_limit=DEFAULT_FPR_LIMIT):
+        """AUPRO integrated as the authors' ``evaluate.py`` does
+        (``mtfcdd.metrics.aupro.authors_partial_area``), read from the bins:
+        a grid threshold inside a bin counts that bin's pixels below it, a
+        shift of at most one bin (relative width ``2 ** -mantissa_bits``)."""
+        return authors_partial_area(*self.pro_curve(), self.score_range, fpr_limit)
 
     def aupro_error_bound(self, fpr_limit=DEFAULT_FPR_LIMIT):
         """Largest difference between ``aupro()`` and the exact value."""

@@ -5,7 +5,15 @@ import warnings
 
 import keras
 
-from mtfcdd.constants import DEFAULT_IMAGE_SIZE, SCORE_REDUCTIONS, type_codes_for
+from mtfcdd.constants import (
+    BACKBONE_BATCHNORM_MODES,
+    DEFAULT_IMAGE_SIZE,
+    HEAD_BATCHNORMS,
+    INITIALIZERS,
+    INPUT_SCALINGS,
+    SCORE_REDUCTIONS,
+    type_codes_for,
+)
 from mtfcdd.model.backbone import build_backbone
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.image_size import image_size_pair
@@ -22,6 +30,7 @@ class MultiTypeFCDD(keras.Model):
     299x299 input) and channel ``k`` belongs to ``type_codes[k]``.
 
         x / 127.5 - 1                         InceptionResNetV2 pre-processing
+                                              (input_scaling)
         backbone (frozen)                     backbone.build_backbone
         2 x [Conv2D 512 3x3 -> BN -> ReLU]    the trainable head
         Conv2D K 1x1 (with bias)              phi(X; W); its bias plays the
@@ -61,6 +70,19 @@ class MultiTypeFCDD(keras.Model):
             pseudo-Huber output are always float32.
         image_shape: deprecated, ``(height, width, 3)``: the name mtfcdd
             0.1 used (and wrote into saved models); use ``image_size``.
+        input_scaling: ``"inception"`` (``x / 127.5 - 1``, what the Keras
+            weights expect) or ``"unit"`` (``x / 255``, the authors' code);
+            see ``mtfcdd.constants.INPUT_SCALINGS``.
+        backbone_batchnorm: ``"frozen"`` (the paper) or
+            ``"batch-statistics"``: during training the backbone's
+            BatchNorm layers normalise with the batch's statistics and update
+            their moving averages, every other backbone weight frozen (the
+            authors' ``model.train()``).
+        head_batchnorm: ``"keras"`` (momentum 0.99, epsilon 1e-3) or
+            ``"pytorch"`` (0.9, 1e-5: PyTorch's defaults, the authors').
+        initializer: ``"glorot"`` (Keras') or ``"kaiming"`` (PyTorch's
+            convolution defaults, the authors'); see
+            ``mtfcdd.constants.INITIALIZERS``.
         run_id: the id of the training run that made the model (its run
             folder's ``config.json``), or None; a resume refuses a
             checkpoint of another run.
@@ -79,6 +101,10 @@ class MultiTypeFCDD(keras.Model):
         threshold_source=None,
         dtype=None,
         image_shape=None,
+        input_scaling="inception",
+        backbone_batchnorm="frozen",
+        head_batchnorm="keras",
+        initializer="glorot",
         run_id=None,
         **kwargs,
     ):
@@ -120,30 +146,49 @@ class MultiTypeFCDD(keras.Model):
                     f"thresholds has {len(thresholds)} values for {num_types} "
                     "types; give one per type, or None."
                 )
+        _check_choice("input_scaling", input_scaling, tuple(INPUT_SCALINGS))
+        _check_choice("backbone_batchnorm", backbone_batchnorm, BACKBONE_BATCHNORM_MODES)
+        _check_choice("head_batchnorm", head_batchnorm, tuple(HEAD_BATCHNORMS))
+        _check_choice("initializer", initializer, INITIALIZERS)
+        if train_backbone and backbone_batchnorm != "frozen":
+            raise ValueError(
+                "train_backbone=True trains every backbone layer, BatchNorm included; "
+                f"backbone_batchnorm={backbone_batchnorm!r} needs train_backbone=False."
+            )
         for name, value in (("threshold_source", threshold_source), ("run_id", run_id)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string or None; got {value!r}.")
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")
+        scale, offset = INPUT_SCALINGS[input_scaling]
         x = keras.layers.Rescaling(
-            scale=1.0 / 127.5, offset=-1.0, name="preprocessing", dtype=dtype
+            scale=scale, offset=offset, name="preprocessing", dtype=dtype
         )(images)
         backbone = build_backbone(image_size, weights=backbone_weights)
         # A non-trainable backbone also keeps its BatchNorm layers in
         # inference mode during fit() (Keras 3), so nothing in it changes.
         backbone.trainable = train_backbone
+        if backbone_batchnorm == "batch-statistics":
+            _train_batchnorm_statistics_only(backbone)
         x = backbone(x)
+        momentum, epsilon = HEAD_BATCHNORMS[head_batchnorm]
         for index in (1, 2):
             x = keras.layers.Conv2D(
-                HEAD_FILTERS, 3, padding="same", name=f"head_conv{index}", dtype=dtype
+                HEAD_FILTERS, 3, padding="same", name=f"head_conv{index}", dtype=dtype,
+                **_convolution_initializers(initializer, x.shape[-1] * 3 * 3),
             )(x)
-            x = keras.layers.BatchNormalization(name=f"head_bn{index}", dtype=dtype)(x)
+            x = keras.layers.BatchNormalization(
+                momentum=momentum, epsilon=epsilon, name=f"head_bn{index}", dtype=dtype
+            )(x)
             x = keras.layers.ReLU(name=f"head_relu{index}", dtype=dtype)(x)
         # phi and Eq. 1 in float32 whatever the policy: the square overflows
         # float16, and bfloat16 rounds small heatmap values to zero. The 1x1
         # projection costs under 0.1 % of the FLOPs.
-        x = keras.layers.Conv2D(num_types, 1, name="type_projection", dtype="float32")(x)
+        x = keras.layers.Conv2D(
+            num_types, 1, name="type_projection", dtype="float32",
+            **_convolution_initializers(initializer, x.shape[-1]),
+        )(x)
         heatmaps = PseudoHuber(name="heatmaps", dtype="float32")(x)
         super().__init__(inputs=images, outputs=heatmaps, dtype=dtype, **kwargs)
 
@@ -158,6 +203,10 @@ class MultiTypeFCDD(keras.Model):
         self.thresholds = thresholds
         self.threshold_source = threshold_source
         self.train_backbone = train_backbone
+        self.input_scaling = input_scaling
+        self.backbone_batchnorm = backbone_batchnorm
+        self.head_batchnorm = head_batchnorm
+        self.initializer = initializer
         self.run_id = run_id
         self.backbone = backbone
 
@@ -177,6 +226,10 @@ class MultiTypeFCDD(keras.Model):
             "thresholds": self.thresholds,
             "threshold_source": self.threshold_source,
             "train_backbone": self.train_backbone,
+            "input_scaling": self.input_scaling,
+            "backbone_batchnorm": self.backbone_batchnorm,
+            "head_batchnorm": self.head_batchnorm,
+            "initializer": self.initializer,
             "run_id": self.run_id,
         }
 
@@ -185,6 +238,41 @@ class MultiTypeFCDD(keras.Model):
         # Never fetch weights while loading, whatever a (hand-edited) config
         # says: the trained weights are in the file.
         return cls(**{**config, "backbone_weights": None})
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
+
+
+def _train_batchnorm_statistics_only(backbone):
+    """BatchNorm layers in training mode (batch statistics, moving averages
+    updated) while every weight of the backbone stays frozen.
+
+    Keras 3 runs a BatchNorm layer in training mode only when the layer is
+    trainable, and trains every trainable variable: so the BatchNorm layers
+    stay trainable and their own offset and scale variables do not.
+    """
+    backbone.trainable = True
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for variable in layer.trainable_variables:
+                variable.trainable = False
+        else:
+            layer.trainable = False
+
+
+def _convolution_initializers(initializer, fan_in):
+    """Keras' defaults, or PyTorch's ``Conv2d`` ones: Kaiming-uniform with
+    a = sqrt(5) for the kernel and the same bound for the bias, both
+    uniform in +-1 / sqrt(fan_in)."""
+    if initializer == "glorot":
+        return {}
+    bound = 1 / math.sqrt(fan_in)
+    return {
+        "kernel_initializer": keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
+        "bias_initializer": keras.initializers.RandomUniform(-bound, bound),
+    }
 
 
 def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="imagenet", input_shape=None):
@@ -196,15 +284,19 @@ def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="im
         backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
             None or a weights file (``mtfcdd.model.backbone.build_backbone``).
         input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
+            mtfcdd 0.1's ``build_model(8, (299, 299, 3))``, which passed it
+            second, is read the same way.
 
     Returns:
         A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
         heatmaps (N, u, v, num_types). ``num_types=8`` at 299x299 has
         5,519,080 parameters, 1,676,000 of them in the frozen backbone.
     """
+    if input_shape is None and isinstance(image_size, (tuple, list)) and len(image_size) == 3:
+        input_shape = image_size
     if input_shape is not None:
         warnings.warn(
-            "build_model(input_shape=(height, width, 3)) is deprecated; use image_size=(height, width).",
+            f"build_model's input_shape {tuple(input_shape)!r} is deprecated; use image_size=(height, width).",
             DeprecationWarning,
             stacklevel=2,
         )

@@ -4,7 +4,10 @@
 ``config.json`` records, and where every default of the command line's
 training options comes from (``mtfcdd.cli.options``). Its defaults are the
 paper's, or its authors' code's where the paper is silent (docs/realiad.md,
-"Differences from the paper").
+"Differences from the paper"): the ``paper`` preset.
+``TrainingConfig.from_preset("authors")`` gives the settings of the
+authors' published code instead, where Keras can reproduce them
+(``TRAINING_PRESETS``).
 """
 
 import dataclasses
@@ -12,15 +15,37 @@ import math
 import numbers
 
 from mtfcdd.constants import (
+    BACKBONE_BATCHNORM_MODES,
     DEFAULT_IMAGE_SIZE,
     FUIAD_ALPHAS,
+    HEAD_BATCHNORMS,
+    INITIALIZERS,
+    INPUT_SCALINGS,
     MIN_IMAGE_SIZE,
     PRECISIONS,
     SAMPLING_CLASSES,
+    SCORE_REDUCTIONS,
     STRATEGIES,
     SUPERVISIONS,
 )
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
+
+TRAINING_PRESETS = {
+    "paper": {},
+    # The authors' config.py, train.py and model.py (docs/realiad.md,
+    # "Differences from the paper", lists what no setting reproduces).
+    "authors": {
+        "batch_size": 256,
+        "seed": 42,
+        "adam_epsilon": 1e-8,
+        "input_scaling": "unit",
+        "backbone_batchnorm": "batch-statistics",
+        "head_batchnorm": "pytorch",
+        "initializer": "kaiming",
+        "score_reduction": "max",
+    },
+}
+"""The fields each named preset changes from ``TrainingConfig``'s defaults."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +106,19 @@ class TrainingConfig:
             pseudo-Huber output, the scores and the loss stay float32;
             float16 trains with loss scaling). The saved ``model.keras`` is
             float32 whatever the training precision.
+        preset: the name of the preset the run started from (``"paper"``
+            or ``"authors"``, see ``from_preset``), recorded with every
+            result; fields given beside it are recorded too.
+        adam_epsilon: Adam's epsilon: 1e-7 (Keras' default) or the
+            authors' 1e-8 (PyTorch's).
+        input_scaling, backbone_batchnorm, head_batchnorm, initializer: the
+            network's (``mtfcdd.model.network.MultiTypeFCDD``): the paper's
+            ``"inception"``, ``"frozen"``, ``"keras"``, ``"glorot"``, or the
+            authors' ``"unit"``, ``"batch-statistics"``, ``"pytorch"``,
+            ``"kaiming"``.
+        score_reduction: the saved model's image score, ``"mean"`` (paper
+            Eq. 2) or ``"max"`` (the authors' evaluate.py); the decision
+            thresholds are fitted on it.
     """
 
     alpha: float = 0.1
@@ -104,21 +142,34 @@ class TrainingConfig:
     tensorboard: bool = False
     jit_compile: bool = False
     precision: str = "float32"
+    preset: str = "paper"
+    adam_epsilon: float = 1e-7
+    input_scaling: str = "inception"
+    backbone_batchnorm: str = "frozen"
+    head_batchnorm: str = "keras"
+    initializer: str = "glorot"
+    score_reduction: str = "mean"
+
+    @classmethod
+    def from_preset(cls, name, **fields):
+        """The config of preset ``name`` (``TRAINING_PRESETS``), with
+        ``fields`` changed on top of it."""
+        if name not in TRAINING_PRESETS:
+            raise ValueError(f"preset must be one of {tuple(TRAINING_PRESETS)}; got {name!r}.")
+        return cls(**{**TRAINING_PRESETS[name], **fields, "preset": name})
 
     def __post_init__(self):
-        if self.supervision not in SUPERVISIONS:
-            raise ValueError(f"supervision must be one of {SUPERVISIONS}; got {self.supervision!r}.")
+        for name, choices in (
+            ("supervision", SUPERVISIONS), ("strategy", STRATEGIES), ("precision", PRECISIONS),
+            ("sampling_classes", tuple(SAMPLING_CLASSES)),
+            ("preset", tuple(TRAINING_PRESETS)), ("input_scaling", tuple(INPUT_SCALINGS)),
+            ("backbone_batchnorm", BACKBONE_BATCHNORM_MODES), ("head_batchnorm", tuple(HEAD_BATCHNORMS)),
+            ("initializer", INITIALIZERS), ("score_reduction", SCORE_REDUCTIONS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}; got {getattr(self, name)!r}.")
         if self.supervision == "pixel" and self.augmentation is not None:
             raise ValueError("supervision='pixel' needs augmentation=None (masks are not augmented).")
-        if self.sampling_classes not in SAMPLING_CLASSES:
-            raise ValueError(
-                f"sampling_classes must be one of {tuple(SAMPLING_CLASSES)}; got "
-                f"{self.sampling_classes!r}."
-            )
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}.")
         if self.jit_compile and self.strategy != "default":
             # XLA has no collectives on CPU and fails on mirrored replicas'
             # resources; Keras' "auto" turns it off under tf.distribute too.
@@ -133,6 +184,7 @@ class TrainingConfig:
             )
         _check_number("threshold_fraction", self.threshold_fraction, 0, 1, "in [0, 1)", upper_open=True)
         _check_number("learning_rate", self.learning_rate, 0, math.inf, "> 0", lower_open=True)
+        _check_number("adam_epsilon", self.adam_epsilon, 0, math.inf, "> 0", lower_open=True)
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("image_size", MIN_IMAGE_SIZE), ("seed", 0)):
             _check_integer(name, getattr(self, name), minimum)
         if self.steps_per_epoch is not None:

@@ -33,9 +33,10 @@ def dtype_policy(precision):
         keras.config.set_dtype_policy(previous)
 
 
-def training_optimizer(precision, learning_rate):
-    """Adam (paper 4.3), with dynamic loss scaling under ``"mixed_float16"``."""
-    optimizer = keras.optimizers.Adam(learning_rate)
+def training_optimizer(precision, learning_rate, epsilon=1e-7):
+    """Adam (paper 4.3), with dynamic loss scaling under ``"mixed_float16"``;
+    ``epsilon`` 1e-7 is Keras' default, 1e-8 PyTorch's."""
+    optimizer = keras.optimizers.Adam(learning_rate, epsilon=epsilon)
     if precision == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

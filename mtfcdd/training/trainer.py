@@ -325,12 +325,17 @@ def training_model(config, run_id=None):
             image_size=config.image_size,
             backbone_weights=config.backbone_weights,
             train_backbone=config.train_backbone,
+            score_reduction=config.score_reduction,
+            input_scaling=config.input_scaling,
+            backbone_batchnorm=config.backbone_batchnorm,
+            head_batchnorm=config.head_batchnorm,
+            initializer=config.initializer,
             run_id=run_id,
             name="multi_type_fcdd",
         )
         loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
         model.compile(
-            optimizer=training_optimizer(config.precision, config.learning_rate), loss=loss,
+            optimizer=training_optimizer(config.precision, config.learning_rate, config.adam_epsilon), loss=loss,
             jit_compile=config.jit_compile,
         )
     return model

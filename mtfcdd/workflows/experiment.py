@@ -19,6 +19,7 @@ from mtfcdd.constants import SPLITS_FOLDER
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 from mtfcdd.evaluation.model_evaluation import evaluate
+from mtfcdd.evaluation.presets import evaluation_settings
 from mtfcdd.evaluation.reports import markdown, write_reports
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training.trainer import train
@@ -54,7 +55,7 @@ class ExperimentResult:
 
 def run_experiment(
     data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
-    pixel_protocol="per-type", verbose=1, overwrite=False,
+    pixel_protocol=None, verbose=1, overwrite=False, evaluation=None,
 ):
     """Train, evaluate and report one setting.
 
@@ -68,7 +69,11 @@ def run_experiment(
         pixel_size: resolution of the pixel metrics; the model input if None.
         evaluation_batch_size: images per evaluation batch.
         pixel_protocol: ``"per-type"`` or ``"authors"`` (see
-            ``mtfcdd.evaluation.model_evaluation.evaluate``).
+            ``mtfcdd.evaluation.model_evaluation.evaluate``); None: the one
+            of ``config.preset``.
+        evaluation: ``evaluate``'s settings
+            (``mtfcdd.evaluation.presets.evaluation_settings``); None takes
+            those of ``config.preset`` with ``pixel_protocol``.
         verbose: 1 for progress bars.
 
     Returns:
@@ -87,7 +92,8 @@ def run_experiment(
     ).test
     evaluation = evaluate(
         model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
-        pixel_protocol=pixel_protocol, verbose=verbose, curves_dir=output_dir,
+        verbose=verbose, curves_dir=output_dir,
+        **(evaluation or _preset_evaluation(config.preset, pixel_protocol)),
     )
     evaluation["settings"]["alpha"] = config.alpha
     evaluation["settings"]["training"] = {
@@ -98,6 +104,13 @@ def run_experiment(
     figure_path = os.path.join(output_dir, FIGURE_FILE)
     figure2_grid(model, test_samples, figure_path)
     return ExperimentResult(output_dir, training.model_path, evaluation, tuple(report_paths), figure_path)
+
+
+def _preset_evaluation(preset, pixel_protocol):
+    """The evaluation settings of ``preset``, with ``pixel_protocol`` if given."""
+    if pixel_protocol is None:
+        return evaluation_settings(preset)
+    return evaluation_settings(preset, pixel_protocol=pixel_protocol)
 
 
 def synthetic_data(root, preset="full", seed=0, verbose=1):

@@ -8,6 +8,7 @@ Blinn-Phong highlight, cast shadows) and sets the object on the floor;
 """
 
 import dataclasses
+import functools
 import math
 from typing import Optional
 
@@ -149,14 +150,10 @@ def _shade(surface, camera):
     return surface.albedo * (0.32 + 0.75 * diffuse) + 0.8 * highlight
 
 
-_VIGNETTES = {}
-
-
+@functools.cache
 def _vignette(size):
-    if size not in _VIGNETTES:
-        x, y = grid(size)
-        _VIGNETTES[size] = 1 - 0.15 * (x**2 + y**2) / (size / 2) ** 2
-    return _VIGNETTES[size]
+    x, y = grid(size)
+    return 1 - 0.15 * (x**2 + y**2) / (size / 2) ** 2
 
 
 def photograph(surface, camera, floor):

@@ -8,6 +8,7 @@ polygons, and smooth noise for textures.
 """
 
 import dataclasses
+import functools
 import math
 
 import cv2
@@ -46,15 +47,11 @@ class SurfaceMaps:
 
 
 
-_GRIDS = {}
-
-
+@functools.cache
 def grid(size):
     """x (columns) and y (rows) of every pixel, origin at the canvas centre."""
-    if size not in _GRIDS:
-        coordinates = np.arange(size, dtype=np.float32) - (size - 1) / 2
-        _GRIDS[size] = np.meshgrid(coordinates, coordinates)
-    return _GRIDS[size]
+    coordinates = np.arange(size, dtype=np.float32) - (size - 1) / 2
+    return np.meshgrid(coordinates, coordinates)
 
 
 def circle_sdf(size, centre, radius):

@@ -32,6 +32,7 @@ converted file on a test split like the Keras model
 import importlib.metadata
 import os
 import platform
+import sys
 import tempfile
 
 import keras
@@ -93,7 +94,8 @@ def run_benchmark(
         repeats: timed runs per runtime and batch size.
         batch_sizes: the batch sizes to time.
         warmup: untimed runs before them.
-        verbose: 1 prints what is being done, 0 nothing.
+        verbose: 1 prints what is being done (on standard error), 0
+            nothing.
 
     Returns:
         A dict, see ``measure_footprint``, plus ``model``: the file, or a
@@ -246,7 +248,8 @@ def _device_of(runtime):
 
 
 def _say(verbose, message):
+    # Standard error, so that `mtfcdd benchmark --json` prints JSON alone.
     if verbose:
-        print(message, flush=True)
+        print(message, file=sys.stderr, flush=True)
 
 
