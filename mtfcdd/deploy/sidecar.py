@@ -84,7 +84,9 @@ def model_fingerprint(model_path, metadata):
 
 
 def read_sidecar(model_path):
-    """Reads and checks the sidecar of ``model_path``; returns it as a dict."""
+    """Reads and checks the sidecar of ``model_path`` (its fields, and its
+    fingerprint against the model file); returns its fields as a dict,
+    without the fingerprint."""
     path = sidecar_path(model_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -99,10 +101,13 @@ def read_sidecar(model_path):
             raise ValueError(f"{path}: not valid JSON ({error}).") from error
     metadata = _upgraded(metadata)
     check_sidecar(metadata, path)
-    # A sidecar written before fingerprints existed has none to check.
+    # A sidecar written before fingerprints existed has none to check. The
+    # fingerprint is checked here and not returned: it describes the files,
+    # not the model.
+    fingerprint = metadata.pop("fingerprint", None)
     if (
-        "fingerprint" in metadata and os.path.isfile(model_path)
-        and metadata["fingerprint"] != model_fingerprint(model_path, metadata)
+        fingerprint is not None and os.path.isfile(model_path)
+        and fingerprint != model_fingerprint(model_path, metadata)
     ):
         raise ValueError(
             f"{model_path} and its sidecar {path} do not belong together: the sidecar's "
