@@ -48,8 +48,9 @@ MODEL_OUTPUT = "type_projection"
 SIDECAR_SUFFIX = ".json"
 # The fields that must match the model file's bytes: its fingerprint covers
 # them with the file, so that a file of another run, or a sidecar edited
-# against its file or thresholds, is refused.
-FINGERPRINT_FIELDS = ("format", "type_codes", "image_size", "score_reduction", "thresholds", "quantization")
+# against its file or thresholds, is refused. (The runner checks the
+# quantization against the file's input type itself.)
+FINGERPRINT_FIELDS = ("format", "type_codes", "image_size", "score_reduction", "thresholds")
 
 
 def sidecar_path(model_path):

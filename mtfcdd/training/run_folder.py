@@ -132,7 +132,7 @@ def read_saved_config(output_dir):
             "train into a new folder."
         )
     try:
-        return TrainingConfig.from_dict({name: value for name, value in values.items() if name not in IDENTITY_KEYS}), resumes
+        return TrainingConfig.from_dict(values), resumes
     except (TypeError, ValueError, AttributeError) as error:
         raise ValueError(
             f"{path}: not a valid training config ({error}); was it edited by hand? "

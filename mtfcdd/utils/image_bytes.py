@@ -288,8 +288,8 @@ def _decoding(kind, height, width, max_pixels, candidates, name, limit_name, adv
     largest = candidates[-1][0]
     how = f" even at 1/{largest} of its size" if largest > 1 else ""
     raise ImageFileError(
-        f"{name} is too large: a {kind} image of {width}x{height} = {height * width:,} pixels, "
-        f"over {limit_name} of {max_pixels:,}{how}; use a smaller image{advice}.",
+        f"{name} is a {kind} image of {width}x{height} = {height * width:,} pixels, "
+        f"over {limit_name} of {max_pixels:,}{how}: too large; use a smaller image{advice}.",
         "too_large",
     )
 
