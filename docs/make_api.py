@@ -49,6 +49,8 @@ GROUPS = (
         (
             "load_realiad",
             "make_synthetic_iad",
+            "load_dataset",
+            "make_synthetic_dataset",
             "training_dataset",
             "evaluation_dataset",
             "AugmentationConfig",

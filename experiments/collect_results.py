@@ -4,7 +4,8 @@
     python experiments/collect_results.py results/ --data data/realiad [--image PATH]
 
 Reads ``<folder>/*/results.json`` (written by the experiment scripts), groups
-the multi-type (K = 8) and multi-class (K = 1) results by noise ratio alpha,
+the multi-type (K = 8) and multi-class (K = 1) results by noise ratio alpha
+(runs on your own data set, by their defect types, each keyed by its layout),
 and writes one Markdown document with the tables laid out like the paper's,
 each with the preset of every alpha's run (paper or authors) beside it.
 
@@ -20,7 +21,8 @@ import glob
 import json
 import os
 
-from mtfcdd.evaluation.reports import markdown, preset_of
+from mtfcdd.constants import DEFECT_CODES
+from mtfcdd.evaluation.reports import markdown, preset_of, setting_label
 from mtfcdd.utils.atomic_files import write_text
 
 FIGURE3_FILE = "figure3_alphas.png"
@@ -28,19 +30,38 @@ MODEL_FILE = "model.keras"
 
 
 def runs_by_setting(results_folder):
-    """{"multi-type": {alpha: (run folder, result)}, "multi-class": {...}}, alphas sorted."""
+    """{"multi-type": {alpha: (run folder, result)}, "multi-class": {...},
+    "types crack, dent": {layout: ...}}, alphas sorted, then other settings."""
     groups = {"multi-type": {}, "multi-class": {}}
     for path in sorted(glob.glob(os.path.join(results_folder, "*", "results.json"))):
         with open(path) as file:
-            for alpha, result in json.load(file).items():
-                group = "multi-class" if len(result["type_codes"]) == 1 else "multi-type"
-                if alpha in groups[group]:
-                    raise ValueError(f"{path}: a second {group} result for alpha={alpha}.")
-                groups[group][alpha] = (os.path.dirname(path), result)
+            for key, result in json.load(file).items():
+                group = _group_name(result["type_codes"])
+                groups.setdefault(group, {})
+                if key in groups[group]:
+                    raise ValueError(f"{path}: a second {group} result for {key}.")
+                groups[group][key] = (os.path.dirname(path), result)
     return {
-        name: dict(sorted(group.items(), key=lambda item: float(item[0])))
+        name: dict(sorted(group.items(), key=lambda item: _setting_order(item[0])))
         for name, group in groups.items() if group
     }
+
+
+def _group_name(type_codes):
+    """The table a result belongs in: Real-IAD's K = 8, K = 1, or its own types."""
+    if len(type_codes) == 1:
+        return "multi-class"
+    if tuple(type_codes) == DEFECT_CODES:
+        return "multi-type"
+    return "types " + ", ".join(type_codes)
+
+
+def _setting_order(key):
+    """Alphas by value, then other settings (your own data) by name."""
+    try:
+        return (0, float(key), "")
+    except ValueError:
+        return (1, 0.0, key)
 
 
 def collect(results_folder):
@@ -53,7 +74,7 @@ def collect(results_folder):
 
 def preset_line(results):
     """``"Preset: alpha=0.1 paper; alpha=0.2 authors"``: a table's runs may differ."""
-    return "Preset: " + "; ".join(f"alpha={alpha} {preset_of(result)}" for alpha, result in results.items())
+    return "Preset: " + "; ".join(f"{setting_label(key)} {preset_of(result)}" for key, result in results.items())
 
 
 def figure3(results_folder, data_root, output_path, image_path=None):

@@ -37,7 +37,11 @@ Model (paper 3.1, Eq. 1-3; ``keras.ops`` only, any Keras backend):
 
 Data (paper 4.1, 4.2):
     load_realiad(root, alpha=0.1)              Real-IAD splits -> Samples
+    load_dataset(root)                         any layout (Real-IAD, your own
+                                               folders, MVTec AD, a CSV) -> DataSet
     make_synthetic_iad(output_dir, preset)     a synthetic Real-IAD-format set
+    make_synthetic_dataset(output_dir, layout, types)  ... in the folder or
+                                               MVTec layout, your type names
     training_dataset, evaluation_dataset       tf.data pipelines
     AugmentationConfig                         paper 4.3.2 augmentation
     expected_draws(counts)                     Eq. 4 / 5, balanced epochs
@@ -92,6 +96,8 @@ _PUBLIC_API = {
     "load_trained_model": "mtfcdd.model.saving",
     "load_realiad": "mtfcdd.data.realiad.reader",
     "make_synthetic_iad": "mtfcdd.data.synthetic.dataset",
+    "load_dataset": "mtfcdd.data.layouts",
+    "make_synthetic_dataset": "mtfcdd.data.synthetic.layouts",
     "training_dataset": "mtfcdd.data.pipeline",
     "evaluation_dataset": "mtfcdd.data.pipeline",
     "AugmentationConfig": "mtfcdd.data.augmentation",

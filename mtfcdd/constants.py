@@ -73,6 +73,14 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MASK_EXTENSION = ".png"
 """A mask is a PNG with its image's stem, beside it; any value > 0 is defect."""
 
+# === Other layouts (mtfcdd.data.layouts) ===
+
+DATA_LAYOUTS = ("auto", "realiad", "folder", "mvtec", "manifest")
+"""The data set layouts read; ``"auto"`` finds which one a root holds."""
+
+DEFAULT_NORMAL_NAME = "good"
+"""The normal class folder of the folder layout when none is given (MVTec AD's)."""
+
 # === The model ===
 
 DEFAULT_IMAGE_SIZE = 299

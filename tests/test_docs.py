@@ -77,6 +77,8 @@ NOT_RUN = (
      "installs on a board: here it would replace the test environment's own mtfcdd"),
     ("README.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
     ("docs/deployment.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
+    ("docs/deployment.md", "sudo python tools/arm64_board_check.py",
+     "builds a Debian arm64 root and runs the board's commands under qemu, minutes: .ci/run runs it"),
     ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',
      "needs a running server: tests/test_serve.py runs this very command against its own"),
     ("docs/deployment.md", "mtfcdd export results/model.keras --format onnx --out deploy/model.onnx",

@@ -82,10 +82,14 @@ def test_class_counts_normal_first_then_defect_code_order():
     assert class_indices(samples) == {"OK": [2, 3, 4, 5], "AK": [6], "ZW": [0, 1]}
 
 
-def test_unknown_class_and_empty_input_are_rejected():
-    unknown = Sample("/none/x.jpg", None, "object", "XX", (0,) * 8)
-    with pytest.raises(ValueError, match="x.jpg.*'XX'"):
-        class_counts([unknown])
+def test_own_types_come_after_realiad_classes_and_bad_input_is_rejected():
+    # A data set's own types (K + 1 classes) are sampled like Real-IAD's,
+    # sorted by name after Real-IAD's fixed ones.
+    own = [Sample(f"/none/{name}.jpg", None, "object", name, (0,) * 3) for name in ("dent", "OK", "crack", "OK")]
+    assert class_indices(own) == {"OK": [1, 3], "crack": [2], "dent": [0]}
+    unnamed = Sample("/none/x.jpg", None, "object", "", (0,) * 8)
+    with pytest.raises(ValueError, match="x.jpg.*''"):
+        class_counts([unnamed])
     with pytest.raises(ValueError, match="empty"):
         class_counts([])
 

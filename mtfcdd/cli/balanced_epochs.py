@@ -19,11 +19,12 @@ def register(subparsers):
     )
     source.add_argument(
         "--data", metavar="ROOT",
-        help="Real-IAD-format data set root: count its training split's classes",
+        help="data set root in any layout (Real-IAD's, or the folder layout): count its "
+        "training split's classes, normal and each defect type",
     )
     parser.add_argument(
-        "--alpha", type=float, default=0.1,
-        help="FUIAD split of --data, fraction of defective images (default: 0.1)",
+        "--alpha", type=float, default=None,
+        help="Real-IAD's FUIAD split of --data, fraction of defective images (default: 0.1)",
     )
     parser.add_argument(
         "--resolution",
@@ -53,11 +54,9 @@ def _run(arguments):
         # Imported here: reading a data set pulls in the image stack, which
         # the plain --counts computation does not need.
         from mtfcdd.data.balanced_sampler import class_counts
-        from mtfcdd.data.realiad.reader import load_realiad
+        from mtfcdd.data.layouts import load_dataset
 
-        split = load_realiad(
-            arguments.data, alpha=arguments.alpha, resolution=arguments.resolution
-        )
+        split = load_dataset(arguments.data, alpha=arguments.alpha, resolution=arguments.resolution)
         counts = tuple(class_counts(split.train).values())
     summary = balanced_epoch_summary(
         counts, batch_size=arguments.batch_size, method=arguments.method,

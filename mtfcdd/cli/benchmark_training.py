@@ -45,6 +45,7 @@ def run_training_benchmark(arguments):
     set_tensorflow_threads(arguments.threads)
     config = TrainingConfig(
         alpha=arguments.alpha, resolution=arguments.resolution, backbone_weights=None,
+        layout=arguments.layout, types=arguments.types, normal_name=arguments.normal_name,
         image_size=arguments.image_size or DEFAULT_IMAGE_SIZE, batch_size=arguments.batch_size,
         precision=arguments.precision, jit_compile=arguments.jit_compile,
     )

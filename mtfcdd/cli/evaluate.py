@@ -65,17 +65,17 @@ def run(arguments):
     for module_name, package in (("scipy.ndimage", "scipy"), ("sklearn.metrics", "scikit-learn")):
         import_optional(module_name, package, "mtfcdd evaluate (the metrics)")
     from mtfcdd.evaluation.model_evaluation import evaluate
-    from mtfcdd.evaluation.reports import markdown, write_reports
+    from mtfcdd.evaluation.reports import markdown, record_data_settings, write_reports
 
     model = load_model(arguments, arguments.model)
-    split = _test_split(arguments, model)
+    data = _test_data(arguments, model)
     result = evaluate(
-        model, split.test, batch_size=arguments.batch_size,
+        model, data.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, verbose=0 if arguments.json else 1, curves_dir=arguments.out,
         **requested_evaluation_settings(arguments, arguments.given_options),
     )
-    result["settings"]["alpha"] = arguments.alpha
-    results = {arguments.alpha: result}
+    record_data_settings(result, data)
+    results = {data.setting: result}
     if arguments.out:
         # With --json, stdout carries the JSON document alone.
         messages = sys.stderr if arguments.json else sys.stdout
@@ -86,10 +86,11 @@ def run(arguments):
     return 0
 
 
-def _test_split(arguments, model):
-    from mtfcdd.data.realiad.reader import load_realiad
+def _test_data(arguments, model):
+    from mtfcdd.data.layouts import load_for_model
 
-    return load_realiad(
-        arguments.data, alpha=arguments.alpha, resolution=arguments.resolution,
-        objects=arguments.objects, num_types=len(model.type_codes),
+    return load_for_model(
+        arguments.data, model.type_codes, layout=arguments.layout, alpha=arguments.alpha,
+        resolution=arguments.resolution, objects=arguments.objects, types=arguments.types,
+        normal_name=arguments.normal_name, defect_train_fraction=arguments.defect_train_fraction,
     )

@@ -14,6 +14,8 @@ import math
 
 from mtfcdd.constants import (
     AUPRO_INTEGRATIONS,
+    DATA_LAYOUTS,
+    DEFAULT_NORMAL_NAME,
     FUIAD_ALPHAS,
     MASK_RESIZINGS,
     PIXEL_PROTOCOLS,
@@ -32,18 +34,50 @@ _TRAINING_FIELDS = (
     "threshold_fraction", "seed", "strategy", "tensorboard", "jit_compile", "precision",
 )
 
+# The TrainingConfig fields that the data options set.
+_DATA_FIELDS = (
+    "alpha", "resolution", "objects", "layout", "types", "normal_name", "label_noise",
+    "defect_train_fraction",
+)
 
-def add_data_options(parser, alpha=True, objects=True, required=True):
-    """``--data``, ``--alpha``, ``--resolution`` and ``--objects``."""
+
+def add_data_options(parser, alpha=True, objects=True, required=True, label_noise=False):
+    """``--data``, ``--layout``, ``--alpha``, ``--resolution``, ``--objects``,
+    ``--types``, ``--normal-name`` (and ``--label-noise`` for training)."""
     parser.add_argument(
         "--data", required=required, metavar="ROOT",
-        help="data set root in Real-IAD's layout (holds realiad_jsons/ and the image folder)",
+        help="data set root: Real-IAD's layout (holds realiad_jsons/), or your own images in "
+        "the folder layout (ROOT/train/<class>/, ROOT/test/<class>/; docs/data.md)",
+    )
+    parser.add_argument(
+        "--layout", choices=DATA_LAYOUTS, default=None,
+        help="the data set's layout (default: found from what ROOT holds)",
     )
     if alpha:
         parser.add_argument(
             "--alpha", type=float, default=TrainingConfig.alpha,
-            help=f"FUIAD noise ratio of the split, one of {', '.join(map(str, FUIAD_ALPHAS))} "
-            "(default: %(default)s)",
+            help=f"Real-IAD's FUIAD noise ratio of the split, one of {', '.join(map(str, FUIAD_ALPHAS))} "
+            "(default: 0.1; other layouts have none)",
+        )
+    parser.add_argument(
+        "--types", default=None, type=objects_argument, metavar="A,B,C",
+        help="your data set's defect types in channel order (default: sorted by name; a "
+        "trained model's own order when it reads test data)",
+    )
+    parser.add_argument(
+        "--normal-name", default=None, metavar="NAME",
+        help=f"the folder of normal images in the folder layout, e.g. OK (default: {DEFAULT_NORMAL_NAME})",
+    )
+    parser.add_argument(
+        "--defect-train-fraction", type=float, default=None, metavar="F",
+        help="MVTec AD's layout: the seeded fraction of each type's test images moved into "
+        "training, never tested on (default: 0.5; the same for evaluate as for train)",
+    )
+    if label_noise:
+        parser.add_argument(
+            "--label-noise", type=float, default=None, metavar="F",
+            help="emulate FUIAD's noise on your own data: relabel this seeded fraction of each "
+            "type's defective training images normal (default: none)",
         )
     parser.add_argument(
         "--resolution", default=None,
@@ -171,7 +205,7 @@ def training_config(arguments, base=None, given=None, **fixed):
     """
     values = {
         name: getattr(arguments, name)
-        for name in _TRAINING_FIELDS + ("alpha", "resolution", "objects")
+        for name in _TRAINING_FIELDS + _DATA_FIELDS
         if hasattr(arguments, name) and (given is None or name in given)
     }
     if "augmentation" in values:
@@ -324,13 +358,12 @@ def backbone_weights_argument(value):
 
 
 def objects_argument(value):
-    """``"a, b"`` -> ``("a", "b")``; a value naming no object is refused
-    (leaving the option out means every object)."""
+    """``"a, b"`` -> ``("a", "b")`` (``--objects``, ``--types``); a value
+    naming nothing is refused (leaving the option out means all of them)."""
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     if not names:
         raise argparse.ArgumentTypeError(
-            f"{value!r} names no object; give comma-separated objects, or leave --objects out "
-            "to use every object"
+            f"{value!r} names nothing; give comma-separated names, or leave the option out to use all"
         )
     return names
 

@@ -1,4 +1,4 @@
-"""`mtfcdd train`: train MultiTypeFCDD on a Real-IAD-format data set."""
+"""`mtfcdd train`: train MultiTypeFCDD on Real-IAD or your own data set."""
 
 from mtfcdd.cli.options import add_data_options, add_training_options, requested_training_config
 
@@ -7,7 +7,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "train", help="train a model (paper defaults: Adam 1e-4, batch 32, balanced sampling)"
     )
-    add_data_options(parser)
+    add_data_options(parser, label_noise=True)
     parser.add_argument(
         "--out", required=True, metavar="DIR",
         help="output folder: config.json, checkpoint.keras, training_log.csv, model.keras; "

@@ -1,8 +1,16 @@
-"""Data in: Real-IAD, the synthetic stand-in, and the training stream (paper 4.1-4.3).
+"""Data in: Real-IAD, your own data sets, the synthetic stand-in, and the training stream (paper 4.1-4.3).
 
 - ``sample``: ``Sample``, one image with its labels, as every reader returns it.
+- ``dataset``: ``DataSet``, the training and test samples and the type
+  names of a data set in any layout, as the rest of the package consumes it.
+- ``layouts``: ``load_dataset``, any layout in (found from the root).
 - ``realiad/``: reading Real-IAD's JSON splits, checking a download.
-- ``synthetic/``: a generated data set in Real-IAD's exact layout.
+- ``folder``: your own class folders (``train/<class>/``, ``test/<class>/``).
+- ``mvtec``: MVTec AD's layout (MPDD, BTAD), test defects moved into training.
+- ``manifest``: a CSV file, one row per image.
+- ``verify``: every problem of a folder, MVTec or manifest data set.
+- ``synthetic/``: a generated data set in Real-IAD's exact layout (or the
+  folder and MVTec layouts, ``synthetic.layouts``).
 - ``resize_cache``: a resized copy of an image folder, made once.
 - ``balanced_sampler``: balanced draws over the image classes (paper 4.2).
 - ``balanced_epoch``: the expected length of a balanced epoch (Eq. 4, 5).

@@ -1,7 +1,8 @@
 """Balanced sampling of the training images (paper 4.2, paper-notes 4).
 
-The class of an image is ``"OK"`` (normal) or its defect code (m = 9 on
-Real-IAD: the paper's classes, ``sampling_classes="types"``); with
+The class of an image is ``"OK"`` (normal) or its defect type (m = 9 on
+Real-IAD: the paper's classes, ``sampling_classes="types"``; K + 1 on a data
+set of K types of its own); with
 ``sampling_classes="binary"`` it is normal or defective (m = 2: FCDD's
 half-normal, half-defective batches, an option for the multi-class setting,
 K = 1). Each draw picks one of the m classes present uniformly at random,
@@ -33,15 +34,23 @@ _BLOCK_DRAWS = 1024
 
 def image_class(sample, sampling_classes="types"):
     """The class of ``sample`` for balanced sampling: "OK" or its defect
-    code, or with ``sampling_classes="binary"`` "OK" or "defective"."""
-    if sample.anomaly_class not in IMAGE_CLASSES:
+    type, or with ``sampling_classes="binary"`` "OK" or "defective"."""
+    if not isinstance(sample.anomaly_class, str) or not sample.anomaly_class:
         raise ValueError(
-            f"Sample {sample.image_path} has anomaly_class "
-            f"{sample.anomaly_class!r}; expected one of {IMAGE_CLASSES}."
+            f"Sample {sample.image_path} has anomaly_class {sample.anomaly_class!r}; expected "
+            f"{NORMAL_CLASS!r} or the name of its defect type."
         )
     if sampling_classes == "binary" and sample.anomaly_class != NORMAL_CLASS:
         return DEFECTIVE_CLASS
     return sample.anomaly_class
+
+
+def _class_order(samples, sampling_classes):
+    """Every class of ``samples`` in a fixed order: ``SAMPLING_CLASSES``'
+    (Real-IAD's), then any other data set's types sorted by name."""
+    known = SAMPLING_CLASSES[sampling_classes]
+    others = {image_class(sample, sampling_classes) for sample in samples} - set(known)
+    return known + tuple(sorted(others))
 
 
 def class_indices(samples, sampling_classes="types"):
@@ -52,8 +61,9 @@ def class_indices(samples, sampling_classes="types"):
         sampling_classes: a key of ``SAMPLING_CLASSES``.
 
     Returns:
-        A dict from class to a list of indices, in ``SAMPLING_CLASSES``
-        order (normal first); absent classes are left out.
+        A dict from class to a list of indices, normal first, Real-IAD's
+        types in ``SAMPLING_CLASSES`` order, other types sorted by name;
+        absent classes are left out.
     """
     if sampling_classes not in SAMPLING_CLASSES:
         raise ValueError(
@@ -62,7 +72,7 @@ def class_indices(samples, sampling_classes="types"):
         )
     if not samples:
         raise ValueError("samples is empty; balanced sampling needs images.")
-    indices = {name: [] for name in SAMPLING_CLASSES[sampling_classes]}
+    indices = {name: [] for name in _class_order(samples, sampling_classes)}
     for index, sample in enumerate(samples):
         indices[image_class(sample, sampling_classes)].append(index)
     return {name: members for name, members in indices.items() if members}
@@ -70,7 +80,7 @@ def class_indices(samples, sampling_classes="types"):
 
 def class_counts(samples, sampling_classes="types"):
     """The number of images n_i of each class present (in
-    ``SAMPLING_CLASSES`` order), as ``mtfcdd.data.balanced_epoch`` expects them."""
+    ``class_indices``' order), as ``mtfcdd.data.balanced_epoch`` expects them."""
     return {
         name: len(members)
         for name, members in class_indices(samples, sampling_classes).items()
@@ -93,8 +103,11 @@ def balanced_index_stream(samples, seed=0, skip=0, sampling_classes="types"):
         A ``tf.data.Dataset`` of int64 scalars.
     """
     indices_by_class = class_indices(samples, sampling_classes)
+    order = IMAGE_CLASSES + (DEFECTIVE_CLASS,) + tuple(
+        name for name in _class_order(samples, sampling_classes) if name not in IMAGE_CLASSES
+    )
     class_streams = [
-        reshuffled_stream(members, _class_seed(seed, name))
+        reshuffled_stream(members, _class_seed(seed, order.index(name)))
         for name, members in indices_by_class.items()
     ]
     choices = _class_choices(len(class_streams), seed)
@@ -160,13 +173,11 @@ def _class_choices(num_classes, seed):
     return tf.data.Dataset.counter().flat_map(choice_block)
 
 
-def _class_seed(seed, name):
-    # Keyed by the class's fixed position, so a class's stream does not
-    # change when another class is absent.
+def _class_seed(seed, position):
+    # Keyed by the class's fixed position (Real-IAD's classes are always at
+    # the same one), so a class's stream does not change when another is absent.
     shuffle_seed = _stream_seed(seed, _SHUFFLE_STREAM)
-    return tf.random.experimental.stateless_fold_in(
-        shuffle_seed, (IMAGE_CLASSES + (DEFECTIVE_CLASS,)).index(name)
-    )
+    return tf.random.experimental.stateless_fold_in(shuffle_seed, position)
 
 
 def _stream_seed(seed, stream):

@@ -1,10 +1,12 @@
 """Result tables laid out like the paper's Tables 3, 4 and 5.
 
-One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per noise ratio
-alpha goes in; Markdown, CSV and JSON come out. Values are percentages with
-one decimal, as in the paper, and every table states the preset, backbone
-weights, input size, score reduction, pixel protocol, AUPRO integration and
-decision thresholds that produced it.
+One evaluation result (``mtfcdd.evaluation.model_evaluation.evaluate``) per setting
+goes in (per noise ratio alpha on Real-IAD; a custom data set's layout and any
+emulated noise otherwise, ``mtfcdd.data.dataset.DataSet.setting``); Markdown,
+CSV and JSON come out. Values are percentages with one decimal, as in the
+paper, and every table states the preset, backbone weights, input size, score
+reduction, pixel protocol, AUPRO integration and decision thresholds that
+produced it.
 """
 
 import csv
@@ -20,6 +22,37 @@ MULTI_CLASS_TABLE = ("Table 5: multi-class (any defect)", ("I-AUROC", "AUPRO"))
 ROW_NAMES = {**DEFECT_NAMES, "ANY": "Any defect"}
 
 
+def record_data_settings(result, data):
+    """Record in ``result["settings"]`` what was evaluated: Real-IAD's alpha
+    (as ever), or a custom data set's layout, types and noise (no alpha)."""
+    if data.layout == "realiad":
+        result["settings"]["alpha"] = data.alpha
+    else:
+        result["settings"]["data"] = data.settings()
+
+
+def results_key(settings):
+    """The key of one result in a results file: ``DataSet.setting``."""
+    if "alpha" in settings:
+        return settings["alpha"]
+    data = settings["data"]
+    label_noise = data.get("label_noise")
+    return data["layout"] + ("" if label_noise is None else f", noise {label_noise:g}")
+
+
+def setting_label(key):
+    """``"alpha=0.1"`` for a Real-IAD result's key, the key itself otherwise."""
+    return key if isinstance(key, str) and not _is_number(key) else f"alpha={key}"
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def tables_for(results):
     """The tables that describe ``results``: Tables 3 and 4, or Table 5."""
     first = next(iter(results.values()))
@@ -30,15 +63,15 @@ def table(results, metric_names):
     """Header and rows of one table.
 
     Args:
-        results: dict from alpha to an evaluation result.
-        metric_names: the metric columns, repeated for every alpha.
+        results: dict from setting (alpha on Real-IAD) to an evaluation result.
+        metric_names: the metric columns, repeated for every setting.
 
     Returns:
         (header, rows), lists of strings; a row per type plus the Mean row
         (only with several types); a metric that is undefined is "-".
     """
     header = ["Anomaly Type"] + [
-        f"{name} (alpha={alpha})" for alpha in results for name in metric_names
+        f"{name} ({setting_label(key)})" for key in results for name in metric_names
     ]
     first = next(iter(results.values()))
     row_codes = list(first["type_codes"]) + (["Mean"] if len(first["type_codes"]) > 1 else [])
@@ -64,7 +97,7 @@ def settings_line(results):
     and the AUPRO integration were recorded used the paper's (``preset_of``).
     """
     parts = []
-    for alpha, result in results.items():
+    for key, result in results.items():
         settings = result["settings"]
         training = settings.get("training")
         trained = "" if training is None else (
@@ -72,7 +105,7 @@ def settings_line(results):
             f"{training['batch_size']} on {training['training_images']} images, "
         )
         parts.append(
-            f"alpha={alpha}: preset {preset_of(result)}, {_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
+            f"{setting_label(key)}: preset {preset_of(result)}, {_data_description(settings)}{_model_description(settings)}{trained}backbone weights {settings['backbone_weights']}, input "
             f"{'x'.join(map(str, settings.get('image_size', settings.get('input_size'))))}, score reduction "
             f"{settings['score_reduction']}, pixel metrics at "
             f"{'x'.join(map(str, settings['pixel_size']))} ({settings.get('pixel_protocol', 'per-type')} "
@@ -80,6 +113,14 @@ def settings_line(results):
             f"{settings.get('decision_thresholds', 'not recorded')}"
         )
     return "; ".join(parts)
+
+
+def _data_description(settings):
+    """"folder-layout data set /data/parts (types crack, dent), " or "" (Real-IAD)."""
+    data = settings.get("data")
+    if data is None:
+        return ""
+    return f"{data['layout']}-layout data set {data['root']} (types {', '.join(data['defect_types'])}), "
 
 
 def preset_of(result):
@@ -110,9 +151,9 @@ def markdown(results):
         lines = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
         lines += [f"| {' | '.join(row)} |" for row in rows]
         sections.append(f"### {title} (%)\n\n" + "\n".join(lines))
-    for alpha, result in results.items():
+    for key, result in results.items():
         if "type_classification" in result:
-            sections.append(_type_classification_markdown(alpha, result))
+            sections.append(_type_classification_markdown(key, result))
     return "\n\n".join(sections) + "\n"
 
 
@@ -124,7 +165,7 @@ def write_reports(results, output_dir, stem="results"):
     """
     make_output_folder(output_dir)
     paths = [os.path.join(output_dir, f"{stem}.json"), os.path.join(output_dir, f"{stem}.md")]
-    write_json(paths[0], {str(alpha): result for alpha, result in results.items()})
+    write_json(paths[0], {str(key): result for key, result in results.items()})
     write_text(paths[1], markdown(results))
     for title, metric_names in tables_for(results):
         header, rows = table(results, metric_names)
@@ -136,11 +177,11 @@ def write_reports(results, output_dir, stem="results"):
     return paths
 
 
-def _type_classification_markdown(alpha, result):
+def _type_classification_markdown(key, result):
     codes = result["type_codes"]
     classification = result["type_classification"]
     lines = [
-        f"### Type classification of the defective test images (alpha={alpha})",
+        f"### Type classification of the defective test images ({setting_label(key)})",
         "",
         f"Predicted type = arg-max of the type scores; macro-F1 "
         f"{100 * classification['macro_f1']:.1f} %. Rows: true type, columns: predicted.",

@@ -16,6 +16,7 @@ import numbers
 
 from mtfcdd.constants import (
     BACKBONE_BATCHNORM_MODES,
+    DATA_LAYOUTS,
     DEFAULT_IMAGE_SIZE,
     FUIAD_ALPHAS,
     HEAD_BATCHNORMS,
@@ -55,9 +56,11 @@ class TrainingConfig:
     "Differences from the paper").
 
     Attributes:
-        alpha: FUIAD noise ratio of the training split (0.0, 0.1, 0.2, 0.4).
+        alpha: Real-IAD's FUIAD noise ratio of the training split (0.0,
+            0.1, 0.2, 0.4); None reads 0.1 from Real-IAD and is the only
+            value for other layouts, whose runs have no alpha.
         multi_class: train one "any defect" heatmap (paper 5.2, K = 1)
-            instead of one per type (K = 8).
+            instead of one per defect type of the data set.
         image_size: model input side (299 in the paper).
         backbone_weights: ``"imagenet"``, None or a weights file path (see
             ``mtfcdd.model.backbone.build_backbone``).
@@ -119,9 +122,22 @@ class TrainingConfig:
         score_reduction: the saved model's image score, ``"mean"`` (paper
             Eq. 2) or ``"max"`` (the authors' evaluate.py); the decision
             thresholds are fitted on it.
+        layout: the data set's layout (``mtfcdd.data.layouts.LAYOUTS``);
+            None finds it.
+        types: the defect types in channel order (None: the data set's
+            types sorted); not for Real-IAD, whose order is fixed.
+        normal_name: the normal class's folder (None: ``"good"``).
+        label_noise: the fraction of defective training images relabelled
+            normal, emulating FUIAD's noise on your own data (None: none).
+        defect_train_fraction: the MVTec layout's fraction of each type's
+            test images moved into training (None: 0.5).
+
+    The data fields from ``layout`` on (and ``alpha`` when None) appear in
+    ``to_dict`` only when set, so a Real-IAD run's ``config.json`` and
+    results are what they were before these fields existed.
     """
 
-    alpha: float = 0.1
+    alpha: object = None
     multi_class: bool = False
     image_size: int = DEFAULT_IMAGE_SIZE
     backbone_weights: object = "imagenet"
@@ -149,6 +165,11 @@ class TrainingConfig:
     head_batchnorm: str = "keras"
     initializer: str = "glorot"
     score_reduction: str = "mean"
+    layout: object = None
+    types: object = None
+    normal_name: object = None
+    label_noise: object = None
+    defect_train_fraction: object = None
 
     @classmethod
     def from_preset(cls, name, **fields):
@@ -177,10 +198,19 @@ class TrainingConfig:
                 f"jit_compile=True needs strategy='default'; got strategy={self.strategy!r} "
                 "(XLA cannot compile tf.distribute's cross-replica steps here)."
             )
-        if self.alpha not in FUIAD_ALPHAS:
+        if self.alpha is not None and self.alpha not in FUIAD_ALPHAS:
             raise ValueError(
                 f"alpha must be one of {', '.join(map(str, FUIAD_ALPHAS))} (Real-IAD's FUIAD "
                 f"splits); got {self.alpha!r}."
+            )
+        if self.layout is not None and self.layout not in DATA_LAYOUTS:
+            raise ValueError(f"layout must be one of {DATA_LAYOUTS} or None; got {self.layout!r}.")
+        if self.label_noise is not None:
+            _check_number("label_noise", self.label_noise, 0, 1, "in [0, 1) or None", upper_open=True)
+        if self.defect_train_fraction is not None:
+            _check_number(
+                "defect_train_fraction", self.defect_train_fraction, 0, 1, "in (0, 1) or None",
+                lower_open=True, upper_open=True,
             )
         _check_number("threshold_fraction", self.threshold_fraction, 0, 1, "in [0, 1)", upper_open=True)
         _check_number("learning_rate", self.learning_rate, 0, math.inf, "> 0", lower_open=True)
@@ -190,10 +220,15 @@ class TrainingConfig:
         if self.steps_per_epoch is not None:
             _check_integer("steps_per_epoch", self.steps_per_epoch, 1, "or None (the balanced epoch)")
 
-    @property
-    def num_types(self):
-        """K, the number of heatmaps: 1 with ``multi_class``, else 8."""
-        return 1 if self.multi_class else 8
+    def data_options(self):
+        """The keyword arguments of ``mtfcdd.data.layouts.load_dataset``
+        that this config sets."""
+        return {
+            "layout": self.layout or DATA_LAYOUTS[0], "multi_class": self.multi_class, "alpha": self.alpha,
+            "resolution": self.resolution, "objects": self.objects, "types": self.types,
+            "normal_name": self.normal_name, "label_noise": self.label_noise, "seed": self.seed,
+            "defect_train_fraction": self.defect_train_fraction,
+        }
 
     @property
     def threshold_source(self):
@@ -208,6 +243,11 @@ class TrainingConfig:
         ``threshold_source`` it implies."""
         values = dataclasses.asdict(self)
         values["objects"] = list(self.objects) if self.objects else None
+        for name in _DATA_FIELDS:
+            if values[name] is None:
+                del values[name]
+        if self.types is not None:
+            values["types"] = list(self.types)
         values["threshold_source"] = self.threshold_source
         return values
 
@@ -230,9 +270,15 @@ class TrainingConfig:
                 name: tuple(value) if isinstance(value, list) else value
                 for name, value in values["augmentation"].items()
             })
-        if values.get("objects") is not None:
-            values["objects"] = tuple(values["objects"])
+        for name in ("objects", "types"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         return cls(**values)
+
+
+# Written into config.json only when set (see TrainingConfig).
+# alpha too: a run on another layout than Real-IAD's has none.
+_DATA_FIELDS = ("alpha", "layout", "types", "normal_name", "label_noise", "defect_train_fraction")
 
 
 def _check_integer(name, value, minimum, alternative=""):

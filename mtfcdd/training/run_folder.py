@@ -39,7 +39,10 @@ STATE_FILE = "training_state.json"
 LOG_FILE = "training_log.csv"
 MODEL_FILE = "model.keras"
 TENSORBOARD_FOLDER = "tensorboard"
-RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE, CONFIG_FILE, LOG_FILE, TENSORBOARD_FOLDER)
+DATA_FILES_FILE = "data_files.json"
+RUN_FILES = (
+    MODEL_FILE, CHECKPOINT_FILE, STATE_FILE, CONFIG_FILE, LOG_FILE, TENSORBOARD_FOLDER, DATA_FILES_FILE,
+)
 # The files of a run that trained: a run stopped before its first epoch
 # ended (e.g. the ImageNet download failed) has nothing to protect.
 TRAINED_FILES = (MODEL_FILE, CHECKPOINT_FILE, STATE_FILE)

@@ -36,8 +36,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtfcdd.data.layouts import load_dataset
 from mtfcdd.data.pipeline import training_dataset
-from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.deploy.benchmark.flops import count_flops
 from mtfcdd.deploy.benchmark.timing import matmul_run, matmul_size_for, seconds_of
 from mtfcdd.training.trainer import training_model
@@ -72,10 +72,7 @@ def measure_training_throughput(data_root, config, steps=10, warmup=2, rounds=2,
             f"rounds={rounds}."
         )
     log = print if verbose else (lambda *args: None)
-    split = load_realiad(
-        data_root, alpha=config.alpha, resolution=config.resolution,
-        objects=config.objects, num_types=config.num_types,
-    )
+    split = load_dataset(data_root, **config.data_options())
 
     def pipeline():
         return training_dataset(
@@ -89,7 +86,7 @@ def measure_training_throughput(data_root, config, steps=10, warmup=2, rounds=2,
     pipeline_seconds = _seconds_per_batch(pipeline(), 4 * steps, warmup)
     log(f"input pipeline alone: {config.batch_size / pipeline_seconds:.1f} images/s")
     keras.utils.set_random_seed(config.seed)
-    model = training_model(config)
+    model = training_model(config, split.type_codes)
     batch = next(iter(pipeline()))
     in_memory = tf.data.Dataset.from_tensors(batch).repeat()
     flops = training_flops(model)

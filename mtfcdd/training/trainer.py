@@ -1,6 +1,6 @@
 """Training MultiTypeFCDD (paper 4.3): config, checkpoints, resume.
 
-``train`` reads a Real-IAD-format data set, builds the model, trains the head
+``train`` reads a data set in any layout (``mtfcdd.data.layouts``), builds the model, trains the head
 with Adam on balanced batches (paper 4.2) for a number of balanced epochs
 (Eq. 4), fits per-type decision thresholds (on the training split after
 training, or on a part of it held out when asked to) and writes everything
@@ -13,7 +13,9 @@ to one output folder:
                            I-AUROC per type when images are held out
     training_curves.png    the log drawn (with Matplotlib, the plots extra)
     tensorboard/           if asked for
-    model.keras            the trained model, thresholds included
+    model.keras            the trained model, thresholds and type names included
+    data_files.json        custom layouts: what the reader decided (e.g. MVTec's
+                           test images moved into training, relabelled images)
     run.lock               while training: the process that trains
 
 Checkpoints are written to a temporary file and renamed, so a run killed at
@@ -31,11 +33,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mtfcdd.constants import fuiad_setting
+from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.balanced_epoch import balanced_epoch_summary
 from mtfcdd.data.balanced_sampler import class_counts
 from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
-from mtfcdd.data.realiad.reader import load_realiad
+from mtfcdd.data.dataset import hold_out
+from mtfcdd.data.layouts import load_dataset
 from mtfcdd.data.realiad.verify import check_sample_files, label_conflicts
 from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.inference.decision_thresholds import fit_thresholds
@@ -51,6 +54,7 @@ from mtfcdd.training.distribution import (
 from mtfcdd.training.precision import dtype_policy, training_optimizer
 from mtfcdd.training.run_folder import (
     CHECKPOINT_FILE,
+    DATA_FILES_FILE,
     LOG_FILE,
     MODEL_FILE,
     STATE_FILE,
@@ -84,6 +88,9 @@ class TrainingResult:
         threshold_source: the images they were fitted on, in words.
         training_images: the number of training images the sampler draws
             from (the training split less any held-out images).
+        config: the config the run trained with: the requested one, with
+            Real-IAD's default alpha filled in.
+        data: the ``DataSet`` read (its ``type_codes`` are the model's).
     """
 
     model_path: str
@@ -92,10 +99,12 @@ class TrainingResult:
     thresholds: tuple
     threshold_source: str
     training_images: int
+    config: "TrainingConfig | None" = None
+    data: object = None
 
 
 def train(data_root, output_dir, config=None, resume=False, overwrite=False, verbose=1, callbacks=None):
-    """Train MultiTypeFCDD on a Real-IAD-format data set.
+    """Train MultiTypeFCDD on a data set in any layout (``mtfcdd.data.layouts``).
 
     The run folder is locked while training (``mtfcdd.utils.folder_lock``:
     a second run into it is refused, naming the first's process), and the
@@ -105,7 +114,8 @@ def train(data_root, output_dir, config=None, resume=False, overwrite=False, ver
     memory is refused before TensorFlow runs it.
 
     Args:
-        data_root: data set root (holds ``realiad_jsons/`` and the images).
+        data_root: data set root (Real-IAD's, or another layout's; the
+            config's data fields say how to read it).
         output_dir: folder for checkpoints, logs and the model. A folder
             that already holds a run is refused unless ``resume`` or
             ``overwrite`` is given (``mtfcdd.training.run_folder``).
@@ -159,43 +169,48 @@ def _worker_config(output_dir, config, resume):
 
 def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbacks, strategy):
     writes = writes_outputs(strategy)
-    split = load_realiad(
-        data_root, alpha=config.alpha, resolution=config.resolution,
-        objects=config.objects, num_types=config.num_types,
-    )
-    description = (
-        f"training images of {fuiad_setting(config.alpha)} (alpha {config.alpha}) in {data_root}"
-        + (f", objects {', '.join(config.objects)}" if config.objects else "")
-    )
-    if not split.train:
+    data = load_dataset(data_root, **config.data_options())
+    # Recorded in config.json: Real-IAD's default alpha, or another layout's
+    # types in channel order, so that a resume reads the same channels.
+    if data.layout == "realiad":
+        config = dataclasses.replace(config, alpha=data.alpha)
+    else:
+        config = dataclasses.replace(config, layout=data.layout, types=data.defect_types)
+    description = data.description() + (f", objects {', '.join(config.objects)}" if config.objects else "")
+    if not data.train:
         raise ValueError(
             f"The training split is empty: no {description}. `mtfcdd data verify {data_root}` "
             "lists the splits and their images."
         )
-    contradictions, _ = label_conflicts({"train": split.train, "test": split.test})
+    contradictions, _ = label_conflicts({"train": data.train, "test": data.test})
     if contradictions:
         raise ValueError(
             f"{len(contradictions)} image{'s' if len(contradictions) > 1 else ''} listed with "
             f"contradicting labels ({description}): {contradictions[0].rstrip('.')}. "
             f"`mtfcdd data verify {data_root}` lists them all."
         )
-    check_sample_files(split.train, description, decode=True, verbose=verbose)
-    fit_samples, held_out = hold_out(split.train, config.threshold_fraction, config.seed)
+    check_sample_files(data.train, description, decode=True, verbose=verbose)
+    fit_samples, held_out = hold_out(data.train, config.threshold_fraction, config.seed)
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    identity = run_identity(output_dir, data_root, split, resumed=bool(resumes)) if writes else {}
+    identity = run_identity(output_dir, data_root, data, resumed=bool(resumes)) if writes else {}
 
     keras.utils.set_random_seed(config.seed)
     with strategy_scope(strategy):
         model = prepare_model(
-            _model_to_train(output_dir, config, epochs_done > 0, identity.get("run_id")), strategy
+            _model_to_train(
+                output_dir, config, data.type_codes, epochs_done > 0, identity.get("run_id")
+            ),
+            strategy,
         )
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     check_batch_fits(model, config.batch_size // replicas, training=True)
     # Written once every check has passed: a refused resume leaves the folder as it was.
     if writes:
         write_config(output_dir, config, resumes, identity)
+        if data.record:
+            write_json(os.path.join(output_dir, DATA_FILES_FILE), data.record)
 
     def make_dataset(shard):
         return training_dataset(
@@ -227,7 +242,7 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     if not writes:
         return TrainingResult(
             None, steps_per_epoch, dict(history.history), None, config.threshold_source,
-            len(fit_samples),
+            len(fit_samples), config, data,
         )
     write_training_plot(output_dir, LOG_FILE)
 
@@ -242,30 +257,8 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     save_model_atomically(trained, model_path)
     return TrainingResult(
         model_path, steps_per_epoch, dict(history.history), trained.thresholds,
-        trained.threshold_source, len(fit_samples),
+        trained.threshold_source, len(fit_samples), config, data,
     )
-
-
-def hold_out(samples, fraction, seed):
-    """Split ``samples`` into (training, held-out) per class, seeded.
-
-    Each class (normal, each defect type) gives ``round(fraction * n)`` of
-    its images, at least one when it has two or more, so that every type
-    present in training can have a threshold.
-    """
-    if fraction == 0:
-        return tuple(samples), ()
-    rng = np.random.default_rng(seed)
-    by_class = {}
-    for index, sample in enumerate(samples):
-        by_class.setdefault(sample.anomaly_class, []).append(index)
-    held_out = set()
-    for anomaly_class in sorted(by_class):
-        indices = by_class[anomaly_class]
-        count = max(round(fraction * len(indices)), 1) if len(indices) > 1 else 0
-        held_out.update(rng.choice(indices, size=count, replace=False).tolist())
-    training = tuple(sample for index, sample in enumerate(samples) if index not in held_out)
-    return training, tuple(samples[index] for index in sorted(held_out))
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -314,14 +307,17 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
     return max(1, math.ceil(summary.balanced_iterations))
 
 
-def training_model(config, run_id=None):
+def training_model(config, type_codes=None, run_id=None):
     """The compiled model that ``train`` starts a new run with: the network
-    of ``config``, Adam (with loss scaling under ``"mixed_float16"``), the
-    loss, XLA or not, built under ``config.precision``; ``run_id`` is the
-    run's (``mtfcdd.training.run_folder.run_identity``)."""
+    of ``config`` with one channel per name of ``type_codes`` (None:
+    Real-IAD's eight, or "any defect" with ``multi_class``), Adam (with loss
+    scaling under ``"mixed_float16"``), the loss, XLA or not, built under
+    ``config.precision``; ``run_id`` is the run's
+    (``mtfcdd.training.run_folder.run_identity``)."""
     with dtype_policy(config.precision):
         model = MultiTypeFCDD(
-            num_types=config.num_types,
+            num_types=len(type_codes) if type_codes else 1 if config.multi_class else len(DEFECT_CODES),
+            type_codes=type_codes,
             image_size=config.image_size,
             backbone_weights=config.backbone_weights,
             train_backbone=config.train_backbone,
@@ -341,9 +337,9 @@ def training_model(config, run_id=None):
     return model
 
 
-def _model_to_train(output_dir, config, resume, run_id=None):
+def _model_to_train(output_dir, config, type_codes, resume, run_id=None):
     if not resume:
-        return training_model(config, run_id)
+        return training_model(config, type_codes, run_id)
     path = os.path.join(output_dir, CHECKPOINT_FILE)
     with dtype_policy(config.precision):
         model = load_model_file(path, "checkpoint")
@@ -361,6 +357,11 @@ def _model_to_train(output_dir, config, resume, run_id=None):
             f"Cannot resume: {path} belongs to run {model.run_id}, not to the run {run_id} of "
             f"{output_dir} (its config.json); restore the run's own checkpoint, or train into a "
             "new folder."
+        )
+    if tuple(model.type_codes) != tuple(type_codes):
+        raise ValueError(
+            f"{path}: the checkpoint's types {list(model.type_codes)} differ from the data set's "
+            f"{list(type_codes)}; resume on the data set the run started with."
         )
     # The one optimizer setting a resume may change (run_folder).
     model.optimizer.learning_rate = config.learning_rate

@@ -29,16 +29,20 @@ def select_examples(samples, type_codes, examples_per_type=4):
     Args:
         samples: ``Sample``s (a test split).
         type_codes: the model's codes; with one channel (multi-class,
-            paper 5.2) every Real-IAD defect type gets a row.
+            paper 5.2) every defect type of ``samples`` gets a row.
         examples_per_type: most examples per row.
 
     Returns:
-        A list of ``(type_code, samples)``, types in channel order (Real-IAD
-        order for one channel), types without samples left out.
+        A list of ``(type_code, samples)``, types in channel order (for one
+        channel: Real-IAD's order, then other data sets' types by name),
+        types without samples left out.
     """
     if examples_per_type < 1:
         raise ValueError(f"examples_per_type must be >= 1; got {examples_per_type}.")
-    row_codes = DEFECT_CODES if len(type_codes) == 1 else type_codes
+    row_codes = type_codes
+    if len(type_codes) == 1:
+        present = {sample.anomaly_class for sample in samples if sample.mask_path is not None}
+        row_codes = [code for code in DEFECT_CODES if code in present] + sorted(present - set(DEFECT_CODES))
     ordered = sorted(samples, key=lambda sample: (sample.category, sample.image_path))
     rows = []
     for code in row_codes:

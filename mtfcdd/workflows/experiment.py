@@ -16,11 +16,10 @@ import dataclasses
 import os
 
 from mtfcdd.constants import SPLITS_FOLDER
-from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.synthetic.dataset import make_synthetic_iad
 from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.evaluation.presets import evaluation_settings
-from mtfcdd.evaluation.reports import markdown, write_reports
+from mtfcdd.evaluation.reports import markdown, record_data_settings, results_key, write_reports
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training.trainer import train
 from mtfcdd.visualization.figures import figure2_grid
@@ -50,7 +49,7 @@ class ExperimentResult:
     @property
     def table(self):
         """The result tables as Markdown."""
-        return markdown({self.evaluation["settings"]["alpha"]: self.evaluation})
+        return markdown({results_key(self.evaluation["settings"]): self.evaluation})
 
 
 def run_experiment(
@@ -60,9 +59,10 @@ def run_experiment(
     """Train, evaluate and report one setting.
 
     Args:
-        data_root: Real-IAD-format data set root.
+        data_root: the data set root, in any layout (``mtfcdd.data.layouts``).
         output_dir: folder for everything the experiment writes.
-        config: a ``TrainingConfig`` (its ``alpha`` picks the split).
+        config: a ``TrainingConfig`` (its ``alpha`` picks Real-IAD's split;
+            its data fields read other layouts).
         resume: continue an interrupted training in ``output_dir``.
         overwrite: replace an earlier run in ``output_dir`` (see
             ``mtfcdd.training.trainer.train``).
@@ -86,21 +86,19 @@ def run_experiment(
     if training.model_path is None:
         return None
     model = load_trained_model(training.model_path)
-    test_samples = load_realiad(
-        data_root, alpha=config.alpha, resolution=config.resolution,
-        objects=config.objects, num_types=config.num_types,
-    ).test
+    config, data = training.config, training.data
+    test_samples = data.test
     evaluation = evaluate(
         model, test_samples, batch_size=evaluation_batch_size, pixel_size=pixel_size,
         verbose=verbose, curves_dir=output_dir,
         **(evaluation or _preset_evaluation(config.preset, pixel_protocol)),
     )
-    evaluation["settings"]["alpha"] = config.alpha
+    record_data_settings(evaluation, data)
     evaluation["settings"]["training"] = {
         **config.to_dict(), "steps_per_epoch": training.steps_per_epoch,
         "training_images": training.training_images,
     }
-    report_paths = write_reports({config.alpha: evaluation}, output_dir, stem=RESULTS_STEM)
+    report_paths = write_reports({data.setting: evaluation}, output_dir, stem=RESULTS_STEM)
     figure_path = os.path.join(output_dir, FIGURE_FILE)
     figure2_grid(model, test_samples, figure_path)
     return ExperimentResult(output_dir, training.model_path, evaluation, tuple(report_paths), figure_path)

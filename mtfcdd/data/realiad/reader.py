@@ -34,6 +34,7 @@ from typing import Tuple
 
 from mtfcdd.constants import (
     DEFECT_CODES,
+    type_codes_for,
     ENTRY_KEYS,
     FUIAD_ALPHAS,
     IMAGE_FOLDER_PREFIX,
@@ -42,6 +43,7 @@ from mtfcdd.constants import (
     SPLITS_FOLDER,
     fuiad_setting,
 )
+from mtfcdd.data.dataset import DataSet
 from mtfcdd.data.sample import Sample
 
 
@@ -129,6 +131,16 @@ def load_realiad(root, alpha=0.1, resolution=None, objects=None, num_types=8):
         find_image_root(root, resolution),
         objects=objects,
         num_types=num_types,
+    )
+
+
+def realiad_dataset(root, alpha=0.1, resolution=None, objects=None, multi_class=False):
+    """``load_realiad``'s split as the ``DataSet`` every layout produces."""
+    num_types = 1 if multi_class else len(DEFECT_CODES)
+    split = load_realiad(root, alpha=alpha, resolution=resolution, objects=objects, num_types=num_types)
+    return DataSet(
+        train=split.train, test=split.test, type_codes=type_codes_for(num_types),
+        defect_types=DEFECT_CODES, layout="realiad", root=root, alpha=alpha,
     )
 
 
