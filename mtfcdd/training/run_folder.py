@@ -165,7 +165,8 @@ def read_epochs_done(output_dir):
 
 def _resume_changes(output_dir, saved, config, epochs_done):
     """``{field: {"from": saved, "to": asked}}`` of the fields a resume may change."""
-    saved_values, asked = saved.to_dict(), config.to_dict()
+    # to_dict leaves out the data fields that are None (a Real-IAD run's layout).
+    saved_values, asked = dataclasses.asdict(saved), dataclasses.asdict(config)
     # The fields only: threshold_source follows threshold_fraction.
     refused = [
         f"{field.name} (saved {saved_values[field.name]!r}, now {asked[field.name]!r})"
