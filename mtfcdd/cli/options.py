@@ -397,8 +397,14 @@ def backbone_weights_argument(value):
 
 
 def objects_argument(value):
-    """``"a, b"`` -> ``("a", "b")``; empty -> None (every object, every type)."""
-    return tuple(name.strip() for name in value.split(",") if name.strip()) or None
+    """``"a, b"`` -> ``("a", "b")`` (``--objects``, ``--types``); a value
+    naming nothing is refused (leaving the option out means all of them)."""
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names nothing; give comma-separated names, or leave the option out to use all"
+        )
+    return names
 
 
 def add_model_options(parser):

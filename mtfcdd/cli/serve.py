@@ -56,6 +56,11 @@ def register(subparsers):
         help="most pixels decoded per image; a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its "
         f"size, a larger PNG or BMP refused (default: {MAX_PIXELS / 1e6:g})",
     )
+    parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="a host name the server answers besides IP addresses and localhost (the Host header; "
+        "others get 403, against DNS rebinding), e.g. the name a reverse proxy forwards; repeatable",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -93,7 +98,7 @@ def build_server(arguments):
     app = create_app(
         model, facts=facts, images_dir=arguments.images, save_dir=arguments.save,
         max_upload_bytes=int(arguments.max_upload_mb * 1e6),
-        max_pixels=int(arguments.max_megapixels * 1e6),
+        max_pixels=int(arguments.max_megapixels * 1e6), allowed_hosts=arguments.allowed_host,
     )
     return make_server(app, arguments.host, arguments.port), model, facts
 

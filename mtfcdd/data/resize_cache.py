@@ -12,7 +12,6 @@ area interpolation, masks with nearest neighbour so they stay binary.
 
 import dataclasses
 import functools
-import math
 import os
 
 import cv2
@@ -110,10 +109,10 @@ def _resize_file(source_root, destination_root, size, relative_path):
     source_path = os.path.join(source_root, relative_path)
     is_mask = relative_path.lower().endswith(MASK_EXTENSION)
     # A mask keeps its single channel; an image is read as the readers read
-    # it (colour, EXIF orientation applied), whole. A truncated file is
+    # it (colour, EXIF orientation ignored), whole. A truncated file is
     # refused: its copy would be a complete file with grey rows.
     try:
-        image = read_image_file(source_path, "unchanged" if is_mask else "color", max_pixels=math.inf).image
+        image = read_image_file(source_path, "unchanged" if is_mask else "color", reduce=False).image
     except ValueError:
         return source_path
     resized = cv2.resize(

@@ -30,6 +30,7 @@ sidecar without it describes a LiteRT file, the only kind written before.
 No Keras or TensorFlow here: the runner reads sidecars on a board.
 """
 
+import hashlib
 import json
 import math
 import numbers
@@ -45,6 +46,11 @@ _RENAMED_FIELDS = {2: {"input_size": "image_size"}}
 # (paper Eq. 1), which the runner applies (mtfcdd.deploy.export says why).
 MODEL_OUTPUT = "type_projection"
 SIDECAR_SUFFIX = ".json"
+# The fields that must match the model file's bytes: its fingerprint covers
+# them with the file, so that a file of another run, or a sidecar edited
+# against its file or thresholds, is refused. (The runner checks the
+# quantization against the file's input type itself.)
+FINGERPRINT_FIELDS = ("format", "type_codes", "image_size", "score_reduction", "thresholds")
 
 
 def sidecar_path(model_path):
@@ -60,12 +66,28 @@ def write_sidecar(model_path, metadata):
     path = sidecar_path(model_path)
     metadata = _upgraded(metadata)
     check_sidecar(metadata, path)
+    if os.path.isfile(model_path):
+        metadata = {**metadata, "fingerprint": model_fingerprint(model_path, metadata)}
     write_json(path, metadata)
     return path
 
 
+def model_fingerprint(model_path, metadata):
+    """SHA-256 of the model file's bytes followed by the JSON of its
+    ``FINGERPRINT_FIELDS`` (keys sorted)."""
+    digest = hashlib.sha256()
+    with open(model_path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    fields = {field: metadata.get(field) for field in FINGERPRINT_FIELDS}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def read_sidecar(model_path):
-    """Reads and checks the sidecar of ``model_path``; returns it as a dict."""
+    """Reads and checks the sidecar of ``model_path`` (its fields, and its
+    fingerprint against the model file); returns its fields as a dict,
+    without the fingerprint."""
     path = sidecar_path(model_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -80,6 +102,20 @@ def read_sidecar(model_path):
             raise ValueError(f"{path}: not valid JSON ({error}).") from error
     metadata = _upgraded(metadata)
     check_sidecar(metadata, path)
+    # A sidecar written before fingerprints existed has none to check. The
+    # fingerprint is checked here and not returned: it describes the files,
+    # not the model.
+    fingerprint = metadata.pop("fingerprint", None)
+    if (
+        fingerprint is not None and os.path.isfile(model_path)
+        and fingerprint != model_fingerprint(model_path, metadata)
+    ):
+        raise ValueError(
+            f"{model_path} and its sidecar {path} do not belong together: the sidecar's "
+            f"fingerprint (SHA-256 of the model file and its {', '.join(FINGERPRINT_FIELDS)}) is "
+            "not theirs, so the file was replaced or the sidecar edited. Export the model again, "
+            "or copy the sidecar written with this file."
+        )
     return metadata
 
 

@@ -23,6 +23,7 @@ from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.inference.postprocessing import image_scores, upsample
 from mtfcdd.metrics import MultiTypeEvaluator
 from mtfcdd.utils.image_size import image_size_pair
+from mtfcdd.utils.memory import check_evaluation_batch_fits
 from mtfcdd.utils.progress import ProgressBar
 
 
@@ -126,6 +127,7 @@ def evaluate(
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
     pixel_size = source.image_size if pixel_size is None else image_size_pair(pixel_size, "pixel_size")
+    check_evaluation_batch_fits(source.image_size, pixel_size, len(source.type_codes), batch_size)
     evaluator = MultiTypeEvaluator(
         source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol, aupro=aupro
     )

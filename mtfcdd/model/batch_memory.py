@@ -14,13 +14,15 @@ training, every output of the trained layers (kept for the gradients). So a
 refused batch would certainly not fit; an accepted one may still be too
 large for other reasons (other processes, TensorFlow's own buffers). It is
 the host's memory that is checked: on a GPU the device's memory is the
-tighter limit, which TensorFlow reports itself.
+tighter limit, which TensorFlow reports itself. Evaluation's own floor,
+which needs no Keras, is ``mtfcdd.utils.memory``'s.
 """
 
 import math
-import os
 
 import keras
+
+from mtfcdd.utils.memory import check_batch_memory
 
 _FLOAT_BYTES = 4
 # Batches of input images in memory at once: the one the model runs and the
@@ -53,41 +55,11 @@ def check_batch_fits(model, batch_size, training=False, available=None):
         available: bytes of memory available; read from the system when
             None (nothing is checked where it cannot be read).
     """
-    available = available_memory() if available is None else available
-    if available is None:
-        return
-    per_image = batch_bytes_per_image(model, training)
-    needed = batch_size * per_image
-    if needed <= available:
-        return
     height, width = model.inputs[0].shape[1:3]
-    largest = max(available // per_image, 0)
-    raise ValueError(
-        f"batch_size {batch_size:,} needs at least {needed / 2**30:,.1f} GiB of memory "
-        f"({per_image / 2**20:,.1f} MiB per {height}x{width} image"
-        f"{' in training' if training else ''}), more than the {available / 2**30:,.1f} GiB "
-        f"available; use a batch size of at most {largest:,}"
-        + ("" if largest else " (no batch fits: free memory or use a smaller image size)") + "."
+    check_batch_memory(
+        lambda: batch_bytes_per_image(model, training), batch_size,
+        f"{height}x{width} image{' in training' if training else ''}", "image size", available,
     )
-
-
-def available_memory():
-    """Bytes of memory available to a new allocation now, or None if unknown.
-
-    Linux's ``MemAvailable`` (free memory plus what the kernel can reclaim),
-    else the free physical pages POSIX reports.
-    """
-    try:
-        with open("/proc/meminfo") as file:
-            for line in file:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _leaf_layers(model, trainable=True):

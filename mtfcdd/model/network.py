@@ -83,6 +83,9 @@ class MultiTypeFCDD(keras.Model):
         initializer: ``"glorot"`` (Keras') or ``"kaiming"`` (PyTorch's
             convolution defaults, the authors'); see
             ``mtfcdd.constants.INITIALIZERS``.
+        run_id: the id of the training run that made the model (its run
+            folder's ``config.json``), or None; a resume refuses a
+            checkpoint of another run.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class MultiTypeFCDD(keras.Model):
         backbone_batchnorm="frozen",
         head_batchnorm="keras",
         initializer="glorot",
+        run_id=None,
         **kwargs,
     ):
         if image_shape is not None:
@@ -126,8 +130,17 @@ class MultiTypeFCDD(keras.Model):
                 f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
                 f"{score_reduction!r}."
             )
+        if len(set(type_codes)) != len(type_codes):
+            raise ValueError(
+                f"type_codes must be distinct (each names one heatmap); got {list(type_codes)}."
+            )
         if thresholds is not None:
             thresholds = tuple(float(value) for value in thresholds)
+            if not all(math.isfinite(value) for value in thresholds):
+                raise ValueError(
+                    f"thresholds must be finite numbers (a NaN threshold detects nothing); got "
+                    f"{list(thresholds)}."
+                )
             if len(thresholds) != num_types:
                 raise ValueError(
                     f"thresholds has {len(thresholds)} values for {num_types} "
@@ -142,10 +155,9 @@ class MultiTypeFCDD(keras.Model):
                 "train_backbone=True trains every backbone layer, BatchNorm included; "
                 f"backbone_batchnorm={backbone_batchnorm!r} needs train_backbone=False."
             )
-        if threshold_source is not None and not isinstance(threshold_source, str):
-            raise ValueError(
-                f"threshold_source must be a string or None; got {threshold_source!r}."
-            )
+        for name, value in (("threshold_source", threshold_source), ("run_id", run_id)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string or None; got {value!r}.")
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")
@@ -195,6 +207,7 @@ class MultiTypeFCDD(keras.Model):
         self.backbone_batchnorm = backbone_batchnorm
         self.head_batchnorm = head_batchnorm
         self.initializer = initializer
+        self.run_id = run_id
         self.backbone = backbone
 
     def get_config(self):
@@ -217,11 +230,14 @@ class MultiTypeFCDD(keras.Model):
             "backbone_batchnorm": self.backbone_batchnorm,
             "head_batchnorm": self.head_batchnorm,
             "initializer": self.initializer,
+            "run_id": self.run_id,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Never fetch weights while loading, whatever a (hand-edited) config
+        # says: the trained weights are in the file.
+        return cls(**{**config, "backbone_weights": None})
 
 
 def _check_choice(name, value, choices):

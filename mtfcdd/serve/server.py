@@ -35,10 +35,14 @@ Keras nor TensorFlow: it serves a LiteRT model on a board.
 
 import base64
 import datetime
+import http
 import io
+import ipaddress
+import json
 import os
 import threading
 import time
+import urllib.parse
 
 import flask
 import numpy as np
@@ -66,6 +70,16 @@ HEATMAP_FORMATS = ("none", "png", "array")
 # as mtfcdd predict's panels, which compares the types of one image.
 HEATMAP_SCALES = ("threshold", "image")
 THRESHOLD_SCALE_TOP = 2.0
+# Uploads decoded at once: each may take up to about 6 bytes per pixel of
+# max_pixels (the decoded image and libjpeg's buffers), so the server's
+# memory is bounded whatever the number of requests.
+DECODE_SLOTS = 2
+# Connections served at once (each a thread); more wait to be accepted.
+MAX_CONNECTIONS = 32
+# Seconds a client may stay silent while it sends a request.
+READ_TIMEOUT = 10
+# Host names answered besides IP addresses (which DNS rebinding cannot use).
+LOCAL_HOST_NAMES = ("localhost",)
 # Request bodies read as the image itself.
 IMAGE_BODY_TYPES = tuple(MEDIA_TYPES.values()) + ("application/octet-stream",)
 
@@ -77,6 +91,7 @@ def create_app(
     save_dir=None,
     max_upload_bytes=MAX_UPLOAD_BYTES,
     max_pixels=MAX_PIXELS,
+    allowed_hosts=(),
 ):
     """The server's WSGI application.
 
@@ -94,6 +109,9 @@ def create_app(
         max_upload_bytes: the largest request accepted (413 above).
         max_pixels: the most pixels an image is decoded to
             (``mtfcdd.serve.uploads``).
+        allowed_hosts: host names answered besides IP addresses and
+            ``localhost`` (the ``Host`` header; 403 otherwise, against DNS
+            rebinding), e.g. the name a reverse proxy forwards.
 
     Returns:
         A ``flask.Flask`` application.
@@ -108,6 +126,7 @@ def create_app(
     app.request_class = _InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
     app.json.sort_keys = False
+    app.before_request(_RequestChecks(max_upload_bytes, allowed_hosts))
     app.add_url_rule("/", view_func=lambda: app.send_static_file("index.html"))
     app.add_url_rule("/health", view_func=service.health)
     app.add_url_rule("/model", view_func=service.model_facts)
@@ -119,7 +138,7 @@ def create_app(
     return app
 
 
-def make_server(app, host, port):
+def make_server(app, host, port, max_connections=MAX_CONNECTIONS, read_timeout=READ_TIMEOUT):
     """A threaded Werkzeug server for ``app``; ``serve_forever()`` runs it.
 
     Args:
@@ -127,8 +146,113 @@ def make_server(app, host, port):
         host: the address to listen on: ``"127.0.0.1"`` answers this
             machine only (docs/deployment.md says what another exposes).
         port: the TCP port; 0 picks a free one (``server.server_port``).
+        max_connections: connections served at once, each by a thread;
+            more wait to be accepted, so a flood of connections cannot
+            start unbounded threads.
+        read_timeout: seconds a client may stay silent while sending a
+            request before the server closes the connection.
     """
-    return werkzeug.serving.make_server(host, port, app, threaded=True)
+    handler = type("RequestHandler", (_RequestHandler,), {"timeout": read_timeout})
+    return _BoundedServer(host, port, app, handler, max_connections)
+
+
+class _BoundedServer(werkzeug.serving.ThreadedWSGIServer):
+    """Werkzeug's threaded server with at most ``max_connections`` threads."""
+
+    def __init__(self, host, port, app, handler, max_connections):
+        super().__init__(host, port, app, handler=handler)
+        self.connection_slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address):
+        # Blocks the accepting loop at the cap: the kernel queues the rest.
+        self.connection_slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connection_slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connection_slots.release()
+
+
+class _RequestHandler(werkzeug.serving.WSGIRequestHandler):
+    """Answers the errors found before the application (a URL too long, a
+    malformed request line) with JSON like every other error."""
+
+    def send_error(self, code, message=None, explain=None):
+        if code == http.HTTPStatus.REQUEST_URI_TOO_LONG:
+            reason = (
+                f"the request line is over {_REQUEST_LINE_LIMIT:,} bytes (a URL too long); "
+                "send the image as the request body or a form, not in the URL."
+            )
+        else:
+            reason = f"{http.HTTPStatus(code).phrase}: {explain or message or 'a malformed request'}."
+        body = json.dumps({"error": reason}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200:
+            self.wfile.write(body)
+
+
+# http.server's limit on the request line (BaseHTTPRequestHandler).
+_REQUEST_LINE_LIMIT = 65536
+
+
+class _RequestChecks:
+    """Runs before every route: the ``Host`` header, the ``Origin`` of a
+    write, the size of a chunked body."""
+
+    def __init__(self, max_upload_bytes, allowed_hosts):
+        self.max_upload_bytes = max_upload_bytes
+        self.allowed_hosts = {name.lower() for name in (*LOCAL_HOST_NAMES, *allowed_hosts)}
+
+    def __call__(self):
+        request = flask.request
+        if not self._allowed(request.host):
+            raise UploadError(
+                f"Host {request.host!r} is not this server's: it answers IP addresses, "
+                f"{', '.join(sorted(self.allowed_hosts))} (mtfcdd serve --allowed-host NAME adds a "
+                "name, e.g. a reverse proxy's).", 403
+            )
+        origin = request.headers.get("Origin")
+        if request.method == "POST" and origin and urllib.parse.urlsplit(origin).netloc != request.host:
+            raise UploadError(
+                f"a cross-origin POST (Origin {origin!r}, server {request.host!r}) is refused: a web "
+                "page of another site must not send uploads (or, with --save, write files) here.", 403
+            )
+        if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            self._buffer_chunked_body(request)
+
+    def _allowed(self, host):
+        name = urllib.parse.urlsplit(f"//{host}").hostname or ""
+        try:
+            ipaddress.ip_address(name)
+            return True
+        except ValueError:
+            return name.lower() in self.allowed_hosts
+
+    def _buffer_chunked_body(self, request):
+        """Reads a chunked body whole (at most the limit, else 413), so that the
+        routes see it as a body of known length: Werkzeug would cut it at the
+        limit and parse the part."""
+        stream, data = request.environ["wsgi.input"], bytearray()
+        while len(data) <= self.max_upload_bytes:
+            chunk = stream.read(min(65536, self.max_upload_bytes + 1 - len(data)))
+            if not chunk:
+                break
+            data += chunk
+        if len(data) > self.max_upload_bytes:
+            raise werkzeug.exceptions.RequestEntityTooLarge()
+        request.environ.pop("wsgi.input_terminated", None)
+        request.environ["wsgi.input"] = io.BytesIO(bytes(data))
+        request.environ["CONTENT_LENGTH"] = str(len(data))
 
 
 class _InMemoryRequest(flask.Request):
@@ -152,6 +276,7 @@ class _Service:
         # reentrant); the counts have their own lock, so that an error
         # answer never waits for a prediction.
         self.model_lock = threading.Lock()
+        self.decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
         self.counts_lock = threading.Lock()
         self.started = time.monotonic()
         self.counts = {"predictions": 0, "errors": 0}
@@ -199,7 +324,8 @@ class _Service:
             raise UploadError(f"scale={scale!r} is not one of {', '.join(HEATMAP_SCALES)}.", 400)
         data, name, origin = self._request_image()
         started = time.perf_counter()
-        decoded = decode_upload(data, self.max_pixels)
+        with self.decode_slots:
+            decoded = decode_upload(data, self.max_pixels)
         decoded_at = time.perf_counter()
         with self.model_lock:
             prediction = predict_arrays(self.source, [decoded.image])
@@ -220,10 +346,17 @@ class _Service:
         return self._error(str(error), error.status)
 
     def http_error(self, error):
-        if error.code == 413:
+        length = flask.request.content_length
+        if error.code == 413 and (length is None or length > self.max_upload_bytes):
             return self._error(
                 f"the upload is over this server's limit of {self.max_upload_bytes:,} bytes; "
                 "send a smaller image.", 413
+            )
+        if error.code == 413:
+            return self._error(
+                f"the form has more than {flask.request.max_form_parts:,} parts (fields and files), "
+                f"or over {flask.request.max_form_memory_size:,} bytes of fields besides its files; "
+                "send one 'file' field.", 413
             )
         return self._error(f"{error.name}: {error.description}", error.code)
 

@@ -254,11 +254,13 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, values):
         """The config that ``to_dict`` returned, also after a JSON round trip
-        (and a run's ``config.json``, whose record of resumes and data set
+        (and a run's ``config.json``, whose record of resumes and identity
         it ignores)."""
         values = dict(values)
         values.pop("threshold_source", None)
         values.pop("resumes", None)
+        # A run's identity (mtfcdd.training.run_folder.run_identity).
+        values.pop("run_id", None)
         values.pop("data", None)
         if values.get("augmentation") is not None:
             # JSON turned the tuples into lists. A config.json written before

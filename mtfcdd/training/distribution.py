@@ -18,6 +18,8 @@ same batches with the same statistics as one process would. Only the chief
 """
 
 import contextlib
+import json
+import os
 import types
 
 import keras
@@ -34,6 +36,7 @@ def make_strategy(name):
         return None
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
+    check_tf_config(os.environ.get("TF_CONFIG"))
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as error:
@@ -42,6 +45,45 @@ def make_strategy(name):
             "process: run training in a fresh process (as `mtfcdd train --strategy "
             f"multi-worker` does). TensorFlow said: {error}"
         ) from error
+
+
+def check_tf_config(value):
+    """Raises a ``ValueError`` naming ``TF_CONFIG`` when its value cannot
+    describe this machine's place in a cluster.
+
+    TensorFlow takes a ``TF_CONFIG`` without a ``cluster`` (or ``[]``) for
+    no cluster at all and trains on this machine alone, which a machine
+    meant to be one of several must not do silently. No ``TF_CONFIG`` (None
+    or empty) is this machine alone, as documented.
+    """
+    if not value:
+        return
+    prefix = "TF_CONFIG (the multi-worker cluster, docs/training.md)"
+    try:
+        config = json.loads(value)
+    except ValueError as error:
+        raise ValueError(f"{prefix} is not valid JSON ({error}); got {value[:200]!r}.") from error
+    if not isinstance(config, dict):
+        raise ValueError(f"{prefix} must be a JSON object with \"cluster\" and \"task\"; got {value[:200]!r}.")
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not any(isinstance(hosts, list) and hosts for hosts in cluster.values()):
+        raise ValueError(
+            f"{prefix} has no machines in its \"cluster\" (e.g. {{\"worker\": [\"host-a:12345\", "
+            "\"host-b:12345\"]}); without one this machine would train alone. Unset TF_CONFIG to "
+            "train on one machine."
+        )
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise ValueError(
+            f"{prefix} needs a \"task\" whose \"type\" is one of the cluster's jobs "
+            f"({', '.join(cluster)}); got {task!r}."
+        )
+    hosts = cluster[task["type"]]
+    index = task.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(hosts):
+        raise ValueError(
+            f"{prefix}: the task's index {index!r} is not one of the {len(hosts)} "
+            f"{task['type']} machines (0 to {len(hosts) - 1})."
+        )
 
 
 def strategy_scope(strategy):

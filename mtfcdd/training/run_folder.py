@@ -12,14 +12,23 @@ lost (docs/training.md, "Resume and overwrite"):
   ``config.json`` under ``resumes``, with what changed and when; any other
   difference is refused, naming the fields;
 - ``config.json`` and ``training_state.json`` edited by hand into something
-  else than a run's are refused, naming the file and the field.
+  else than a run's are refused, naming the file and the field;
+- a run has an identity (``run_identity``), kept in ``config.json``: a run
+  id, which its checkpoint and model carry too (``MultiTypeFCDD.run_id``),
+  so that another run's checkpoint copied into the folder is refused; and
+  its data (the root and a fingerprint of the split lists), so that a
+  resume on another data set is refused like one with another ``alpha``.
+  The same data moved to another folder resumes (the fingerprint holds the
+  paths relative to the root).
 """
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import shutil
+import uuid
 
 from mtfcdd.training.config import TrainingConfig
 from mtfcdd.utils.atomic_files import write_json
@@ -44,8 +53,9 @@ RESUMABLE_CHANGES = ("epochs", "learning_rate")
 RESUMES_KEY = "resumes"
 # The TrainingConfig fields that train() fills in from the data set it reads.
 FILLED_FROM_DATA = ("alpha", "layout", "types")
-# The data set root, recorded so that --config config.json needs no --data.
-DATA_KEY = "data"
+# A run's identity in config.json (run_identity); its "data" also lets
+# --config config.json train without --data.
+IDENTITY_KEYS = ("run_id", "data")
 YAML_SUFFIXES = (".yaml", ".yml")
 _EDITED_HINT = "was it edited by hand? Restore it, or train into a new folder."
 
@@ -98,12 +108,10 @@ def start_run(output_dir, config, resume, overwrite):
     return dataclasses.replace(saved, **{name: change["to"] for name, change in changes.items()}), epochs_done, resumes
 
 
-def write_config(output_dir, config, resumes, data_root=None):
-    """``config.json``: the config, the data set it trains on (absolute) and
-    the record of the run's resumes."""
-    content = config.to_dict()
-    if data_root is not None:
-        content[DATA_KEY] = os.path.abspath(data_root)
+def write_config(output_dir, config, resumes, identity=None):
+    """``config.json``: the config, the run's identity (``run_identity``) and
+    the record of its resumes."""
+    content = {**config.to_dict(), **(identity or {})}
     if resumes:
         content[RESUMES_KEY] = resumes
     write_json(os.path.join(output_dir, CONFIG_FILE), content)
@@ -140,7 +148,9 @@ def read_config_file(path, hint=None):
     hint = hint or "expected the fields of a run's config.json (docs/training.md)."
     values = _read_yaml_object(path) if path.endswith(YAML_SUFFIXES) else _read_json_object(path)
     resumes = values.get(RESUMES_KEY, [])
-    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {"threshold_source", RESUMES_KEY, DATA_KEY}
+    known = {field.name for field in dataclasses.fields(TrainingConfig)} | {
+        "threshold_source", RESUMES_KEY, *IDENTITY_KEYS
+    }
     unknown = sorted(set(values) - known)
     if unknown or not isinstance(resumes, list):
         field = unknown[0] if unknown else RESUMES_KEY
@@ -152,9 +162,12 @@ def read_config_file(path, hint=None):
 
 
 def recorded_data_root(path):
-    """The data set root a config file records (a run's ``config.json``), or None."""
+    """The data set root a config file records, or None: a run's
+    ``config.json`` records ``{"root", "fingerprint"}`` (``run_identity``), a
+    file written by hand may give the root itself."""
     values = _read_yaml_object(path) if path.endswith(YAML_SUFFIXES) else _read_json_object(path)
-    return values.get(DATA_KEY)
+    data = values.get("data")
+    return data.get("root") if isinstance(data, dict) else data
 
 
 def read_epochs_done(output_dir):
@@ -184,7 +197,7 @@ def _resume_changes(output_dir, saved, config, epochs_done):
     config = dataclasses.replace(config, **{
         name: getattr(saved, name) for name in FILLED_FROM_DATA if getattr(config, name) is None
     })
-    saved_values, asked = saved.to_dict(), config.to_dict()
+    saved_values, asked = dataclasses.asdict(saved), dataclasses.asdict(config)
     # The fields only: threshold_source follows threshold_fraction.
     refused = [
         f"{field.name} (saved {saved_values.get(field.name)!r}, now {asked.get(field.name)!r})"
@@ -206,6 +219,50 @@ def _resume_changes(output_dir, saved, config, epochs_done):
         name: {"from": saved_values[name], "to": asked[name]}
         for name in RESUMABLE_CHANGES if asked[name] != saved_values[name]
     }
+
+
+def run_identity(output_dir, data_root, split, resumed):
+    """The identity of the run in ``output_dir``: ``{"run_id", "data"}``.
+
+    A new run gets a new id; a resumed one keeps its id (None for a run
+    older than ids) and must be on the same data.
+
+    Args:
+        output_dir: the run folder.
+        data_root: the data set root trained on.
+        split: its ``RealIADSplit`` (``train`` and ``test`` samples).
+        resumed: whether the run is resumed.
+
+    Raises:
+        ValueError: a resume whose data's fingerprint is not the run's.
+    """
+    data = {"root": os.path.abspath(data_root), "fingerprint": split_fingerprint(split, data_root)}
+    if not resumed:
+        return {"run_id": uuid.uuid4().hex, "data": data}
+    saved = _read_json_object(os.path.join(output_dir, CONFIG_FILE))
+    saved_data = saved.get("data") or {}
+    if saved_data.get("fingerprint") not in (None, data["fingerprint"]):
+        raise ValueError(
+            f"Cannot resume {output_dir} with other data: the run trained on "
+            f"{saved_data.get('root')} (split lists fingerprint {saved_data['fingerprint'][:12]}), "
+            f"but {data_root} lists other images or labels (fingerprint {data['fingerprint'][:12]}). "
+            "Resume on the run's data set, or train into a new folder."
+        )
+    return {"run_id": saved.get("run_id"), "data": data}
+
+
+def split_fingerprint(split, data_root):
+    """SHA-256 of a split's lists: every train and test entry's image and mask
+    (relative to ``data_root``), object and labels."""
+    def relative(path):
+        return None if path is None else os.path.relpath(path, data_root).replace(os.sep, "/")
+
+    entries = [
+        [name, relative(sample.image_path), relative(sample.mask_path), sample.category, list(sample.labels)]
+        for name in ("train", "test")
+        for sample in getattr(split, name)
+    ]
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
 def _read_json_object(path):

@@ -39,7 +39,7 @@ from mtfcdd.data.balanced_sampler import class_counts
 from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
 from mtfcdd.data.dataset import hold_out
 from mtfcdd.data.layouts import load_dataset
-from mtfcdd.data.realiad.verify import check_sample_files
+from mtfcdd.data.realiad.verify import check_sample_files, label_conflicts
 from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.inference.decision_thresholds import fit_thresholds
 from mtfcdd.model.backbone import feature_map_size
@@ -62,6 +62,7 @@ from mtfcdd.training.run_folder import (
     TENSORBOARD_FOLDER,
     read_epochs_done,
     read_saved_config,
+    run_identity,
     start_run,
     write_config,
 )
@@ -194,23 +195,35 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
             f"The training split is empty: no {description}. `mtfcdd data verify {data_root}` "
             "lists the splits and their images."
         )
+    contradictions, _ = label_conflicts({"train": data.train, "test": data.test})
+    if contradictions:
+        raise ValueError(
+            f"{len(contradictions)} image{'s' if len(contradictions) > 1 else ''} listed with "
+            f"contradicting labels ({description}): {contradictions[0].rstrip('.')}. "
+            f"`mtfcdd data verify {data_root}` lists them all."
+        )
     check_sample_files(data.train, description, "training images", decode=True, verbose=verbose)
     fit_samples, held_out = hold_out(data.train, config.threshold_fraction, config.seed)
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
     )
-    if writes:
-        write_config(output_dir, config, resumes, data_root)
-        if data.record:
-            write_json(os.path.join(output_dir, DATA_FILES_FILE), data.record)
+    identity = run_identity(output_dir, data_root, data, resumed=bool(resumes)) if writes else {}
 
     keras.utils.set_random_seed(config.seed)
     with strategy_scope(strategy):
         model = prepare_model(
-            _model_to_train(output_dir, config, resume=epochs_done > 0, type_codes=data.type_codes), strategy
+            _model_to_train(
+                output_dir, config, data.type_codes, epochs_done > 0, identity.get("run_id")
+            ),
+            strategy,
         )
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     check_batch_fits(model, config.batch_size // replicas, training=True)
+    # Written once every check has passed: a refused resume leaves the folder as it was.
+    if writes:
+        write_config(output_dir, config, resumes, identity)
+        if data.record:
+            write_json(os.path.join(output_dir, DATA_FILES_FILE), data.record)
 
     def make_dataset(shard):
         return training_dataset(
@@ -311,12 +324,13 @@ def _balanced_steps(samples, batch_size, sampling_classes="types"):
     return max(1, math.ceil(summary.balanced_iterations))
 
 
-def training_model(config, type_codes=None):
+def training_model(config, type_codes=None, run_id=None):
     """The compiled model that ``train`` starts a new run with: the network
     of ``config`` with one channel per name of ``type_codes`` (None:
     Real-IAD's eight, or "any defect" with ``multi_class``), Adam (with loss
     scaling under ``"mixed_float16"``), the loss, XLA or not, built under
-    ``config.precision``."""
+    ``config.precision``; ``run_id`` is the run's
+    (``mtfcdd.training.run_folder.run_identity``)."""
     with dtype_policy(config.precision):
         model = MultiTypeFCDD(
             num_types=len(type_codes) if type_codes else 1 if config.multi_class else len(DEFECT_CODES),
@@ -329,6 +343,7 @@ def training_model(config, type_codes=None):
             backbone_batchnorm=config.backbone_batchnorm,
             head_batchnorm=config.head_batchnorm,
             initializer=config.initializer,
+            run_id=run_id,
             name="multi_type_fcdd",
         )
         loss = MultiTypePixelLoss() if config.supervision == "pixel" else MultiTypeFCDDLoss()
@@ -339,16 +354,31 @@ def training_model(config, type_codes=None):
     return model
 
 
-def _model_to_train(output_dir, config, resume, type_codes=None):
+def _model_to_train(output_dir, config, type_codes, resume, run_id=None):
     if not resume:
-        return training_model(config, type_codes)
+        return training_model(config, type_codes, run_id)
+    path = os.path.join(output_dir, CHECKPOINT_FILE)
     with dtype_policy(config.precision):
-        model = load_model_file(os.path.join(output_dir, CHECKPOINT_FILE), "checkpoint")
-    if type_codes is not None and tuple(model.type_codes) != tuple(type_codes):
+        model = load_model_file(path, "checkpoint")
+    if not isinstance(model, MultiTypeFCDD) or getattr(model, "optimizer", None) is None:
+        held = (
+            "a MultiTypeFCDD without an optimizer" if isinstance(model, MultiTypeFCDD)
+            else f"a {type(model).__name__} model"
+        )
         raise ValueError(
-            f"{os.path.join(output_dir, CHECKPOINT_FILE)}: the checkpoint's types "
-            f"{list(model.type_codes)} differ from the data set's {list(type_codes)}; resume "
-            "on the data set the run started with."
+            f"Cannot resume: {path} is not a MultiTypeFCDD training checkpoint (it holds {held}); "
+            "restore the run's checkpoint, or train into a new folder."
+        )
+    if run_id is not None and model.run_id != run_id:
+        raise ValueError(
+            f"Cannot resume: {path} belongs to run {model.run_id}, not to the run {run_id} of "
+            f"{output_dir} (its config.json); restore the run's own checkpoint, or train into a "
+            "new folder."
+        )
+    if tuple(model.type_codes) != tuple(type_codes):
+        raise ValueError(
+            f"{path}: the checkpoint's types {list(model.type_codes)} differ from the data set's "
+            f"{list(type_codes)}; resume on the data set the run started with."
         )
     # The one optimizer setting a resume may change (run_folder).
     model.optimizer.learning_rate = config.learning_rate

@@ -134,4 +134,10 @@ def write_text(path, text):
 
 
 def write_json(path, content):
-    write_text(path, json.dumps(content, indent=2) + "\n")
+    """Writes ``content`` as JSON, atomically; NaN and infinities, which JSON
+    has no numbers for, are refused naming the file."""
+    try:
+        text = json.dumps(content, indent=2, allow_nan=False)
+    except ValueError as error:
+        raise ValueError(f"{path} would hold NaN or an infinity, which JSON cannot: {error}.") from error
+    write_text(path, text + "\n")

@@ -14,17 +14,32 @@ training and evaluation, the server's uploads) goes through
   would be read as a different picture. A JPEG must hold its end-of-image
   marker after its last scan, a PNG its ``IEND`` chunk, a BMP the bytes its
   header announces;
-- an image over ``max_pixels``: a JPEG is decoded at 1/2, 1/4 or 1/8 of its
-  size, the first that fits (libjpeg scales while it decodes, so the full
-  image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a larger
-  PNG or BMP, or a JPEG over 64 times the limit, is refused.
+- a JPEG whose entropy data libjpeg finds corrupt (it only warns, "Corrupt
+  JPEG data: ...", and fills what it cannot decode with grey or repeats)
+  is damaged: libjpeg's warnings are read from the standard error it
+  writes them to (``_decode_jpeg``);
+- the pixels are taken as stored: an EXIF orientation tag is ignored
+  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders, which train
+  and evaluate the model, ignore it; a camera's rotated file is scored as
+  its sensor saw it, whichever reader reads it;
+- an image over ``max_pixels``: a baseline JPEG is decoded at 1/2, 1/4 or
+  1/8 of its size, the first that fits (libjpeg scales while it decodes, so
+  the full image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a
+  larger PNG or BMP, a progressive JPEG (libjpeg keeps every coefficient of
+  the full-size image whatever the reduction: a 4 KB file whose header says
+  40000x40000 would take 5 GB), or a JPEG over 64 times the limit, is
+  refused, by the header's pixel count, before anything is decoded.
 
 Errors are ``ImageFileError``s (a ``ValueError``) whose ``reason`` says what
 is wrong, so that the server can answer with the right HTTP status.
 """
 
 import dataclasses
+import os
 import struct
+import sys
+import tempfile
+import threading
 
 import cv2
 import numpy as np
@@ -34,29 +49,41 @@ SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"BM", 
 # (size reduction, OpenCV's flag) per decoding mode, smallest reduction
 # first; only JPEG decodes reduced, and "unchanged" (every channel as
 # stored) never does.
+_AS_STORED = cv2.IMREAD_IGNORE_ORIENTATION
 DECODINGS = {
     "color": (
-        (1, cv2.IMREAD_COLOR),
-        (2, cv2.IMREAD_REDUCED_COLOR_2),
-        (4, cv2.IMREAD_REDUCED_COLOR_4),
-        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (1, cv2.IMREAD_COLOR | _AS_STORED),
+        (2, cv2.IMREAD_REDUCED_COLOR_2 | _AS_STORED),
+        (4, cv2.IMREAD_REDUCED_COLOR_4 | _AS_STORED),
+        (8, cv2.IMREAD_REDUCED_COLOR_8 | _AS_STORED),
     ),
     "grayscale": (
-        (1, cv2.IMREAD_GRAYSCALE),
-        (2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
-        (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
-        (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
+        (1, cv2.IMREAD_GRAYSCALE | _AS_STORED),
+        (2, cv2.IMREAD_REDUCED_GRAYSCALE_2 | _AS_STORED),
+        (4, cv2.IMREAD_REDUCED_GRAYSCALE_4 | _AS_STORED),
+        (8, cv2.IMREAD_REDUCED_GRAYSCALE_8 | _AS_STORED),
     ),
+    # IMREAD_UNCHANGED never applies the orientation.
     "unchanged": ((1, cv2.IMREAD_UNCHANGED),),
 }
 # JPEG start-of-frame markers (they hold the size): C0-CF except DHT (C4),
 # JPG (C8) and DAC (CC).
 JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Frame markers of progressive JPEGs (SOF2, SOF6, SOF10, SOF14).
+JPEG_PROGRESSIVE_MARKERS = frozenset([0xC2, 0xC6, 0xCA, 0xCE])
 # Markers without a length field: TEM and the restart markers RST0-RST7.
 JPEG_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])
 JPEG_START_OF_SCAN = 0xDA
 JPEG_END_OF_IMAGE = b"\xff\xd9"
 PNG_END_CHUNK = b"IEND\xaeB`\x82"  # the IEND type and its CRC
+# How libjpeg's warnings about damaged data begin (its JWRN_* messages).
+LIBJPEG_DAMAGE_WARNINGS = (
+    "Corrupt JPEG data", "Premature end of JPEG file", "Inconsistent progression sequence",
+    "Invalid SOS parameters",
+)
+# Standard error is one per process: one JPEG decodes at a time while it is
+# read.
+_STANDARD_ERROR_LOCK = threading.Lock()
 
 
 class ImageFileError(ValueError):
@@ -157,7 +184,33 @@ def check_complete(data, image_format, name="the file"):
         )
 
 
-def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit"):
+def decoding_plan(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
+    """Checks a file's header and completeness against the limit, decoding nothing.
+
+    Args: see ``decode_image``.
+
+    Returns:
+        ``(format, (height, width), reduction, OpenCV flag)``.
+
+    Raises:
+        ImageFileError: as ``decode_image``, except for what only decoding
+            finds.
+    """
+    image_format, height, width = image_header(data, name)
+    check_complete(data, image_format, name)
+    progressive = image_format == "jpeg" and _jpeg_frame(data)[0] in JPEG_PROGRESSIVE_MARKERS
+    reducible = reduce and image_format == "jpeg" and not progressive
+    candidates = DECODINGS[mode] if reducible else DECODINGS[mode][:1]
+    if progressive:
+        kind, advice = "progressive JPEG", " (libjpeg decodes a progressive JPEG only whole)"
+    else:
+        kind = image_format.upper()
+        advice = " (a JPEG is decoded at a reduced size)" if reduce and image_format != "jpeg" else ""
+    reduction, flag = _decoding(kind, height, width, max_pixels, candidates, name, limit_name, advice)
+    return image_format, (height, width), reduction, flag
+
+
+def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
     """Decodes a complete JPEG, PNG or BMP file within ``max_pixels``.
 
     Args:
@@ -166,6 +219,9 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         mode: ``"color"`` (RGB), ``"grayscale"`` or ``"unchanged"``.
         name: what the data is called in error messages.
         limit_name: what ``max_pixels`` is called in error messages.
+        reduce: False refuses an image over ``max_pixels`` instead of
+            decoding it reduced (files that must be read whole: masks, the
+            images TensorFlow reads for training).
 
     Returns:
         A ``DecodedImage``.
@@ -175,10 +231,11 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
             image too large to decode within the limit; one OpenCV cannot
             decode.
     """
-    image_format, height, width = image_header(data, name)
-    check_complete(data, image_format, name)
-    reduction, flag = _decoding(image_format, height, width, max_pixels, mode, name, limit_name)
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    image_format, (height, width), reduction, flag = decoding_plan(
+        data, max_pixels, mode, name, limit_name, reduce
+    )
+    buffer = np.frombuffer(data, np.uint8)
+    decoded = _decode_jpeg(buffer, flag, name) if image_format == "jpeg" else cv2.imdecode(buffer, flag)
     if decoded is None:
         raise ImageFileError(
             f"OpenCV cannot decode {name}, a {image_format.upper()} file of {width}x{height} "
@@ -189,9 +246,41 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
     return DecodedImage(decoded, image_format, (height, width), reduction)
 
 
-def _decoding(image_format, height, width, max_pixels, mode, name, limit_name):
-    """(reduction, OpenCV flag) that decodes the image within ``max_pixels``."""
-    candidates = DECODINGS[mode] if image_format == "jpeg" else DECODINGS[mode][:1]
+def _decode_jpeg(buffer, flag, name):
+    """``cv2.imdecode`` of a JPEG; raises ``ImageFileError`` when libjpeg warns of damage.
+
+    OpenCV neither returns libjpeg's warnings nor stops on them: libjpeg
+    writes them to standard error (file descriptor 2), which is redirected
+    to a temporary file while it decodes. Other output is passed on.
+    """
+    with _STANDARD_ERROR_LOCK, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        standard_error = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            decoded = cv2.imdecode(buffer, flag)
+        finally:
+            os.dup2(standard_error, 2)
+            os.close(standard_error)
+        captured.seek(0)
+        lines = captured.read().decode("utf-8", "replace").splitlines()
+    damage = [line for line in lines if line.startswith(LIBJPEG_DAMAGE_WARNINGS)]
+    others = [line for line in lines if line not in damage]
+    if others:
+        os.write(2, ("\n".join(others) + "\n").encode())
+    if damage:
+        raise ImageFileError(
+            f"{name} is a damaged JPEG file: libjpeg reports \"{damage[0]}\" and would fill "
+            "what it cannot decode with grey.", "damaged"
+        )
+    return decoded
+
+
+def _decoding(kind, height, width, max_pixels, candidates, name, limit_name, advice):
+    """(reduction, OpenCV flag) of ``candidates`` that decodes the image within ``max_pixels``.
+
+    ``kind`` names the format in the error, ``advice`` ends it.
+    """
     for reduction, flag in candidates:
         # libjpeg rounds a reduced size up.
         if -(-height // reduction) * -(-width // reduction) <= max_pixels:
@@ -199,9 +288,8 @@ def _decoding(image_format, height, width, max_pixels, mode, name, limit_name):
     largest = candidates[-1][0]
     how = f" even at 1/{largest} of its size" if largest > 1 else ""
     raise ImageFileError(
-        f"{name} is a {image_format.upper()} image of {width}x{height} = {height * width:,} "
-        f"pixels, over {limit_name} of {max_pixels:,}{how}; use a smaller image"
-        + ("" if image_format == "jpeg" else " (a JPEG is decoded at a reduced size)") + ".",
+        f"{name} is a {kind} image of {width}x{height} = {height * width:,} pixels, "
+        f"over {limit_name} of {max_pixels:,}{how}: too large; use a smaller image{advice}.",
         "too_large",
     )
 
@@ -224,7 +312,12 @@ def _bmp_size(data):
 
 
 def _jpeg_size(data):
-    """Walks the markers to the first start-of-frame, which holds the size."""
+    _, height, width = _jpeg_frame(data)
+    return height, width
+
+
+def _jpeg_frame(data):
+    """``(marker, height, width)`` of the first start-of-frame: the markers walked to it."""
     position = 2
     while True:
         if data[position] != 0xFF:
@@ -240,7 +333,7 @@ def _jpeg_size(data):
         (length,) = struct.unpack(">H", data[position:position + 2])
         if marker in JPEG_FRAME_MARKERS:
             height, width = struct.unpack(">HH", data[position + 3:position + 7])
-            return height, width
+            return marker, height, width
         position += length
 
 

@@ -18,19 +18,16 @@ import numpy as np
 
 from mtfcdd.constants import IMAGE_EXTENSIONS, MASK_EXTENSION, MAX_PIXELS
 from mtfcdd.utils.atomic_files import write_bytes
-from mtfcdd.utils.image_bytes import ImageFileError, check_complete, decode_image, image_header
+from mtfcdd.utils.image_bytes import ImageFileError, decode_image, decoding_plan, image_header
 
 # Real-IAD stores each mask as a PNG beside its JPEG image, with the same stem.
 _MASKED_IMAGE_EXTENSIONS = (".jpg", ".jpeg")
+_DIRECTORY = "a directory, not an image file"
 # Bytes read for a header: enough for almost every file.
 _HEADER_BYTES = 65536
-# Masks are read whole, never reduced (they must match their image pixel for
-# pixel), and so are the files checked before training, which TensorFlow
-# reads whole.
-_UNLIMITED = float("inf")
 
 
-def read_image_file(path, mode="color", max_pixels=MAX_PIXELS):
+def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
     """Reads a complete JPEG, PNG or BMP file (``mtfcdd.utils.image_bytes``).
 
     Args:
@@ -38,6 +35,8 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS):
         mode: ``"color"`` (RGB), ``"grayscale"`` or ``"unchanged"``.
         max_pixels: a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its size;
             a larger PNG or BMP is refused.
+        reduce: False refuses a larger JPEG too (a file that must be read
+            whole).
 
     Returns:
         A ``mtfcdd.utils.image_bytes.DecodedImage``.
@@ -48,11 +47,13 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS):
             damaged, or too large.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is {_DIRECTORY}.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: image file not found.")
     with open(path, "rb") as file:
         data = file.read()
-    return decode_image(data, max_pixels, mode=mode, name=path)
+    return decode_image(data, max_pixels, mode=mode, name=path, reduce=reduce)
 
 
 def read_rgb_image(path, max_pixels=MAX_PIXELS):
@@ -92,7 +93,9 @@ def image_and_mask_problems(image_path, mask_path=None, decode=True):
 
     Returns:
         A list of problems, each naming the file at fault; empty when both
-        files are good.
+        files are good. Both are read whole (a mask must match its image
+        pixel for pixel, TensorFlow decodes training images whole), so
+        either over ``MAX_PIXELS`` is too large.
     """
     image_size, _, problems = _file_size(image_path, "color", decode, "image")
     if mask_path is None:
@@ -122,16 +125,16 @@ def mask_size_problem(mask_path, mask_size, image_path, image_size):
 def _file_size(path, mode, decode, kind):
     """((height, width) of a file, its channels when decoded (else None), its problems)."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        return None, None, [f"{path}: {kind} is {_DIRECTORY}."]
     if not os.path.isfile(path):
         return None, None, [f"{path}: {kind} file is missing."]
     with open(path, "rb") as file:
         data = file.read()
     try:
         if not decode:
-            image_format, height, width = image_header(data)
-            check_complete(data, image_format)
-            return (height, width), None, []
-        decoded = decode_image(data, _UNLIMITED, mode)
+            return decoding_plan(data, MAX_PIXELS, mode, reduce=False)[1], None, []
+        decoded = decode_image(data, MAX_PIXELS, mode, reduce=False)
     except ImageFileError as error:
         return None, None, [f"{path}: {kind} file cannot be decoded: {error}"]
     channels = 1 if decoded.image.ndim == 2 else decoded.image.shape[2]
@@ -199,7 +202,7 @@ def image_batch(images, size):
 def read_mask(path):
     """Reads a defect mask as (H, W) uint8 (any value > 0 is defect), at its
     full size (see ``read_image_file``)."""
-    return read_image_file(path, "grayscale", max_pixels=_UNLIMITED).image
+    return read_image_file(path, "grayscale", reduce=False).image
 
 
 def png_bytes(image_rgb, name, compression=None):

@@ -23,6 +23,8 @@ from mtfcdd.utils.thread_map import map_in_threads
 
 # Problems named in the message of check_sample_files; verify lists them all.
 _PROBLEMS_SHOWN = 5
+# Warnings printed by to_text; to_dict holds them all.
+_WARNINGS_SHOWN = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +41,9 @@ class VerificationReport:
         masks_checked: distinct masks decoded.
         ignored_keys: entry keys beyond ``ENTRY_KEYS``, which the reader
             ignores, each with the number of entries that carry it.
+        warnings: one line per image listed more than once in a setting
+            without contradicting itself (``label_conflicts``): not
+            problems, since Real-IAD itself has some.
     """
 
     root: str
@@ -48,6 +53,7 @@ class VerificationReport:
     images_checked: int
     masks_checked: int
     ignored_keys: Dict[str, int]
+    warnings: Tuple[str, ...] = ()
 
     @property
     def ok(self):
@@ -63,6 +69,7 @@ class VerificationReport:
             "counts": self.counts,
             "ignored_keys": self.ignored_keys,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
         }
 
     def to_text(self):
@@ -77,8 +84,16 @@ class VerificationReport:
             f"checked: {len(self.problems)} problems.",
             *self._ignored_keys_lines(),
             *self.problems,
+            *self._warning_lines(),
         ]
         return "\n".join(lines)
+
+    def _warning_lines(self):
+        if not self.warnings:
+            return []
+        shown = self.warnings[:_WARNINGS_SHOWN]
+        more = len(self.warnings) - len(shown)
+        return [f"{len(self.warnings)} warnings:", *shown] + ([f"(and {more} more; --json lists them all)"] if more else [])
 
     def _ignored_keys_lines(self):
         if not self.ignored_keys:
@@ -127,7 +142,9 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
     OpenCV (in ``workers`` threads, with a progress bar when ``verbose``):
     it must exist, be complete (not truncated) and decode, a mask must have
     one channel and its image's size (``image_and_mask_problems``). A split
-    of an object file without entries is a problem too. Problems are collected, not raised, so one run lists them all.
+    of an object file without entries is a problem too, and so is a file
+    that a symbolic link leads out of ``root`` and its image folder.
+    Problems are collected, not raised, so one run lists them all.
     Entry keys beyond the four the reader uses are not problems: they are
     counted in ``ignored_keys``.
 
@@ -147,9 +164,10 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
             f"{os.path.join(root, SPLITS_FOLDER)}: no setting folders (e.g. "
             "realiad_jsons_fuiad_0.1) in it."
         )
-    counts, problems, listed_in = {}, [], {}
+    counts, problems, warnings, listed_in = {}, [], [], {}
     ignored_keys = collections.Counter()
     for setting in settings:
+        setting_samples = collections.defaultdict(list)
         split_dir = os.path.join(root, SPLITS_FOLDER, setting)
         try:
             json_paths = object_files(split_dir)
@@ -171,19 +189,24 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
                 if not split_samples and not file_problems
             )
             for split, split_samples in samples.items():
+                setting_samples[split] += split_samples
                 splits = counts.setdefault(setting, {}).setdefault(split, {})
                 splits[object_name] = _count_types(split_samples)
                 for sample in split_samples:
                     listed_in.setdefault(
                         (sample.image_path, sample.mask_path), f"{json_path} {split}"
                     )
+        setting_problems, setting_warnings = label_conflicts(setting_samples)
+        problems.extend(f"{line} (in {setting})" for line in setting_problems)
+        warnings.extend(f"{line} (in {setting})" for line in setting_warnings)
     files = list(listed_in)
     file_problems = map_in_threads(
         _check_files, files, "Checking images", workers=workers, verbose=verbose, unit_name="image"
     )
     for pair, pair_problems in zip(files, file_problems):
         problems.extend(
-            f"{problem} (listed in {listed_in[pair]})" for problem in pair_problems
+            f"{problem} (listed in {listed_in[pair]})"
+            for problem in pair_problems + _links_leaving(root, image_root, pair)
         )
     return VerificationReport(
         root=root,
@@ -193,7 +216,56 @@ def verify_dataset(root, resolution=None, workers=None, verbose=1):
         images_checked=len({image_path for image_path, _ in files}),
         masks_checked=len({mask_path for _, mask_path in files if mask_path}),
         ignored_keys=dict(sorted(ignored_keys.items())),
+        warnings=tuple(warnings),
     )
+
+
+def label_conflicts(samples_by_split):
+    """``(problems, warnings)`` of the images one setting lists more than once.
+
+    An image listed with two classes (normal in train and defective in
+    test, or two classes in train) contradicts itself: a problem. One
+    listed twice with one class is a warning: in one split it is drawn more
+    often, in train and test its test result is not held out (Real-IAD's
+    own lists have such entries).
+
+    Args:
+        samples_by_split: ``{"train": [Sample, ...], "test": [...]}``.
+    """
+    listed = collections.defaultdict(list)
+    for split, samples in samples_by_split.items():
+        for sample in samples:
+            listed[sample.image_path].append((split, sample.anomaly_class))
+    problems, warnings = [], []
+    for path, entries in listed.items():
+        if len(entries) < 2:
+            continue
+        where = ", ".join(f"{split} as {anomaly_class}" for split, anomaly_class in entries)
+        if len({anomaly_class for _, anomaly_class in entries}) > 1:
+            problems.append(f"{path}: listed with contradicting labels ({where}); an image has one class.")
+        elif len({split for split, _ in entries}) > 1:
+            warnings.append(f"{path}: in both the train and the test split ({where}); its test result is not held out.")
+        else:
+            warnings.append(f"{path}: listed {len(entries)} times ({where}); it is drawn more often.")
+    return problems, warnings
+
+
+def _links_leaving(root, image_root, paths):
+    """The problems of the files of ``paths`` that symbolic links lead out of
+    ``root`` and out of ``image_root`` (which may itself be a link to another
+    disk).
+
+    A data set that reaches outside its folders is not what they hold: it
+    changes when something else moves, and a copy of the folder loses those
+    files.
+    """
+    inside = tuple(os.path.join(os.path.realpath(folder), "") for folder in (root, image_root))
+    return [
+        f"{path}: a symbolic link to {os.path.realpath(path)}, outside the data root {root}; "
+        "copy the file into the data set."
+        for path in paths
+        if path is not None and not os.path.realpath(path).startswith(inside)
+    ]
 
 
 def _count_types(samples):
