@@ -190,11 +190,13 @@ def test_export_calibrates_on_the_images_find_images_finds(tiny_dataset, tmp_pat
     import mtfcdd.model.saving
 
     calls = []
+
+    def fake_export(model, path, **options):
+        calls.append((model, path, options))
+        open(path, "wb").close()  # export reports the file's size
+
     monkeypatch.setattr(mtfcdd.model.saving, "load_trained_model", lambda path: "the model")
-    monkeypatch.setattr(
-        mtfcdd.deploy.export, "export_tflite",
-        lambda model, path, **options: calls.append((model, path, options)),
-    )
+    monkeypatch.setattr(mtfcdd.deploy.export, "export_tflite", fake_export)
     folder = os.path.join(tiny_dataset, "realiad_128")
     assert main(["export", "model.keras", "--quantize", "int8", "--out", str(tmp_path / "m.tflite"),
                  "--calibration-images", folder, "--num-calibration", "20"]) == 0

@@ -259,6 +259,8 @@ def test_cli_and_script_call_the_library(tiny_root, tmp_path, monkeypatch, capsy
         return tiny_root
 
     monkeypatch.setattr(dataset, "make_synthetic_iad", fake_make)
+    # mtfcdd data synth writes every layout through make_synthetic_dataset.
+    monkeypatch.setattr("mtfcdd.data.synthetic.layouts.make_synthetic_iad", fake_make)
     assert cli_main(["data", "synth", "out", "--preset", "tiny", "--seed", "4"]) == 0
     assert calls == [("out", "tiny", 4)]
     assert tiny_root in capsys.readouterr().out

@@ -300,19 +300,24 @@ def test_fit_thresholds_are_f1_optimal():
 
 
 @pytest.mark.parametrize(
-    "arguments, message",
+    "arguments, message, exit_status",
     [
-        (["--data", "/nonexistent/root"], "/nonexistent/root"),
-        (["--alpha", "0.3"], "0.3"),
-        (["--objects", "no_such_object"], "no_such_object"),
+        (["--data", "/nonexistent/root"], "/nonexistent/root", 1),
+        (["--alpha", "0.3"], "0.3", 2),  # out of its range: a usage error
+        (["--objects", "no_such_object"], "no_such_object", 1),
     ],
 )
-def test_cli_errors(tiny_dataset, tmp_path, capsys, arguments, message):
+def test_cli_errors(tiny_dataset, tmp_path, capsys, arguments, message, exit_status):
     base = {"--data": tiny_dataset, "--out": str(tmp_path / "run"), "--image-size": "75"}
     for flag, value in zip(arguments[::2], arguments[1::2]):
         base[flag] = value
     argv = ["train", "--backbone-weights", "none"] + [item for pair in base.items() for item in pair]
-    assert main(argv) == 1
+    if exit_status == 2:
+        with pytest.raises(SystemExit) as usage_error:
+            main(argv)
+        assert usage_error.value.code == 2
+    else:
+        assert main(argv) == 1
     assert message in capsys.readouterr().err
 
 
