@@ -1,4 +1,4 @@
-"""Write a synthetic data set in Real-IAD's layout (paper-notes 6).
+"""Write a synthetic data set in Real-IAD's layout (docs/data.md).
 
     python data_prep/make_synthetic_iad.py data/synthetic_iad --preset demo \
         --contact-sheets docs/images

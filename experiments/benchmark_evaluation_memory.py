@@ -1,4 +1,4 @@
-"""Peak memory and time of the streaming evaluation (paper-notes 6 and 7).
+"""Peak memory and time of the streaming evaluation (docs/evaluation.md, the memory bound).
 
 The full Real-IAD test split is 30,000 images with 8 heatmaps of 299 x 299
 (~86 GB of float32). This script streams that many synthetic images, made on

@@ -1,6 +1,6 @@
 """Names the whole package shares: Real-IAD's, and the choices of settings.
 
-Real-IAD (paper 4.1, paper-notes 6): its defect types in their fixed
+Real-IAD (paper 4.1, docs/data.md): its defect types in their fixed
 channel order, its classes, its folders and files. Every per-type tensor in
 the package (labels, heatmap channels, scores, thresholds) uses the order of
 ``DEFECT_CODES``: channel ``k`` of a model's output is the heatmap of

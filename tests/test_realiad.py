@@ -1,6 +1,6 @@
 """The Real-IAD reader, `verify_dataset` and `mtfcdd data verify`.
 
-Every test writes its own tiny data set in Real-IAD's exact layout (paper-notes
+Every test writes its own tiny data set in Real-IAD's exact layout (docs/data.md,
 6): images under ROOT/realiad_256/<object>/..., splits under
 ROOT/realiad_jsons/<setting>/<object>.json, with the quirks of the real files
 (meta.prefix, NG views labelled OK, double underscores, mask_path null).

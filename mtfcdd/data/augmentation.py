@@ -1,4 +1,4 @@
-"""Training-time data augmentation: its ranges (paper 4.3.2, paper-notes 5).
+"""Training-time data augmentation: its ranges (paper 4.3.2, docs/data.md).
 
 With probability ``fraction`` a training image gets all of: a random
 rotation, a random translation in x and y, and random brightness and

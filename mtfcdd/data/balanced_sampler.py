@@ -1,4 +1,4 @@
-"""Balanced sampling of the training images (paper 4.2, paper-notes 4).
+"""Balanced sampling of the training images (paper 4.2, docs/data.md).
 
 The class of an image is ``"OK"`` (normal) or its defect type (m = 9 on
 Real-IAD: the paper's classes, ``sampling_classes="types"``; K + 1 on a data

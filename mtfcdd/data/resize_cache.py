@@ -1,4 +1,4 @@
-"""A resized copy of a Real-IAD image folder (paper 4.1, paper-notes 6).
+"""A resized copy of a Real-IAD image folder (paper 4.1, docs/data.md).
 
 The model reads 299x299 images (paper 4.3.1); decoding Real-IAD's 1024x1024
 JPEGs and shrinking them on every epoch costs more than the model's forward

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """An image with its image-level labels (paper 4.1, paper-notes 6).
+    """An image with its image-level labels (paper 4.1, docs/data.md).
 
     Attributes:
         image_path: full path of the image file.

@@ -5,7 +5,7 @@ For each type ``k`` (channel ``k`` of the model):
 - image level: label = "the image has type k", score = ``s_k``; the
   negatives are the normal images and the images of the other types.
   I-AUROC, AP and F1-max are exact (one float per image is kept).
-- pixel level, ``pixel_protocol="per-type"`` (the default, paper-notes 7):
+- pixel level, ``pixel_protocol="per-type"`` (the default, docs/evaluation.md):
   only the normal images and the type-k images take part; ground truth =
   the masks of the type-k images, map = channel ``k``.
   ``pixel_protocol="authors"`` (the authors' published ``evaluate.py``):

@@ -1,7 +1,7 @@
 """P-AUROC and AUPRO in fixed memory, from histograms of the pixel scores.
 
 The Real-IAD test split gives 30,000 x 8 maps of 299 x 299 pixels (~86 GB of
-float32, paper-notes 6), too many to hold for the exact metrics
+float32, docs/data.md), too many to hold for the exact metrics
 (``mtfcdd.metrics.aupro``, ``mtfcdd.metrics.image_metrics``). The
 accumulator here keeps, per bin of the score axis, three numbers:
 

@@ -1,6 +1,6 @@
 """The frozen feature extractor: InceptionResNetV2 cut after its block35 stage.
 
-Paper 4.3.1 and paper-notes 1: the stem, ``mixed_5b`` and the ten block35
+Paper 4.3.1 and docs/model.md: the stem, ``mixed_5b`` and the ten block35
 repeats of ``keras.applications.InceptionResNetV2``, ending at the layer
 ``block35_10_ac`` (35x35x320 for a 299x299 input, 1,676,000 parameters), all
 frozen.

@@ -1,6 +1,6 @@
 """Real-IAD: the reader of its JSON splits (``verify`` checks a download).
 
-Paper 4.1; the layout and its quirks are in paper-notes section 6. A data set
+Paper 4.1; the layout and its quirks are in docs/data.md. A data set
 root ``ROOT`` holds one or more image folders (``realiad_256``,
 ``realiad_512``, ``realiad_1024``, or a resized copy) and the splits::
 

@@ -1,4 +1,4 @@
-"""A synthetic data set in Real-IAD's exact layout (paper 4.1, paper-notes 6).
+"""A synthetic data set in Real-IAD's exact layout (paper 4.1, docs/data.md).
 
 Real-IAD itself (151,050 photographs) is large and licensed separately; this
 package renders a stand-in with the same folders, file names, split files and

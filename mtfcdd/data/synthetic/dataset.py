@@ -217,7 +217,7 @@ def _resolve_preset(preset):
 
 
 def make_synthetic_iad(output_dir, preset="demo", seed=0, progress=True):
-    """Writes a synthetic data set in Real-IAD's layout (paper-notes 6).
+    """Writes a synthetic data set in Real-IAD's layout (docs/data.md).
 
     ``output_dir`` receives ``realiad_<size>/<object>/{OK,NG}/...`` (JPEG
     images, PNG masks of 0/255) and
