@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import mtfcdd
 from mtfcdd.data.realiad.reader import load_realiad
-from mtfcdd.evaluation.curve_reports import CURVE_FILES, write_curves
+from mtfcdd.evaluation.curve_reports import CURVE_FILES, prevalence, write_curves
 from mtfcdd.metrics import CURVE_METRICS, BinnedPixelScores, MultiTypeEvaluator
 from mtfcdd.metrics.curves import AREA_TOLERANCE, normalized_partial_area, thin_curve
 from mtfcdd.training.training_curves import write_training_plot
@@ -94,6 +94,8 @@ def test_image_curves_against_scikit_learn_and_their_thresholds():
         for threshold, false_positive_rate, true_positive_rate in zip(roc.thresholds, roc.x, roc.y):
             called = score >= threshold
             assert (called[~positive].mean(), called[positive].mean()) == (false_positive_rate, true_positive_rate)
+        # The precision-recall plot's random-ranking line.
+        assert prevalence(precision_recall) == pytest.approx(positive.mean(), abs=1e-12)
         for threshold, recall, precision in zip(*[getattr(precision_recall, name)[1:] for name in
                                                   ("thresholds", "x", "y")]):
             called = score >= threshold

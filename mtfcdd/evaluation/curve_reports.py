@@ -22,6 +22,8 @@ import dataclasses
 import io
 import os
 
+import numpy as np
+
 from mtfcdd.evaluation.reports import ROW_NAMES
 from mtfcdd.utils.atomic_files import make_output_folder, write_bytes, write_text
 from mtfcdd.visualization import plots
@@ -104,16 +106,24 @@ def _csv(curve_file, type_curves):
     return buffer.getvalue()
 
 
+def prevalence(curve):
+    """The precision of a random ranking on a precision-recall ``curve``: the
+    share of positive images, which is the precision at its lowest threshold
+    (every image called positive)."""
+    return float(curve.y[np.argmin(curve.thresholds)])
+
+
 def _plot(metric, curve_file, type_curves, fpr_limit):
     lines = [
         (f"{ROW_NAMES.get(code, code)} ({code}): {100 * curve.area:.1f}", curve.x, curve.y)
         for code, curve in type_curves.items()
     ]
+    baselines = [prevalence(curve) for curve in type_curves.values()] if metric == "AP" else None
     title = curve_file.title
     if metric == "AUPRO":
         title += f" up to {fpr_limit:g} false positive rate"
     return plots.curves_plot(
         lines, title, curve_file.x_label, curve_file.y_label, legend_title=f"{metric} (%)",
         x_limit=fpr_limit if metric == "AUPRO" else 1.0,
-        chance_line=curve_file.chance_line, steps=curve_file.steps,
+        chance_line=curve_file.chance_line, steps=curve_file.steps, baselines=baselines,
     )

@@ -41,7 +41,8 @@ def _say_once(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def curves_plot(lines, title, x_label, y_label, legend_title, x_limit=1.0, chance_line=False, steps=False):
+def curves_plot(lines, title, x_label, y_label, legend_title, x_limit=1.0, chance_line=False, steps=False,
+                baselines=None):
     """One plot of several curves, e.g. one per defect type.
 
     Args:
@@ -53,6 +54,9 @@ def curves_plot(lines, title, x_label, y_label, legend_title, x_limit=1.0, chanc
         chance_line: draw the diagonal of a random ranking (ROC curves).
         steps: draw the curves as steps, ``y[i]`` on ``(x[i-1], x[i]]``,
             as the precision-recall curve's area (AP) counts them.
+        baselines: None, or per curve the y of a random ranking (a
+            precision-recall curve's prevalence), drawn dashed in the
+            curve's colour.
 
     Returns:
         The PNG, as bytes.
@@ -60,8 +64,13 @@ def curves_plot(lines, title, x_label, y_label, legend_title, x_limit=1.0, chanc
     figure, (axes,) = _figure(CURVES_FIGURE_SIZE)
     if chance_line:
         axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1, label="chance")
-    for label, x, y in lines:
-        axes.plot(x, y, label=label, linewidth=1.4, drawstyle="steps-pre" if steps else "default")
+    colours = [
+        axes.plot(x, y, label=label, linewidth=1.4, drawstyle="steps-pre" if steps else "default")[0].get_color()
+        for label, x, y in lines
+    ]
+    for index, (baseline, colour) in enumerate(zip(baselines or (), colours)):
+        axes.axhline(baseline, color=colour, linestyle="--", linewidth=0.8, alpha=0.7,
+                     label="random ranking (prevalence)" if index == 0 else None)
     axes.set(title=title, xlabel=x_label, ylabel=y_label, xlim=(0, x_limit), ylim=(0, 1.01))
     axes.grid(alpha=0.3)
     # Beside the plot, not over the curves (eight types fill any corner).
