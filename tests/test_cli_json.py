@@ -155,6 +155,9 @@ def test_a_runs_config_json_repeats_the_run(trained, tmp_path):
     # No --data: the run's config.json records its data set.
     status, repeated, _ = run_json(["train", "--config", str(run / "config.json"), "--out", str(again)])
     assert status == 0
-    assert json.loads((again / "config.json").read_text()) == json.loads((run / "config.json").read_text())
+    repeated_config, original_config = (json.loads((folder / "config.json").read_text()) for folder in (again, run))
+    # The same settings and data; a new run, so a new run id.
+    assert repeated_config.pop("run_id") != original_config.pop("run_id")
+    assert repeated_config == original_config
     assert repeated["history"]["loss"] == pytest.approx(result["history"]["loss"], rel=1e-5)
     assert repeated["thresholds"] == pytest.approx(result["thresholds"], rel=1e-5)
