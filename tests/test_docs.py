@@ -77,6 +77,8 @@ NOT_RUN = (
      "installs on a board: here it would replace the test environment's own mtfcdd"),
     ("README.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
     ("docs/deployment.md", 'pip install -e ".[serve]"', STARTS_A_SERVER),
+    ("docs/deployment.md", "python experiments/serve_hostile_load.py model299.keras --half-open 200 --bombs 20",
+     "a load test that holds the server for minutes: tests/test_hostile_input.py checks each refusal it counts"),
     ("docs/deployment.md", "sudo python .ci/arm64_board_check.py",
      "builds a Debian arm64 root and runs the board's commands under qemu, minutes: .ci/run runs it"),
     ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',

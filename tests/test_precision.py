@@ -77,7 +77,7 @@ def test_mixed_float16_scales_the_loss_and_resumes_its_optimizer(tiny_dataset, t
     assert (saved["precision"], saved["jit_compile"]) == ("mixed_float16", False)
     # What resume starts from: the checkpoint loaded under the run's policy
     # (under float32, Keras would skip Adam's state with a mere warning).
-    resumed = trainer._model_to_train(tmp_path / "run", config, resume=True)
+    resumed = trainer._model_to_train(tmp_path / "run", config, result.data.type_codes, resume=True)
     assert isinstance(resumed.optimizer, keras.optimizers.LossScaleOptimizer)
     assert int(resumed.optimizer.iterations) == 1
     assert resumed.get_layer("head_conv1").compute_dtype == "float16"
