@@ -451,9 +451,20 @@ def compare(expected, answers):
             failures.append(f"{name}: the board answered for other images")
             continue
         difference = max(_relative_difference(x86[path][0], arm64[path][0]) for path in x86)
-        differing = [path for path in x86 if x86[path][1] != arm64[path][1]]
+        flipped = {path: set(x86[path][1]) ^ set(arm64[path][1]) for path in x86}
+        # A type detected on one side only has its threshold between the two
+        # scores: where they agree within the tolerance, the score sits on the
+        # threshold itself (a model trained for two steps puts many there),
+        # and either answer is right.
+        differing = [
+            path for path, codes in flipped.items()
+            if any(_relative_difference({code: x86[path][0][code]}, arm64[path][0]) > tolerance for code in codes)
+        ]
         report["largest_relative_difference"][name] = difference
         report["detected_types_differ"][name] = len(differing)
+        report.setdefault("detected_types_at_threshold", {})[name] = sum(
+            bool(codes) for codes in flipped.values()
+        ) - len(differing)
         if difference > tolerance:
             failures.append(f"{name}: scores differ by {difference:.2e} relative (tolerance {tolerance:g})")
         if differing:
