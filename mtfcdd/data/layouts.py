@@ -83,6 +83,7 @@ def load_dataset(
     """
     if layout not in DATA_LAYOUTS:
         raise ValueError(f"layout must be one of {DATA_LAYOUTS}; got {layout!r}.")
+    root = os.fspath(root)
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "realiad":
