@@ -583,7 +583,7 @@ def test_page_predicts_a_folder_image_and_refuses_a_large_file(server, browser, 
 def test_serve_needs_one_model_and_an_existing_folder(server, tmp_path, capsys):
     assert main(["serve"]) == 1
     assert main(["serve", "model.keras", "--tflite", "model.tflite"]) == 1
-    assert "Give the model: a .keras file, --tflite FILE or --onnx FILE (one of them)." in capsys.readouterr().err
+    assert "Give the model: a .keras file, --tflite FILE, --onnx FILE or --openvino FILE (one of them)." in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="missing: images folder not found"):
         create_app(server["model"], images_dir=str(tmp_path / "missing"))
 
