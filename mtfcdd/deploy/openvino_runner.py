@@ -70,7 +70,7 @@ class OpenVinoModel(ConvertedModel):
                 f"inference_precision must be one of {INFERENCE_PRECISIONS}; got {inference_precision!r}."
             )
         super().__init__(model_path)
-        config = {"INFERENCE_PRECISION_HINT": inference_precision}
+        config: dict[str, str | int] = {"INFERENCE_PRECISION_HINT": inference_precision}
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = num_threads
         try:
