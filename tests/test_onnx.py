@@ -7,6 +7,7 @@ scores, not equality."""
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ from conftest import blocking_imports
 import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
+from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.export import export_openvino, type_projection_model
 from mtfcdd.deploy.onnx_runner import OnnxModel
 from mtfcdd.deploy.openvino_runner import OpenVinoModel
@@ -28,6 +30,7 @@ from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.inference.postprocessing import pseudo_huber
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDE = 75
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 NUM_CALIBRATION = 8
@@ -263,3 +266,31 @@ def test_serve_converted_file(conversion, split):
     assert answer["scores"] == expected.scores
     assert model.runtime == runtime
 
+
+@pytest.mark.slow
+def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_path, capsys):
+    """experiments/runtime_comparison.py: every runtime's row, the float32 files scoring as Keras."""
+    script = runpy.run_path(os.path.join(REPOSITORY, "experiments", "runtime_comparison.py"))
+    json_path = str(tmp_path / "comparison.json")
+    rows = script["main"]([
+        keras_path, "--data", str(tiny_dataset), "--alpha", "0.1", "--out", str(tmp_path / "files"),
+        "--num-calibration", "4", "--repeats", "1", "--json", json_path,
+    ])
+    assert list(rows) == ["Keras float32"] + [
+        f"{runtime} {precision}" for runtime in ("LiteRT", "ONNX Runtime", "OpenVINO") for precision in ("float32", "int8")
+    ]
+    keras_mean = evaluate(model, split.test, verbose=0)["metrics"]["Mean"]
+    for name, row in rows.items():
+        assert row["ms_per_image_batch_1"] > 0 and row["ms_per_image_batch_8"] > 0
+        if name.endswith("float32"):
+            assert row["mean_i_auroc"] == pytest.approx(keras_mean["I-AUROC"], abs=1e-3), name
+            assert row["mean_p_auroc"] == pytest.approx(keras_mean["P-AUROC"], abs=1e-3), name
+            assert row["file_mb"] == pytest.approx(4 * model.count_params() / 1e6, rel=0.05), name
+        else:
+            assert row["file_mb"] < 0.3 * 4 * model.count_params() / 1e6, name
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == format_cpu_features(cpu_features())
+    assert len([line for line in printed if line.startswith("| ")]) == 1 + len(rows)
+    with open(json_path) as file:
+        written = json.load(file)
+    assert (written["cpu_features"], written["rows"]) == (cpu_features(), rows)

@@ -49,7 +49,9 @@ beside the output and removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -262,10 +264,13 @@ def export_openvino(
         if quantize == "int8":
             nncf = import_optional("nncf", "nncf", "OpenVINO int8 quantisation", extra="openvino")
             batches = _representative_dataset(calibration_images, metadata["image_size"])
-            converted = nncf.quantize(
-                converted, nncf.Dataset(list(batches), lambda inputs: inputs[0]),
-                subset_size=len(calibration_images),
-            )
+            # NNCF draws progress bars on standard output, which belongs to
+            # the result (`mtfcdd export --json`).
+            with contextlib.redirect_stdout(sys.stderr):
+                converted = nncf.quantize(
+                    converted, nncf.Dataset(list(batches), lambda inputs: inputs[0]),
+                    subset_size=len(calibration_images),
+                )
         written = os.path.join(work_dir, "model.xml")
         openvino.save_model(converted, written, compress_to_fp16=False)
         # The weights first: the .xml is what a reader looks for.
