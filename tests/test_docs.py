@@ -84,7 +84,11 @@ NOT_RUN = (
     ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',
      "needs a running server: tests/test_serve.py runs this very command against its own"),
     ("docs/deployment.md", "mtfcdd export results/model.keras --format onnx --out deploy/model.onnx",
-     "an ONNX export costs ~10 s: tests/test_onnx.py runs this export and predict --onnx through the same CLI"),
+     "ONNX exports cost ~10 s each: tests/test_onnx.py runs these exports (float32 and int8), predict --onnx "
+     "and evaluate --onnx through the same CLI"),
+    ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo --epochs 2 --steps-per-epoch 25",
+     "trains the demo's model, then converts it six times and evaluates seven runtimes, many minutes: "
+     "tests/test_onnx.py::test_runtime_comparison_script runs the script on the tiny set"),
     ("docs/deployment.md", "import mtfcdd",
      "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
      "converted files against the Keras model"),
