@@ -178,6 +178,7 @@ def test_hidden_tensorflow_logs_filters_file_descriptor_2_only_inside():
     assert completed.stderr == "\n".join(KEPT_LINES) + "\n12/40 [=====>" + TENSORFLOW_LOG_LINES[1] + "\n"
 
 
+@pytest.mark.slow
 def test_benchmark_json_is_json_alone_without_tensorflow_logs():
     """`mtfcdd benchmark --json | python -m json.tool` works, and TensorFlow
     (imported, converting and running) leaves no line of its own on standard error."""

@@ -23,6 +23,8 @@ from mtfcdd.data.layouts import load_dataset, load_for_model
 from mtfcdd.data.synthetic.layouts import make_synthetic_dataset
 from mtfcdd.utils.image_files import find_images
 
+pytestmark = [pytest.mark.xdist_group("custom_data")]
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ("crack", "dent", "stain")
 TINY_TRAINING = [
@@ -128,6 +130,7 @@ def test_label_noise_relabels_a_seeded_fraction_of_each_type(parts):
     assert with_label_noise(data, 0.5, 4).record != noisy.record
 
 
+@pytest.mark.slow
 def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
     import mtfcdd
 
@@ -181,6 +184,7 @@ def test_names_reach_config_model_results_predictions_export_and_server(parts, t
     assert set(answer["scores"]) == set(TYPES)
 
 
+@pytest.mark.slow
 def test_collect_results_tables_a_custom_run_by_its_types(parts, trained_run, tmp_path):
     from mtfcdd.evaluation.model_evaluation import evaluate
     from mtfcdd.evaluation.reports import record_data_settings, write_reports
@@ -202,6 +206,7 @@ def test_collect_results_tables_a_custom_run_by_its_types(parts, trained_run, tm
     assert "(folder)" in completed.stdout and "alpha" not in completed.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [12])
 def test_twelve_types_and_the_multi_class_setting_train(tmp_path, count):
     names = tuple(f"type {index} é" for index in range(count))
@@ -257,6 +262,7 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         load_dataset(two_objects, defect_train_fraction=1.0)
 
 
+@pytest.mark.slow
 def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, tmp_path):
     run = str(tmp_path / "run")
     assert main(["train", "--data", two_objects, "--out", run, *TINY_TRAINING]) == 0

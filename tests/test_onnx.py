@@ -21,6 +21,8 @@ from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.inference.postprocessing import pseudo_huber
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("onnx")]
+
 SIDE = 75
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 
