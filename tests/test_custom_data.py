@@ -341,3 +341,80 @@ def test_verify_passes_the_synthetic_layouts_and_a_manifest(parts, two_objects, 
     out = capsys.readouterr().out
     assert "audiojack test: crack 7, dent 7, good 18, stain 7" in out
     assert "0 problems" in out
+
+
+def _ink_rows(picture, background):
+    """The rows of ``picture`` where anything differs from ``background``."""
+    return np.flatnonzero((picture != background).any(axis=(1, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:no installed font has the letters")
+def test_type_names_outside_ascii_are_drawn_not_as_question_marks():
+    import cv2
+
+    from mtfcdd.visualization.text import FONT, put_text
+
+    def drawn(text, draw):
+        picture = np.zeros((60, 240, 3), np.uint8)
+        draw(picture, text)
+        return picture
+
+    def with_text_module(picture, text):
+        put_text(picture, text, (4, 45), 1.2, (255, 255, 255))
+
+    def with_opencv(picture, text):
+        cv2.putText(picture, text, (4, 45), FONT, 1.2, (255, 255, 255), 1, cv2.LINE_AA)
+
+    # The defect the module exists for: OpenCV's font draws a Greek or Chinese letter as '?'.
+    for name in ("Riss-α", "Riss-傷"):
+        assert np.array_equal(drawn(name, with_opencv), drawn("Riss-?", with_opencv))
+        assert not np.array_equal(drawn(name, with_text_module), drawn("Riss-?", with_text_module))
+    alpha, question_mark = drawn("α", with_text_module), drawn("?", with_text_module)
+    # α is as wide as it is tall, x-height only; '?' is a capital's height.
+    assert _ink_rows(alpha, 0)[0] > _ink_rows(question_mark, 0)[0] + 2
+    # The umlaut's dots: ink above the top of the plain u, in the same columns.
+    umlaut, plain = drawn("ü", with_text_module), drawn("u", with_text_module)
+    assert _ink_rows(umlaut, 0)[0] < _ink_rows(plain, 0)[0] - 2
+    assert np.array_equal(drawn("Kratzer", with_text_module), drawn("Kratzer", with_opencv))
+
+
+def test_panels_and_grids_draw_the_users_names(tmp_path):
+    from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid, prediction_panel
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    heatmaps = rng.random((64, 64, 2)).astype(np.float32)
+
+    def panel(names):
+        return prediction_panel(image, heatmaps, [0.1, 0.9], names, thresholds=[0.5, 0.5], tile_size=160)
+
+    def grid(name):
+        return heatmap_grid([GridRow(name, [GridExample(image, heatmaps[..., 0], caption=name)])])
+
+    umlaut, plain = panel(("Kratzer-ü", "dent")), panel(("Kratzer-u", "dent"))
+    changed_rows = np.flatnonzero((umlaut != plain).any(axis=(1, 2)))
+    changed_columns = np.flatnonzero((umlaut != plain).any(axis=(0, 2)))
+    # Only the name differs: in the first type's header (above its square
+    # 160-pixel tile), nowhere else.
+    assert changed_rows.size and changed_rows.max() < umlaut.shape[0] - 160
+    assert changed_columns.min() >= 160 and changed_columns.max() < 320
+    assert not np.array_equal(panel(("Riss-α", "dent")), panel(("Riss-?", "dent")))
+    assert not np.array_equal(grid("Riss-α"), grid("Riss-?"))
+
+
+def test_letters_no_font_has_and_no_matplotlib_are_said_once(monkeypatch):
+    import cv2
+
+    from mtfcdd.visualization import text
+
+    unassigned = "\u0378"  # no letter in Unicode, so in no font
+    with pytest.warns(UserWarning, match=r"no installed font has the letters '\\u0378'"):
+        text.text_size("crack " + unassigned, 0.5)
+    text._warn_once.cache_clear()
+    monkeypatch.setitem(sys.modules, "matplotlib.font_manager", None)
+    with pytest.warns(UserWarning, match=r"install matplotlib \(pip install 'mtfcdd\[plots\]'\)"):
+        picture = np.zeros((30, 120, 3), np.uint8)
+        text.put_text(picture, "Riss-α", (2, 20), 0.5, (255, 255, 255))
+    expected = np.zeros_like(picture)
+    cv2.putText(expected, "Riss-α", (2, 20), text.FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    assert np.array_equal(picture, expected)
