@@ -315,6 +315,8 @@ def test_verify_lists_every_problem_of_a_folder_tree_at_once(tmp_path, capsys):
     (root / "test" / "scuff").mkdir()
     _write_image(root / "masks" / "test" / "crack" / "h.png", size=(4, 4), channels=1)
     _write_image(root / "masks" / "test" / "crack" / "zz.png", channels=1)
+    _write_image(root / "masks" / "test" / "scratch" / "k.png", channels=1)
+    _write_image(root / "masks" / "validation" / "crack" / "m.png", channels=1)
     assert main(["data", "verify", str(root), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["layout"] == "folder" and report["images_checked"] == 10
@@ -324,6 +326,8 @@ def test_verify_lists_every_problem_of_a_folder_tree_at_once(tmp_path, capsys):
         "test/scuff: a type folder with no images",
         "masks/test/crack/h.png: mask is 4x4 but its image",
         "masks/test/crack/zz.png: a mask without its image",
+        f"masks/test/scratch: masks without images: there is no folder {root}/test/scratch/",
+        f"masks/validation: masks without images: there is no folder {root}/validation/",
         "the type 'burr' has 1 test images but no training images",
         "the types 'Dent' and 'dent ' differ only in case or spacing",
         "the type 'Dent' has 1 train image; at least 2 are needed",
@@ -418,3 +422,41 @@ def test_letters_no_font_has_and_no_matplotlib_are_said_once(monkeypatch):
     expected = np.zeros_like(picture)
     cv2.putText(expected, "Riss-α", (2, 20), text.FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     assert np.array_equal(picture, expected)
+
+
+def test_verify_lists_every_problem_of_an_mvtec_tree_and_a_manifest(tmp_path, capsys):
+    root = tmp_path / "objects"
+    for name in ("bolt/train/good/a.png", "bolt/train/good/b.png", "bolt/train/crack/x.png",
+                 "bolt/test/good/c.png", "bolt/test/crack/d.png", "bolt/test/crack/e.png",
+                 "bolt/test/dent/f.png"):
+        _write_image(root / name)
+    _write_image(root / "bolt" / "ground_truth" / "crack" / "d_mask.png", size=(4, 4), channels=1)
+    _write_image(root / "bolt" / "ground_truth" / "crack" / "q_mask.png", channels=1)
+    _write_image(root / "bolt" / "ground_truth" / "scuff" / "g_mask.png", channels=1)
+    assert main(["data", "verify", str(root), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["layout"] == "mvtec"
+    problems = "\n".join(report["problems"])
+    expected = [
+        "bolt/train/crack: MVTec's training folder holds normal images only",
+        "ground_truth/crack/d_mask.png: mask is 4x4 but its image",
+        "ground_truth/crack/q_mask.png: a mask without its image",
+        f"ground_truth/scuff: masks without images: there is no folder {root}/bolt/test/scuff/",
+        "the type 'dent' has 1 test image; at least 2 are needed",
+    ]
+    for line in expected:
+        assert line in problems
+    assert len(report["problems"]) == len(expected)
+
+    manifest = tmp_path / "images.csv"
+    manifest.write_text(
+        "path,split,label,mask\nobjects/bolt/train/good/a.png,train,good,\n"
+        "objects/bolt/train/good/gone.png,train,good,\nobjects/bolt/test/crack/d.png,test,crack,none.png\n"
+    )
+    assert main(["data", "verify", str(manifest), "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [problem.split(": ", 1)[0] for problem in problems] == [
+        f"{manifest}, line 3", f"{manifest}, line 4", str(manifest),
+    ]
+    assert "gone.png: no such image file" in problems[0] and "none.png: no such mask file" in problems[1]
+    assert "the type 'crack' has 1 test images but no training images" in problems[2]
