@@ -25,6 +25,9 @@ from mtfcdd.utils.image_files import find_images
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ("crack", "dent", "stain")
+# The MVTec-layout set's types: names in any script, kept as written, in
+# every output and on every picture (sorted: capitals before small letters).
+MVTEC_TYPES = ("Kratzer-ü", "délamination", "傷")
 TINY_TRAINING = [
     "--image-size", "75", "--backbone-weights", "none", "--epochs", "1", "--steps-per-epoch", "2",
     "--batch-size", "4", "--augmentation", "none",
@@ -128,78 +131,93 @@ def test_label_noise_relabels_a_seeded_fraction_of_each_type(parts):
     assert with_label_noise(data, 0.5, 4).record != noisy.record
 
 
-def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
+def _names_in_every_output(run, data_root, test_image, calibration_folder, types, layout, out):
+    """Evaluate, predict, export int8, predict with the TFLite file and
+    serve the run's model, checking that each output names ``types``."""
     import mtfcdd
 
-    with open(os.path.join(trained_run, "config.json")) as file:
-        config = json.load(file)
-    assert config["types"] == list(TYPES) and config["layout"] == "folder" and "alpha" not in config
-    model = mtfcdd.load_trained_model(os.path.join(trained_run, "model.keras"))
-    assert model.type_codes == TYPES and model.get_config()["type_codes"] == TYPES
+    model_path = os.path.join(run, "model.keras")
+    model = mtfcdd.load_trained_model(model_path)
+    assert model.type_codes == types and model.get_config()["type_codes"] == types
 
-    evaluation = str(tmp_path / "evaluation")
-    assert main(["evaluate", os.path.join(trained_run, "model.keras"), "--data", parts, "--out", evaluation]) == 0
-    with open(os.path.join(evaluation, "evaluation.json")) as file:
+    evaluation = str(out / "evaluation")
+    assert main(["evaluate", model_path, "--data", data_root, "--out", evaluation]) == 0
+    with open(os.path.join(evaluation, "evaluation.json"), encoding="utf-8") as file:
         results = json.load(file)
-    assert list(results) == ["folder"]
-    assert results["folder"]["type_codes"] == list(TYPES)
-    assert "alpha" not in results["folder"]["settings"]
-    assert results["folder"]["settings"]["data"]["defect_types"] == list(TYPES)
-    table = open(os.path.join(evaluation, "evaluation.md")).read()
-    for name in TYPES:
+    assert list(results) == [layout]
+    assert results[layout]["type_codes"] == list(types)
+    assert "alpha" not in results[layout]["settings"]
+    assert results[layout]["settings"]["data"]["defect_types"] == list(types)
+    with open(os.path.join(evaluation, "evaluation.md"), encoding="utf-8") as file:
+        table = file.read()
+    for name in types:
         assert f"| {name} |" in table
-    with open(os.path.join(evaluation, "curves_image_roc.csv"), newline="") as file:
-        assert {row["type"] for row in csv.DictReader(file)} == set(TYPES)
+    with open(os.path.join(evaluation, "curves_image_roc.csv"), newline="", encoding="utf-8") as file:
+        assert {row["type"] for row in csv.DictReader(file)} == set(types)
 
-    test_image = find_images(os.path.join(parts, "test", "dent"))[0]
-    predictions = str(tmp_path / "predictions")
-    assert main(["predict", os.path.join(trained_run, "model.keras"), test_image, "--out", predictions]) == 0
-    with open(os.path.join(predictions, "predictions.json")) as file:
+    predictions = str(out / "predictions")
+    assert main(["predict", model_path, test_image, "--out", predictions]) == 0
+    with open(os.path.join(predictions, "predictions.json"), encoding="utf-8") as file:
         predicted = json.load(file)
-    assert predicted["model"]["type_codes"] == list(TYPES)
-    assert set(predicted["images"][0]["scores"]) == set(TYPES)
+    assert predicted["model"]["type_codes"] == list(types)
+    assert set(predicted["images"][0]["scores"]) == set(types)
 
-    tflite = str(tmp_path / "model_int8.tflite")
+    tflite = str(out / "model_int8.tflite")
     assert main([
-        "export", os.path.join(trained_run, "model.keras"), "--quantize", "int8", "--out", tflite,
-        "--calibration-images", os.path.join(parts, "train", "good"), "--num-calibration", "4",
+        "export", model_path, "--quantize", "int8", "--out", tflite,
+        "--calibration-images", calibration_folder, "--num-calibration", "4",
     ]) == 0
-    with open(tflite + ".json") as file:
-        assert json.load(file)["type_codes"] == list(TYPES)
-    converted = str(tmp_path / "converted")
+    with open(tflite + ".json", encoding="utf-8") as file:
+        assert json.load(file)["type_codes"] == list(types)
+    converted = str(out / "converted")
     assert main(["predict", "--tflite", tflite, test_image, "--out", converted]) == 0
-    with open(os.path.join(converted, "predictions.json")) as file:
-        assert set(json.load(file)["images"][0]["scores"]) == set(TYPES)
+    with open(os.path.join(converted, "predictions.json"), encoding="utf-8") as file:
+        assert set(json.load(file)["images"][0]["scores"]) == set(types)
 
     from mtfcdd.serve.server import create_app
 
     client = create_app(model).test_client()
     facts = client.get("/model").get_json()
-    assert facts["type_codes"] == list(TYPES)
+    assert facts["type_codes"] == list(types)
     with open(test_image, "rb") as file:
         answer = client.post("/predict", data=file.read(), content_type="image/jpeg").get_json()
-    assert set(answer["scores"]) == set(TYPES)
+    assert set(answer["scores"]) == set(types)
 
 
-def test_collect_results_tables_a_custom_run_by_its_types(parts, trained_run, tmp_path):
+def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
+    with open(os.path.join(trained_run, "config.json")) as file:
+        config = json.load(file)
+    assert config["types"] == list(TYPES) and config["layout"] == "folder" and "alpha" not in config
+    _names_in_every_output(
+        trained_run, parts, find_images(os.path.join(parts, "test", "dent"))[0],
+        os.path.join(parts, "train", "good"), TYPES, "folder", tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    "data_fixture, run_fixture, types, layout",
+    [("parts", "trained_run", TYPES, "folder"), ("two_objects", "mvtec_run", MVTEC_TYPES, "mvtec")],
+)
+def test_collect_results_tables_a_custom_run_by_its_types(request, data_fixture, run_fixture, types, layout, tmp_path):
     from mtfcdd.evaluation.model_evaluation import evaluate
     from mtfcdd.evaluation.reports import record_data_settings, write_reports
     import mtfcdd
 
-    model = mtfcdd.load_trained_model(os.path.join(trained_run, "model.keras"))
-    data = load_for_model(parts, model.type_codes)
+    root, run = request.getfixturevalue(data_fixture), request.getfixturevalue(run_fixture)
+    model = mtfcdd.load_trained_model(os.path.join(run, "model.keras"))
+    data = load_for_model(root, model.type_codes)
     result = evaluate(model, data.test, batch_size=16, verbose=0)
     record_data_settings(result, data)
     write_reports({data.setting: result}, str(tmp_path / "runs" / "parts"))
     completed = subprocess.run(
         [sys.executable, os.path.join(REPOSITORY, "experiments", "collect_results.py"), str(tmp_path / "runs")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPOSITORY},
+        capture_output=True, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": REPOSITORY},
     )
     assert completed.returncode == 0, completed.stderr
-    assert "## types crack, dent, stain" in completed.stdout
-    for name in TYPES:
+    assert f"## types {', '.join(types)}" in completed.stdout
+    for name in types:
         assert f"| {name} |" in completed.stdout
-    assert "(folder)" in completed.stdout and "alpha" not in completed.stdout
+    assert f"({layout})" in completed.stdout and "alpha" not in completed.stdout
 
 
 @pytest.mark.parametrize("count", [12])
@@ -219,15 +237,23 @@ def test_twelve_types_and_the_multi_class_setting_train(tmp_path, count):
 
 @pytest.fixture(scope="module")
 def two_objects(tmp_path_factory):
-    """The tiny synthetic set in MVTec AD's layout: audiojack and pcb, types crack, dent, stain."""
+    """The tiny synthetic set in MVTec AD's layout: audiojack and pcb, ``MVTEC_TYPES``."""
     return make_synthetic_dataset(
-        tmp_path_factory.mktemp("mvtec") / "objects", layout="mvtec", types=TYPES, preset="tiny", progress=False
+        tmp_path_factory.mktemp("mvtec") / "objects", layout="mvtec", types=MVTEC_TYPES, preset="tiny",
+        progress=False,
     )
+
+
+@pytest.fixture(scope="module")
+def mvtec_run(two_objects, tmp_path_factory):
+    run = str(tmp_path_factory.mktemp("mvtec_run") / "run")
+    assert main(["train", "--data", two_objects, "--out", run, *TINY_TRAINING]) == 0
+    return run
 
 
 def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_objects):
     data = load_dataset(two_objects)
-    assert data.layout == "mvtec" and data.type_codes == TYPES
+    assert data.layout == "mvtec" and data.type_codes == MVTEC_TYPES
     moved = data.record["moved_to_train"]
     train_paths = {sample.image_path for sample in data.train}
     test_paths = {sample.image_path for sample in data.test}
@@ -239,7 +265,7 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         assert len(_files(two_objects, object_name, "train", "good")) == sum(
             1 for sample in data.train if sample.category == object_name and sample.anomaly_class == NORMAL_CLASS
         )
-        for name in TYPES:
+        for name in MVTEC_TYPES:
             on_disk = len(_files(two_objects, object_name, "test", name))
             trained = sum(1 for path in moved if path.startswith(f"{object_name}/test/{name}/"))
             assert trained == round(0.5 * on_disk) and on_disk - trained >= 1
@@ -257,22 +283,15 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         load_dataset(two_objects, defect_train_fraction=1.0)
 
 
-def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, tmp_path):
-    run = str(tmp_path / "run")
-    assert main(["train", "--data", two_objects, "--out", run, *TINY_TRAINING]) == 0
-    with open(os.path.join(run, "data_files.json")) as file:
+def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, mvtec_run, tmp_path):
+    with open(os.path.join(mvtec_run, "data_files.json")) as file:
         assert file.read().count("/test/") == len(load_dataset(two_objects).record["moved_to_train"])
-    evaluation = str(tmp_path / "evaluation")
-    assert main(["evaluate", os.path.join(run, "model.keras"), "--data", two_objects, "--out", evaluation]) == 0
-    with open(os.path.join(evaluation, "evaluation.json")) as file:
-        result = json.load(file)["mvtec"]
-    assert result["type_codes"] == list(TYPES)
-    assert result["settings"]["test_images"] == len(load_dataset(two_objects).test)
-    predictions = str(tmp_path / "predictions")
-    image = find_images(os.path.join(two_objects, "pcb", "test", "stain"))[0]
-    assert main(["predict", os.path.join(run, "model.keras"), image, "--out", predictions]) == 0
-    with open(os.path.join(predictions, "predictions.json")) as file:
-        assert set(json.load(file)["images"][0]["scores"]) == set(TYPES)
+    with open(os.path.join(mvtec_run, "config.json"), encoding="utf-8") as file:
+        assert json.load(file)["types"] == list(MVTEC_TYPES)
+    _names_in_every_output(
+        mvtec_run, two_objects, find_images(os.path.join(two_objects, "pcb", "test", MVTEC_TYPES[2]))[0],
+        os.path.join(two_objects, "pcb", "train", "good"), MVTEC_TYPES, "mvtec", tmp_path,
+    )
 
 
 def test_a_manifest_written_from_a_folder_tree_loads_the_same_samples(parts, tmp_path):
@@ -343,7 +362,7 @@ def test_verify_passes_the_synthetic_layouts_and_a_manifest(parts, two_objects, 
     assert main(["data", "verify", parts]) == 0
     assert main(["data", "verify", two_objects]) == 0
     out = capsys.readouterr().out
-    assert "audiojack test: crack 7, dent 7, good 18, stain 7" in out
+    assert "audiojack test: Kratzer-ü 7, délamination 7, good 18, 傷 7" in out
     assert "0 problems" in out
 
 
