@@ -479,3 +479,16 @@ def test_verify_lists_every_problem_of_an_mvtec_tree_and_a_manifest(tmp_path, ca
     ]
     assert "gone.png: no such image file" in problems[0] and "none.png: no such mask file" in problems[1]
     assert "the type 'crack' has 1 test images but no training images" in problems[2]
+
+
+def test_build_model_names_its_channels_and_numbers_them_only_without_names():
+    import mtfcdd
+
+    named = mtfcdd.build_model(type_codes=("Riss", "傷", "dent"), image_size=75, backbone_weights=None)
+    assert named.type_codes == ("Riss", "傷", "dent") and named.output_shape[-1] == 3
+    assert mtfcdd.build_model(num_types=3, image_size=75, backbone_weights=None).type_codes == (
+        "TYPE1", "TYPE2", "TYPE3",
+    )
+    assert mtfcdd.build_model(image_size=75, backbone_weights=None).type_codes == mtfcdd.DEFECT_CODES
+    with pytest.raises(ValueError, match="type_codes has 2 codes for 3 types"):
+        mtfcdd.build_model(num_types=3, type_codes=("crack", "dent"), image_size=75, backbone_weights=None)
