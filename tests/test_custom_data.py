@@ -492,3 +492,18 @@ def test_build_model_names_its_channels_and_numbers_them_only_without_names():
     assert mtfcdd.build_model(image_size=75, backbone_weights=None).type_codes == mtfcdd.DEFECT_CODES
     with pytest.raises(ValueError, match="type_codes has 2 codes for 3 types"):
         mtfcdd.build_model(num_types=3, type_codes=("crack", "dent"), image_size=75, backbone_weights=None)
+
+
+def test_letters_dejavu_sans_lacks_come_from_another_installed_font():
+    import warnings
+
+    from mtfcdd.visualization.plots import curves_plot
+    from mtfcdd.visualization.text import put_text
+
+    # U+1D504 (Fraktur A) is not in DejaVu Sans but in STIX, which matplotlib
+    # ships: no "missing glyph" or "no installed font" warning may come.
+    name = "\U0001d504-Riss"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves_plot([(name, np.linspace(0, 1, 5), np.linspace(0, 1, 5))], "ROC", "x", "y", "type")
+        put_text(np.zeros((40, 200, 3), np.uint8), name, (2, 30), 0.8, (255, 255, 255))

@@ -24,6 +24,8 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 # DejaVu Sans's capitals as tall as the Hershey font's (21 pixels at scale 1).
 PIXELS_PER_SCALE = 29
 FREETYPE_UNITS = 64
+PRIMARY_FAMILY = "DejaVu Sans"
+"""The font matplotlib ships and draws with by default."""
 
 
 def text_size(text, scale, thickness=1):
@@ -71,7 +73,7 @@ def _glyphs(text, scale, thickness):
         )
         return None
     weight = "bold" if thickness > 1 else "normal"
-    primary = findfont(FontProperties(family="DejaVu Sans", weight=weight))
+    primary = findfont(FontProperties(family=PRIMARY_FAMILY, weight=weight))
     font = get_font([primary, *_fallback_fonts(text, primary)])
     font.set_size(scale * PIXELS_PER_SCALE, 72)
     with warnings.catch_warnings():
@@ -81,6 +83,15 @@ def _glyphs(text, scale, thickness):
     font.draw_glyphs_to_bitmap(antialiased=True)
     coverage = np.array(font.get_image(), np.uint8)
     return coverage, int(round(font.get_descent() / FREETYPE_UNITS))
+
+
+def font_families(text):
+    """matplotlib's font family list that draws every letter of ``text``
+    an installed font has: ``PRIMARY_FAMILY``, then the fallbacks."""
+    from matplotlib.font_manager import FontProperties, findfont
+
+    fallbacks = _fallback_fonts(text, findfont(FontProperties(family=PRIMARY_FAMILY)))
+    return [PRIMARY_FAMILY, *(FontProperties(fname=path).get_name() for path in fallbacks)]
 
 
 def _fallback_fonts(text, primary):
