@@ -2,11 +2,13 @@
 
 ``cv2.putText``'s Hershey font has ASCII, Latin-1 and Cyrillic letters
 only: every other letter comes out as ``?``, so a type named ``"傷"`` or
-``"α-Riss"`` would be unreadable in a panel or a Figure 2 grid. ``put_text`` and ``text_size`` keep OpenCV's Hershey
-font for ASCII text, and draw any other text with the glyphs of an
-installed font through matplotlib's FreeType binding (the ``plots`` extra):
-DejaVu Sans, which matplotlib ships, then for each letter it lacks the
-first installed font that has it (e.g. Noto Sans CJK for Chinese).
+``"α-Riss"`` would be unreadable in a panel or a Figure 2 grid.
+``put_text`` and ``text_size`` keep OpenCV's Hershey font for ASCII text,
+and draw any other text with the glyphs of an installed font through
+matplotlib's FreeType binding (the ``plots`` extra): DejaVu Sans, which
+matplotlib ships, then for each letter it lacks the first installed font
+that has it (e.g. Noto Sans CJK for Chinese). ``font_families`` gives
+matplotlib's own plots the same fallbacks.
 
 Two fallbacks, each said once with a ``UserWarning``: without matplotlib,
 text is drawn by OpenCV alone (``?`` for the letters it lacks); a letter no
@@ -100,7 +102,8 @@ def _fallback_fonts(text, primary):
     run to run)."""
     from matplotlib.font_manager import fontManager
 
-    missing = sorted(set(text) - _characters(primary))
+    # Line breaks and other control characters are no glyphs in any font.
+    missing = sorted(letter for letter in set(text) - _characters(primary) if letter.isprintable())
     fonts, unfound = [], []
     for letter in missing:
         found = next(
