@@ -16,6 +16,7 @@ installed font has is drawn as a box.
 """
 
 import functools
+import unicodedata
 import warnings
 
 import cv2
@@ -102,8 +103,11 @@ def _fallback_fonts(text, primary):
     run to run)."""
     from matplotlib.font_manager import fontManager
 
-    # Line breaks and other control characters are no glyphs in any font.
-    missing = sorted(letter for letter in set(text) - _characters(primary) if letter.isprintable())
+    # Line breaks and other control characters have a glyph in no font.
+    missing = sorted(
+        letter for letter in set(text) - _characters(primary)
+        if not letter.isspace() and unicodedata.category(letter) != "Cc"
+    )
     fonts, unfound = [], []
     for letter in missing:
         found = next(
