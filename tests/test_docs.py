@@ -62,6 +62,10 @@ NOT_RUN = (
     ("docs/deployment.md", "from ai_edge_litert.interpreter import load_delegate",
      "needs a Coral Edge TPU and its library: tests/test_board.py checks the delegates' path with LiteRT's "
      "load_delegate and Interpreter mocked"),
+    ("docs/deployment.md", "mtfcdd benchmark --image-size 299 --threads 2 --repeats 10 --out results/footprint.json",
+     "converts and times the model in a fresh process (it sets TensorFlow's threads), ~50 s: "
+     "tests/test_cli.py::test_benchmark_json_is_json_alone_without_tensorflow_logs runs this command "
+     "at 75x75 with --json and checks the file it writes"),
     ("docs/training.md", "# on host-a (worker 0, the chief)",
      "needs two machines; tests/test_multi_worker.py runs two workers on this one with TF_CONFIG"),
     ("docs/training.md", "#!/bin/bash", "a Slurm batch script: needs a Slurm cluster"),
