@@ -8,8 +8,7 @@ import sys
 import ai_edge_litert.interpreter
 import numpy as np
 import pytest
-from conftest import blocking_imports
-from test_prediction import SIDE, _tiny_tflite
+from conftest import blocking_imports, tiny_litert_file
 
 import mtfcdd
 from mtfcdd.cli import main
@@ -17,13 +16,16 @@ from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.utils.image_files import find_images
 
+pytestmark = [pytest.mark.xdist_group("board")]
+
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
+SIDE = 75
 
 
 @pytest.fixture(scope="module")
 def tflite_path(tmp_path_factory):
-    """A small LiteRT file with the interface of an exported model (``_tiny_tflite``)."""
-    return _tiny_tflite(tmp_path_factory.mktemp("board") / "model.tflite")
+    """A small LiteRT file with the interface of an exported model (``tiny_litert_file``)."""
+    return tiny_litert_file(tmp_path_factory.mktemp("board") / "model.tflite", SIDE)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,7 @@ def _run_blocked(packages, body):
     return completed
 
 
+@pytest.mark.slow
 def test_predict_and_evaluate_tflite_through_the_cli_without_keras(tflite_path, split, tiny_dataset, tmp_path):
     output_dir = str(tmp_path / "panels")
     paths = [sample.image_path for sample in split.test[:4]]

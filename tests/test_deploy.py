@@ -34,6 +34,8 @@ from mtfcdd.model import anomaly_map
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.pseudo_huber import PseudoHuber
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deploy")]
+
 IMAGE_SIZE = 96
 # (object, defect code) of the synthetic samples; 5 camera views each.
 SAMPLES = (

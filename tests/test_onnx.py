@@ -25,12 +25,13 @@ from mtfcdd.deploy.onnx_runner import OnnxModel
 from mtfcdd.deploy.openvino_runner import OpenVinoModel
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import model_files, read_sidecar, sidecar_path
-from mtfcdd.inference.postprocessing import image_scores
 from mtfcdd.evaluation.model_evaluation import evaluate
-from mtfcdd.inference.postprocessing import pseudo_huber
+from mtfcdd.inference.postprocessing import image_scores, pseudo_huber
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("onnx")]
+
 SIDE = 75
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 NUM_CALIBRATION = 8
@@ -39,13 +40,8 @@ FORMATS = {
     "onnx": (OnnxModel, "model.onnx", "ONNX Runtime"),
     "openvino": (OpenVinoModel, "model.xml", "OpenVINO"),
 }
-# (format, quantisation) of each converted file; an int8 export calibrates for ~20 s more.
-CONVERSIONS = [
-    ("onnx", "none"),
-    pytest.param(("onnx", "int8"), marks=pytest.mark.slow, id="onnx-int8"),
-    ("openvino", "none"),
-    pytest.param(("openvino", "int8"), marks=pytest.mark.slow, id="openvino-int8"),
-]
+# (format, quantisation) of each converted file.
+CONVERSIONS = [("onnx", "none"), ("onnx", "int8"), ("openvino", "none"), ("openvino", "int8")]
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +263,6 @@ def test_serve_converted_file(conversion, split):
     assert model.runtime == runtime
 
 
-@pytest.mark.slow
 def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_path, capsys):
     """experiments/runtime_comparison.py: every runtime's row, the float32 files scoring as Keras."""
     script = runpy.run_path(os.path.join(REPOSITORY, "experiments", "runtime_comparison.py"))
