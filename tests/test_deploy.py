@@ -45,6 +45,7 @@ BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
     "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
+    "mtfcdd.inference.postprocessor",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
     "mtfcdd.utils.optional_packages",
 ])

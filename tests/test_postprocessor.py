@@ -132,3 +132,23 @@ def test_the_adapter_is_applied_once_per_call(model, made_models, tiny_dataset, 
     evaluate(source, samples, batch_size=16, verbose=0)
     predict(source, [samples[0].image_path], verbose=0)
     assert len(made_models) == 4
+
+
+def test_keras_and_litert_float32_scores_agree_on_normal_images(model, tiny_dataset, tmp_path):
+    # An untrained head gives every image heatmaps of ~1e-3, where normal
+    # images' maps live and where Eq. 1 written as sqrt(phi^2 + 1) - 1 would
+    # lose its digits: both runtimes share one Eq. 1 and one Eq. 2.
+    from mtfcdd.data.realiad.reader import load_realiad
+    from mtfcdd.deploy.export import export_tflite
+    from mtfcdd.deploy.runner import LiteRTModel
+    from mtfcdd.inference.scoring import predict_scores
+
+    samples = load_realiad(tiny_dataset).test
+    path = str(tmp_path / "model.tflite")
+    export_tflite(model, path, quantize="none")
+    labels, keras_scores = predict_scores(model, samples)
+    _, litert_scores = predict_scores(LiteRTModel(path), samples)
+    normal = labels.sum(axis=1) == 0
+    assert normal.sum() > 0 and keras_scores.max() < 0.1
+    np.testing.assert_allclose(litert_scores[normal], keras_scores[normal], rtol=1e-5, atol=0)
+    np.testing.assert_allclose(litert_scores, keras_scores, rtol=1e-5, atol=0)

@@ -5,9 +5,8 @@ model: images in, heatmaps (paper Eq. 1) out, and the facts that turn
 heatmaps into answers (the model's ``Postprocessor``, its input size) or
 describe them (runtime, file). A ``HeatmapModel`` holds exactly that, read
 from the same fields of a Keras model's config or a converted file's sidecar
-(``MODEL_FACTS``), and
-``heatmap_model`` makes one from a Keras ``MultiTypeFCDD`` or a converted
-file (``mtfcdd.deploy.runner.LiteRTModel``,
+(``MODEL_FACTS``). ``heatmap_model`` makes one from a Keras ``MultiTypeFCDD``
+or a converted file (``mtfcdd.deploy.runner.LiteRTModel``,
 ``mtfcdd.deploy.onnx_runner.OnnxModel``), telling them apart by what they
 offer, so that no runtime is imported to recognise another.
 """
