@@ -10,14 +10,14 @@ it, docs/model.md describes it):
 
     constants      Real-IAD's names and the choices of settings
     utils          files, images, memory, progress: no paper concept
+    data           Real-IAD reader and verifier, your own layouts, the
+                   synthetic data set, tf.data, balanced sampling and epochs
+                   (paper 4.1, 4.2)
     inference      the model's answers without Keras: heatmaps -> scores
                    (Eq. 1, 2) -> detected types, decision thresholds, a
                    model run over a list of samples
     model          backbone, network, pseudo-Huber (Eq. 1), scores (Eq. 2),
                    loss (Eq. 3), saving (paper 3.1)
-    data           Real-IAD reader and verifier, your own layouts, the
-                   synthetic data set, tf.data, balanced sampling and epochs
-                   (paper 4.1, 4.2)
     metrics        I-AUROC, AP, F1-max, P-AUROC, AUPRO (paper 4.4)
     visualization  heatmap panels, the paper's Figures 2 and 3, plots
     training       TrainingConfig and train (paper 4.3)

@@ -22,9 +22,9 @@ PACKAGE_ROOT = pathlib.Path(mtfcdd.__file__).parent
 STAGE_ORDER = (
     "constants",      # names and choices of settings
     "utils",          # files, images, memory, progress
-    "inference",      # the model's ends without Keras: scores, thresholds, reading samples
+    "data",           # data sets, the pixels going in, the tf.data training stream
+    "inference",      # the answers coming out, without Keras: scores, thresholds, scoring samples
     "model",          # the Keras network, Eq. 1-3
-    "data",           # data sets and the tf.data training stream
     "metrics",        # I-AUROC, AP, F1-max, P-AUROC, AUPRO
     "visualization",  # panels, figures, plots
     "training",       # TrainingConfig, train

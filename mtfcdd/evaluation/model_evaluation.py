@@ -10,7 +10,7 @@ come from the same fixed-memory state (``curves_dir``).
 Any model ``mtfcdd.inference.heatmap_model`` accepts is evaluated the same
 way: a Keras ``MultiTypeFCDD``, a LiteRT or an ONNX file, so that "is my
 int8 file as good as my Keras model?" has one answer. Images are read with
-OpenCV (``mtfcdd.inference.sample_batches``), as prediction and the server
+OpenCV (``mtfcdd.data.sample_batches``), as prediction and the server
 read them; a converted file is evaluated without TensorFlow.
 """
 
@@ -63,7 +63,7 @@ def evaluate(
         aupro: ``"exact"`` (MVTec AD's integration) or ``"authors"`` (the
             authors' evaluate.py's; ``mtfcdd.metrics.aupro``).
         mask_resizing: ``"nearest"`` or ``"bicubic"`` (then ``> 0``, the
-            authors'); see ``mtfcdd.inference.sample_batches``.
+            authors'); see ``mtfcdd.data.sample_batches``.
         preset: the name of the evaluation preset these settings come from,
             recorded in the result (``mtfcdd.evaluation.presets``: pass
             ``**evaluation_settings(name)`` to use one).

@@ -11,8 +11,6 @@ What every runtime (Keras, LiteRT, ONNX Runtime) shares after the network:
 - ``decision_thresholds``: per-type F1-optimal thresholds on image scores.
 - ``heatmap_model``: one interface over a Keras model and a converted file,
   read from the same fields (``MODEL_FACTS``).
-- ``sample_batches``: a list of samples' images, labels and masks in
-  batches, read with OpenCV as every runtime reads images.
 - ``scoring``: a model run over a list of samples: heatmaps and scores
   (``predict_scores``), what training's thresholds and evaluation share.
 

@@ -2,15 +2,15 @@
 
 What training (fitting the decision thresholds, the held-out I-AUROC of
 each epoch) and evaluation share: the samples' files are read in batches
-(``mtfcdd.inference.sample_batches``, as prediction, the server and the
+(``mtfcdd.data.sample_batches``, as prediction, the server and the
 runners read images), run through any model ``heatmap_model`` accepts
 (Keras, LiteRT, ONNX Runtime), and scored (paper Eq. 2).
 """
 
 import numpy as np
 
+from mtfcdd.data.sample_batches import sample_batches
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.sample_batches import sample_batches
 from mtfcdd.utils.progress import ProgressBar
 
 
