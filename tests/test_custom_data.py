@@ -9,6 +9,7 @@ output checked for the user's names.
 import csv
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -284,7 +285,8 @@ def test_a_manifest_written_from_a_folder_tree_loads_the_same_samples(parts, tmp
         with open(manifest) as file:
             header, first = file.readline().strip(), file.readline().split(",")
         assert header == "path,split,label,mask" and not os.path.isabs(first[0])
-        read = load_dataset(manifest, types=("dent", "crack", "stain"))
+        # A pathlib.Path names the file as well as a str does.
+        read = load_dataset(pathlib.Path(manifest), types=("dent", "crack", "stain"))
         assert read.layout == "manifest"
         assert (read.train, read.test, read.type_codes) == (tree.train, tree.test, tree.type_codes)
     finally:

@@ -53,10 +53,25 @@ def module_name(path, root=PACKAGE_ROOT):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def run_time_nodes(tree):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``, which
+    never run: an annotation may name a class of a later stage (``evaluate``
+    takes a ``LiteRTModel``) without the module depending on it."""
+    for node in ast.iter_child_nodes(tree):
+        test = node.test if isinstance(node, ast.If) else None
+        if isinstance(test, (ast.Name, ast.Attribute)) and getattr(test, "id", getattr(test, "attr", None)) == "TYPE_CHECKING":
+            for child in node.orelse:
+                yield child
+                yield from run_time_nodes(child)
+            continue
+        yield node
+        yield from run_time_nodes(node)
+
+
 def imported_modules(source, module, is_package, known_modules):
-    """The ``mtfcdd`` modules that ``source`` (the code of ``module``) imports, anywhere in it."""
+    """The ``mtfcdd`` modules that ``source`` (the code of ``module``) imports when it runs, anywhere in it."""
     imported = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in run_time_nodes(ast.parse(source)):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -117,6 +132,16 @@ def test_an_import_of_a_later_stage_is_named(source):
         "mtfcdd.training.trainer imports mtfcdd.evaluation.reports: stage 'training' comes "
         "before 'evaluation' in STAGE_ORDER"
     ]
+
+
+def test_imports_for_annotations_only_do_not_count():
+    source = (
+        "import typing\nfrom typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from mtfcdd.deploy.runner import LiteRTModel\n"
+        "if typing.TYPE_CHECKING:\n    import mtfcdd.serve.server\n"
+        "else:\n    from mtfcdd.cli import main\n"
+    )
+    assert imported_modules(source, "mtfcdd.evaluation.model_evaluation", False, frozenset()) == {"mtfcdd.cli"}
 
 
 def test_imports_of_earlier_stages_and_the_root_pass():

@@ -21,14 +21,18 @@ before they start (``mtfcdd.data.realiad.verify.check_sample_files``), so
 these assertions are the last line of defence.
 """
 
+from __future__ import annotations
+
 import os
 import re
+from collections.abc import Sequence
 
 import tensorflow as tf
 
 from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.augmentation_ops import augment
 from mtfcdd.data.balanced_sampler import balanced_index_stream, shuffled_index_stream
+from mtfcdd.data.sample import Sample
 from mtfcdd.utils.image_size import image_size_pair
 
 
@@ -117,17 +121,17 @@ def defect_coverage(mask_path, labels, grid_size, image_path=None, image_shape=N
 
 
 def training_dataset(
-    samples,
-    image_size,
-    batch_size=32,
-    seed=0,
-    augmentation=AugmentationConfig(),
-    start_step=0,
-    balanced=True,
-    mask_grid=None,
-    sampling_classes="types",
-    shard=None,
-):
+    samples: Sequence[Sample],
+    image_size: int | Sequence[int],
+    batch_size: int = 32,
+    seed: int = 0,
+    augmentation: AugmentationConfig | None = AugmentationConfig(),
+    start_step: int = 0,
+    balanced: bool = True,
+    mask_grid: Sequence[int] | None = None,
+    sampling_classes: str = "types",
+    shard: tuple[int, int] | None = None,
+) -> tf.data.Dataset:
     """The infinite training stream of (images, labels) batches.
 
     Args:
@@ -218,7 +222,12 @@ def _shard(shard, batch_size):
     return int(index), int(count)
 
 
-def evaluation_dataset(samples, image_size, batch_size=32, mask_size=None):
+def evaluation_dataset(
+    samples: Sequence[Sample],
+    image_size: int | Sequence[int],
+    batch_size: int = 32,
+    mask_size: int | Sequence[int] | None = None,
+) -> tf.data.Dataset:
     """Every sample once, in order, without augmentation.
 
     Args:

@@ -12,10 +12,14 @@ and its loss run the same formulas inside the graph
 (``mtfcdd.model.pseudo_huber``, ``mtfcdd.model.anomaly_map``).
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from mtfcdd.constants import SCORE_REDUCTIONS
 
@@ -108,7 +112,7 @@ def image_scores(heatmaps, reduction="mean", ops=np):
     return reduce(heatmaps, axis=(1, 2))
 
 
-def upsample_heatmaps(heatmaps, size):
+def upsample_heatmaps(heatmaps: npt.ArrayLike, size: Sequence[int]) -> np.ndarray:
     """Bilinear upsampling of (N, u, v, K) heatmaps to (N, height, width, K).
 
     Paper 3.1: each A_k is brought to the input's size so that every pixel
@@ -123,14 +127,14 @@ def upsample_heatmaps(heatmaps, size):
     Returns:
         float32 array (N, height, width, K).
     """
-    heatmaps = _check_heatmaps(heatmaps)
+    batch = _check_heatmaps(heatmaps)
     if len(size) != 2 or min(size) < 1:
         raise ValueError(f"size must be (height, width) > 0; got {size!r}.")
     height, width = (int(side) for side in size)
     upsampled = np.empty(
-        (heatmaps.shape[0], height, width, heatmaps.shape[3]), np.float32
+        (batch.shape[0], height, width, batch.shape[3]), np.float32
     )
-    for index, maps in enumerate(heatmaps):
+    for index, maps in enumerate(batch):
         # cv2.resize drops a trailing channel axis of length 1.
         upsampled[index] = cv2.resize(
             maps, (width, height), interpolation=cv2.INTER_LINEAR

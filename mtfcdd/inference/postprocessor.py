@@ -18,7 +18,8 @@ model answers the same way in every runtime. NumPy only: a board runs it.
 
 import dataclasses
 import math
-from typing import Optional, Tuple
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -31,17 +32,19 @@ class Postprocessor:
     """How a model's heatmaps become scores and detected types.
 
     Attributes:
-        type_codes: the code of each heatmap channel, distinct.
+        type_codes: the code of each heatmap channel, distinct (kept as a
+            tuple).
         score_reduction: ``"mean"`` (paper Eq. 2) or ``"max"`` (the
             authors' code): how image scores are read from the heatmaps.
-        thresholds: one decision threshold per type on the image scores,
-            or None (then nothing is detected, only scored).
+        thresholds: one decision threshold per type on the image scores
+            (kept as a tuple of floats), or None (then nothing is detected,
+            only scored).
         threshold_source: how the thresholds were fitted, in words, or None.
     """
 
-    type_codes: Tuple[str, ...]
+    type_codes: Sequence[str]
     score_reduction: str = "mean"
-    thresholds: Optional[Tuple[float, ...]] = None
+    thresholds: Optional[Sequence[float]] = None
     threshold_source: Optional[str] = None
 
     FIELDS = ("type_codes", "score_reduction", "thresholds", "threshold_source")

@@ -6,12 +6,16 @@ as tensors; after the network every runtime computes them with the same
 function in NumPy.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from keras import ops
 
 from mtfcdd.inference.postprocessing import image_scores
 
 
-def anomaly_scores(heatmaps, reduction="mean"):
+def anomaly_scores(heatmaps: Any, reduction: str = "mean") -> Any:
     """Per-type image scores s_k from a batch of heatmaps, paper Eq. 2, in ``keras.ops``.
 
     ``mtfcdd.inference.postprocessing.image_scores`` with ``keras.ops``: the

@@ -1,7 +1,12 @@
 """The MultiTypeFCDD network (paper 3.1 and 4.3.1)."""
 
+from __future__ import annotations
+
 import math
+import os
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 
@@ -90,24 +95,24 @@ class MultiTypeFCDD(keras.Model):
 
     def __init__(
         self,
-        num_types=8,
-        image_size=DEFAULT_IMAGE_SIZE,
-        backbone_weights="imagenet",
-        type_codes=None,
-        weights_source=None,
-        score_reduction="mean",
-        thresholds=None,
-        train_backbone=False,
-        threshold_source=None,
-        dtype=None,
-        image_shape=None,
-        input_scaling="inception",
-        backbone_batchnorm="frozen",
-        head_batchnorm="keras",
-        initializer="glorot",
-        run_id=None,
-        **kwargs,
-    ):
+        num_types: int = 8,
+        image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
+        backbone_weights: str | os.PathLike[str] | None = "imagenet",
+        type_codes: Sequence[str] | None = None,
+        weights_source: str | None = None,
+        score_reduction: str = "mean",
+        thresholds: Sequence[float] | None = None,
+        train_backbone: bool = False,
+        threshold_source: str | None = None,
+        dtype: str | keras.DTypePolicy | None = None,
+        image_shape: Sequence[int] | None = None,
+        input_scaling: str = "inception",
+        backbone_batchnorm: str = "frozen",
+        head_batchnorm: str = "keras",
+        initializer: str = "glorot",
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         if image_shape is not None:
             warnings.warn(
                 "MultiTypeFCDD(image_shape=(height, width, 3)) is deprecated; "
@@ -190,7 +195,7 @@ class MultiTypeFCDD(keras.Model):
         self.run_id = run_id
         self.backbone = backbone
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # A saved model carries its own weights, so from_config builds the
         # architecture without fetching any (like keras-hub's backbones).
         return {
@@ -214,14 +219,14 @@ class MultiTypeFCDD(keras.Model):
         }
 
     @property
-    def postprocessor(self):
+    def postprocessor(self) -> Postprocessor:
         """The model's answers out: a ``mtfcdd.inference.postprocessor.Postprocessor``
         of its config's ``type_codes``, ``score_reduction``, ``thresholds`` and
         ``threshold_source`` (the fields every sidecar copies)."""
         return Postprocessor.from_config(self.get_config())
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> MultiTypeFCDD:
         # Never fetch weights while loading, whatever a (hand-edited) config
         # says: the trained weights are in the file.
         return cls(**{**config, "backbone_weights": None})
@@ -262,7 +267,12 @@ def _convolution_initializers(initializer, fan_in):
     }
 
 
-def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="imagenet", input_shape=None):
+def build_model(
+    num_types: int = 8,
+    image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
+    backbone_weights: str | os.PathLike[str] | None = "imagenet",
+    input_shape: Sequence[int] | None = None,
+) -> MultiTypeFCDD:
     """Builds MultiTypeFCDD (paper 3.1), see ``MultiTypeFCDD``.
 
     Args:

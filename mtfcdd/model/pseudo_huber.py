@@ -1,5 +1,9 @@
 """The pseudo-Huber output layer, paper Eq. 1."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -26,8 +30,8 @@ class PseudoHuber(keras.layers.Layer):
     overflow for large ``|phi|``.
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         return pseudo_huber(inputs, ops=ops)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape
