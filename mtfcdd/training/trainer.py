@@ -33,7 +33,6 @@ import os
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from mtfcdd.constants import DEFECT_CODES
