@@ -12,6 +12,7 @@ import keras
 
 from mtfcdd.constants import (
     BACKBONE_BATCHNORM_MODES,
+    DEFECT_CODES,
     DEFAULT_IMAGE_SIZE,
     HEAD_BATCHNORMS,
     INITIALIZERS,
@@ -47,13 +48,18 @@ class MultiTypeFCDD(keras.Model):
 
     Args:
         num_types: K, the number of heatmaps: 8 for Real-IAD's defect types
-            (paper Tables 3, 4), 1 for "any defect" (paper Table 5).
+            (paper Tables 3, 4), 1 for "any defect" (paper Table 5), or
+            any K (paper 3.1): one per defect type of your own data.
         image_size: the input's side (``299``: 299x299, the paper's) or
             ``(height, width)``; sides >= 75.
         backbone_weights: see ``mtfcdd.model.backbone.build_backbone``. Used only
             when the model is first built; a saved model carries its weights.
-        type_codes: the code of each channel; defaults to Real-IAD's codes
-            for K = 8 and ``("ANY",)`` for K = 1.
+        type_codes: the name of each channel (any UTF-8, e.g.
+            ``("crack", "dent")``), shown in every output; by default
+            ``mtfcdd.constants.type_codes_for(num_types)``: Real-IAD's codes
+            for K = 8, ``("ANY",)`` for K = 1, and placeholders ``TYPE1``,
+            ``TYPE2``... for any other K. A model trained on your own data
+            has its data set's names.
         weights_source: a record of the weights the backbone started from;
             defaults to ``str(backbone_weights)``. Saved with the model so
             that every result can say which weights produced it.
@@ -268,21 +274,29 @@ def _convolution_initializers(initializer, fan_in):
 
 
 def build_model(
-    num_types: int = 8,
+    num_types: int | None = None,
     image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
     backbone_weights: str | os.PathLike[str] | None = "imagenet",
     input_shape: Sequence[int] | None = None,
+    type_codes: Sequence[str] | None = None,
 ) -> MultiTypeFCDD:
     """Builds MultiTypeFCDD (paper 3.1), see ``MultiTypeFCDD``.
 
+    Example: ``build_model(type_codes=("crack", "dent", "stain"))`` has
+    three heatmaps, named as given.
+
     Args:
-        num_types: K, the number of heatmaps (8: one per Real-IAD type).
+        num_types: K, the number of heatmaps; by default one per name of
+            ``type_codes``, else 8 (one per Real-IAD type).
         image_size: the input's side, or ``(height, width)``.
         backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
             None or a weights file (``mtfcdd.model.backbone.build_backbone``).
         input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
             The 0.1 docs' ``build_model(8, (299, 299, 3))``, which passed it
             second, is read the same way.
+        type_codes: the name of each heatmap (any UTF-8), in channel order;
+            by default ``TYPE1``, ``TYPE2``... for a K other than 8 or 1
+            (see ``MultiTypeFCDD``).
 
     Returns:
         A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
@@ -298,9 +312,12 @@ def build_model(
             stacklevel=2,
         )
         image_size = tuple(input_shape)[:2]
+    if num_types is None:
+        num_types = len(type_codes) if type_codes else len(DEFECT_CODES)
     return MultiTypeFCDD(
         num_types=num_types,
         image_size=image_size,
         backbone_weights=backbone_weights,
+        type_codes=type_codes,
         name="multi_type_fcdd",
     )
