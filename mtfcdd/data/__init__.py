@@ -17,4 +17,7 @@
 - ``augmentation``: the ranges of the random augmentation (paper 4.3.2);
   ``augmentation_ops`` applies them in TensorFlow.
 - ``pipeline``: the tf.data streams for training and evaluation.
+- ``sample_batches``: a list of samples' images, labels and masks in
+  batches, read with OpenCV as every runtime reads images (scoring and
+  evaluation).
 """
