@@ -3,6 +3,8 @@
 - ``flops``: the FLOPs of one image, counted from the layers.
 - ``timing``: milliseconds per image (Keras, LiteRT) and the matmul peak,
   timed in turn.
+- ``cpu_features``: the processor's vector and matrix features (AVX2,
+  AVX-512, VNNI, BF16, AMX), and the number formats they let a matmul use.
 - ``footprint``: ``run_benchmark``, everything together (``mtfcdd
   benchmark``).
 - ``training_throughput``: where a training step's time goes, the input
