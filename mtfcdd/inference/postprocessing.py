@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -127,6 +126,10 @@ def upsample_heatmaps(heatmaps: npt.ArrayLike, size: Sequence[int]) -> np.ndarra
     Returns:
         float32 array (N, height, width, K).
     """
+    # Imported here: the model's Eq. 1 and Eq. 2 come from this module too,
+    # and a training machine (e.g. a GPU server with JAX) may lack OpenCV.
+    import cv2
+
     batch = _check_heatmaps(heatmaps)
     if len(size) != 2 or min(size) < 1:
         raise ValueError(f"size must be (height, width) > 0; got {size!r}.")
