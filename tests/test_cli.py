@@ -178,6 +178,27 @@ def test_hidden_tensorflow_logs_filters_file_descriptor_2_only_inside():
     assert completed.stderr == "\n".join(KEPT_LINES) + "\n12/40 [=====>" + TENSORFLOW_LOG_LINES[1] + "\n"
 
 
+def test_hidden_tensorflow_logs_ends_while_a_descriptor_keeps_its_pipe_open():
+    """A child process started in the block inherits the pipe on descriptor 2
+    and outlives the block: the command still ends (within the copier's wait),
+    descriptor 2 is the real standard error again, and the child's lines
+    still get through."""
+    script = (
+        "import os, subprocess, sys, time\n"
+        "from mtfcdd.utils.tensorflow_logs import hidden_tensorflow_logs\n"
+        "with hidden_tensorflow_logs():\n"
+        "    child = subprocess.Popen([sys.executable, '-c', "
+        "'import os, time; time.sleep(8); os.write(2, b\"child line\\\\n\")'])\n"
+        "os.write(2, b'after the block\\n')\n"
+        "child.wait()\n"
+        # The copier, left running, passes the child's line on in well under this.
+        "time.sleep(1)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.splitlines() == ["after the block", "child line"]
+
+
 @pytest.mark.slow
 def test_benchmark_json_is_json_alone_without_tensorflow_logs(tmp_path):
     """`mtfcdd benchmark --json | python -m json.tool` works, and TensorFlow

@@ -43,6 +43,8 @@ _UNFORMATTED_LINES = re.compile(
 # more arrives for this long; TensorFlow writes each line whole.
 _PARTIAL_LINE_WAIT_SECONDS = 0.2
 _READ_SIZE = 65536
+# How long the end of the block waits for the copier to pass on the rest.
+_COPIER_WAIT_SECONDS = 5.0
 
 
 def is_tensorflow_log_line(line):
@@ -93,8 +95,13 @@ def hidden_tensorflow_logs(hidden=True):
         # The pipe closes when no descriptor is left on it: the copier then
         # sees its end, passes the rest on and stops.
         os.dup2(real_stderr, 2)
-        copier.join()
-        os.close(real_stderr)
+        # A descriptor that outlives the block (a child process started in it
+        # inherits descriptor 2) keeps the pipe open; the copier, a daemon
+        # thread, then passes on what that writes, and the block does not
+        # wait for it: a log filter must never keep a command from ending.
+        copier.join(_COPIER_WAIT_SECONDS)
+        if not copier.is_alive():
+            os.close(real_stderr)
         python_logger.setLevel(python_level)
 
 
