@@ -2,7 +2,8 @@
 
 A file written by ``mtfcdd export`` ends at the type projection phi_k and
 has a JSON sidecar (``mtfcdd.deploy.sidecar``). ``ConvertedModel`` reads the
-sidecar, checks the file against it, resizes images to the model's input,
+sidecar, checks the file against it, reads and resizes images with the
+model's preprocessor (``mtfcdd.data.preprocessor``, the training stream's),
 applies paper Eq. 1 to phi_k and reads scores (Eq. 2) and detected types with
 ``mtfcdd.inference.postprocessing``, the same code as the Keras path. A
 runtime adds only how phi_k is computed (``_type_projection``):
@@ -16,8 +17,8 @@ import dataclasses
 import os
 
 from mtfcdd.deploy.sidecar import read_sidecar
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
-from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 
 class ConvertedModel:
@@ -36,6 +37,9 @@ class ConvertedModel:
         threshold_source: where the thresholds come from, in words: the
             sidecar, and how they were fitted when it records it.
         quantization: how the file was converted (``"none"``, ``"int8"``, ...).
+        preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
+            from the sidecar (the default one at ``image_size`` for a
+            sidecar written before it was recorded).
     """
 
     runtime: str | None = None
@@ -65,6 +69,9 @@ class ConvertedModel:
         fitted_on = self.metadata.get("threshold_source") or "how they were fitted is not recorded"
         self.threshold_source = f"the sidecar's ({fitted_on})"
         self.quantization = self.metadata["quantization"]
+        self.preprocessor = Preprocessor.from_config(
+            self.metadata.get("preprocessor"), self.image_size
+        )
 
     def _check_file_against_sidecar(self, height, width, channels):
         """Raises unless the file's input and output agree with the sidecar."""
@@ -96,7 +103,7 @@ class ConvertedModel:
         Returns:
             float32 array (N, u, v, K).
         """
-        return pseudo_huber(self._type_projection(image_batch(images, self.image_size)))
+        return pseudo_huber(self._type_projection(self.preprocessor.batch(images)))
 
     def predict(self, images):
         """Heatmaps, scores and detected types of a batch of images.
@@ -115,14 +122,14 @@ class ConvertedModel:
         """``predict`` for one image file (a batch of one).
 
         Args:
-            path: an image file OpenCV reads (JPEG, PNG, ...).
+            path: a JPEG, PNG or BMP file (read by ``preprocessor``).
             full_resolution: upsample the heatmaps to the file's size
                 (bilinear, paper 3.1) instead of the model's u x v grid.
 
         Returns:
             A ``mtfcdd.inference.postprocessing.Prediction`` of one image.
         """
-        image = read_rgb_image(path)
+        image = self.preprocessor.decode(path)
         prediction = self.predict(image)
         if not full_resolution:
             return prediction

@@ -59,12 +59,11 @@ from mtfcdd.constants import QUANTIZATIONS
 from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, write_sidecar
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
-from mtfcdd.utils.image_files import image_batch, read_rgb_image
 from mtfcdd.utils.optional_packages import import_optional
 
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
-    "image_size", "type_codes", "score_reduction", "thresholds", "weights_source"
+    "image_size", "type_codes", "score_reduction", "thresholds", "weights_source", "preprocessor"
 )
 
 
@@ -146,7 +145,7 @@ def export_tflite_variants(
         )
         for quantize, output_path in output_paths.items():
             converter = _converter(
-                saved_model_dir, quantize, calibration_images, metadata["image_size"]
+                saved_model_dir, quantize, calibration_images, model.preprocessor
             )
             write_bytes(output_path, converter.convert())
             write_sidecar(
@@ -234,6 +233,7 @@ def model_metadata(model):
         "thresholds": None if model.thresholds is None else list(model.thresholds),
         "threshold_source": getattr(model, "threshold_source", None),
         "weights_source": str(model.weights_source),
+        "preprocessor": model.preprocessor.get_config(),
     }
 
 
@@ -268,7 +268,7 @@ def _calibration_subset(representative_images, count):
     return subset
 
 
-def _converter(saved_model_dir, quantize, calibration_images, image_size):
+def _converter(saved_model_dir, quantize, calibration_images, preprocessor):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "none":
@@ -280,13 +280,14 @@ def _converter(saved_model_dir, quantize, calibration_images, image_size):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.representative_dataset = lambda: _representative_dataset(
-            calibration_images, image_size
+            calibration_images, preprocessor
         )
     return converter
 
 
-def _representative_dataset(images, image_size):
-    """Yields the calibration images one by one, as the converter wants them.
+def _representative_dataset(images, preprocessor):
+    """Yields the calibration images one by one, as the converter wants them,
+    read by the model's preprocessor (as the runner will read images).
 
     The first image gets one black and one white pixel, so that the input's
     calibrated range is exactly 0..255: quantisation scale 1, zero point 0,
@@ -294,8 +295,8 @@ def _representative_dataset(images, image_size):
     """
     for index, image in enumerate(images):
         if isinstance(image, (str, os.PathLike)):
-            image = read_rgb_image(image)
-        batch = image_batch([image], image_size).astype(np.float32)
+            image = preprocessor.decode(image)
+        batch = preprocessor.batch([image]).astype(np.float32)
         if index == 0:
             batch[0, 0, 0, 0], batch[0, 0, 1, 0] = 0.0, 255.0
         yield [batch]

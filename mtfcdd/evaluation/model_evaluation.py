@@ -9,9 +9,10 @@ come from the same fixed-memory state (``curves_dir``).
 
 Any model ``mtfcdd.inference.heatmap_model`` accepts is evaluated the same
 way: a Keras ``MultiTypeFCDD``, a LiteRT or an ONNX file, so that "is my
-int8 file as good as my Keras model?" has one answer. Images are read with
-OpenCV (``mtfcdd.evaluation.sample_batches``), as prediction and the server
-read them; a converted file is evaluated without TensorFlow.
+int8 file as good as my Keras model?" has one answer. Images are read by
+the model's preprocessor (``mtfcdd.evaluation.sample_batches``), as
+training, prediction and the server read them; a converted file is
+evaluated without TensorFlow.
 """
 
 import numpy as np
@@ -46,7 +47,7 @@ def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, ma
     source = heatmap_model(model)
     progress = ProgressBar(len(samples), label, unit_name="image", verbose=verbose)
     for images, labels, masks in sample_batches(
-        samples, source.image_size, mask_size, batch_size, mask_resizing=mask_resizing
+        samples, source.preprocessor, mask_size, batch_size, mask_resizing=mask_resizing
     ):
         heatmaps = source.heatmaps(images)
         progress.add(len(heatmaps))

@@ -15,7 +15,7 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-from mtfcdd.utils.image_files import image_batch
+from mtfcdd.data.preprocessor import Preprocessor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +37,9 @@ class HeatmapModel:
         quantization: a converted file's (``"none"``, ``"int8"``, ...);
             None for a Keras model.
         threshold_source: where the thresholds come from, when recorded.
+        preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
+            which reads files for it and resizes arrays in ``heatmaps``;
+            None gives the default one at ``image_size``.
     """
 
     heatmaps: Callable
@@ -49,6 +52,11 @@ class HeatmapModel:
     model_file: Optional[str] = None
     quantization: Optional[str] = None
     threshold_source: Optional[str] = None
+    preprocessor: Optional[Preprocessor] = None
+
+    def __post_init__(self):
+        if self.preprocessor is None:
+            object.__setattr__(self, "preprocessor", Preprocessor(self.image_size))
 
 
 def heatmap_model(model):
@@ -66,18 +74,19 @@ def heatmap_model(model):
     # Told apart by what they offer, so that neither Keras nor LiteRT is
     # imported to recognise the other.
     if callable(getattr(model, "predict_on_batch", None)) and hasattr(model, "type_codes"):
-        image_size = tuple(model.image_size)
+        preprocessor = model.preprocessor
         return HeatmapModel(
             heatmaps=lambda images: np.asarray(
-                model.predict_on_batch(image_batch(images, image_size).astype(np.float32)),
+                model.predict_on_batch(preprocessor.batch(images).astype(np.float32)),
                 np.float32,
             ),
             type_codes=tuple(model.type_codes),
-            image_size=image_size,
+            image_size=preprocessor.image_size,
             score_reduction=model.score_reduction,
             thresholds=thresholds,
             weights_source=model.weights_source,
             threshold_source=getattr(model, "threshold_source", None),
+            preprocessor=preprocessor,
         )
     if callable(getattr(model, "heatmaps", None)) and hasattr(model, "metadata"):
         return HeatmapModel(
@@ -91,6 +100,7 @@ def heatmap_model(model):
             model_file=model.model_path,
             quantization=model.metadata["quantization"],
             threshold_source=model.threshold_source,
+            preprocessor=model.preprocessor,
         )
     raise ValueError(
         "model must be a MultiTypeFCDD (Keras), a converted file (LiteRTModel, "

@@ -14,6 +14,7 @@ from mtfcdd.constants import (
     SCORE_REDUCTIONS,
     type_codes_for,
 )
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.model.backbone import build_backbone
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.image_size import image_size_pair
@@ -86,6 +87,12 @@ class MultiTypeFCDD(keras.Model):
         run_id: the id of the training run that made the model (its run
             folder's ``config.json``), or None; a resume refuses a
             checkpoint of another run.
+        preprocessor: how an image file or array becomes the model's input
+            (``mtfcdd.data.preprocessor.Preprocessor`` or its config dict);
+            None for the default decoder and resize rule at ``image_size``
+            (also what a model saved before this was recorded gets). Saved
+            with the model and written into every sidecar, so that training,
+            evaluation and every runtime read images alike.
     """
 
     def __init__(
@@ -106,6 +113,7 @@ class MultiTypeFCDD(keras.Model):
         head_batchnorm="keras",
         initializer="glorot",
         run_id=None,
+        preprocessor=None,
         **kwargs,
     ):
         if image_shape is not None:
@@ -125,6 +133,9 @@ class MultiTypeFCDD(keras.Model):
                 "types; give one code per type."
             )
         image_size = image_size_pair(image_size)
+        if isinstance(preprocessor, Preprocessor):
+            preprocessor = preprocessor.get_config()
+        preprocessor = Preprocessor.from_config(preprocessor, image_size)
         if score_reduction not in SCORE_REDUCTIONS:
             raise ValueError(
                 f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
@@ -208,6 +219,7 @@ class MultiTypeFCDD(keras.Model):
         self.head_batchnorm = head_batchnorm
         self.initializer = initializer
         self.run_id = run_id
+        self.preprocessor = preprocessor
         self.backbone = backbone
 
     def get_config(self):
@@ -231,6 +243,7 @@ class MultiTypeFCDD(keras.Model):
             "head_batchnorm": self.head_batchnorm,
             "initializer": self.initializer,
             "run_id": self.run_id,
+            "preprocessor": self.preprocessor.get_config(),
         }
 
     @classmethod

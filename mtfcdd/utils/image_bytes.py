@@ -19,9 +19,8 @@ training and evaluation, the server's uploads) goes through
   is damaged: libjpeg's warnings are read from the standard error it
   writes them to (``_decode_jpeg``);
 - the pixels are taken as stored: an EXIF orientation tag is ignored
-  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders, which train
-  and evaluate the model, ignore it; a camera's rotated file is scored as
-  its sensor saw it, whichever reader reads it;
+  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders ignore it; a
+  camera's rotated file is scored as its sensor saw it;
 - an image over ``max_pixels``: a baseline JPEG is decoded at 1/2, 1/4 or
   1/8 of its size, the first that fits (libjpeg scales while it decodes, so
   the full image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a
@@ -220,8 +219,8 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         name: what the data is called in error messages.
         limit_name: what ``max_pixels`` is called in error messages.
         reduce: False refuses an image over ``max_pixels`` instead of
-            decoding it reduced (files that must be read whole: masks, the
-            images TensorFlow reads for training).
+            decoding it reduced (files that must be read whole: masks, and
+            training images, which the checks before training read so).
 
     Returns:
         A ``DecodedImage``.

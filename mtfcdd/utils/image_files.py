@@ -94,8 +94,8 @@ def image_and_mask_problems(image_path, mask_path=None, decode=True):
     Returns:
         A list of problems, each naming the file at fault; empty when both
         files are good. Both are read whole (a mask must match its image
-        pixel for pixel, TensorFlow decodes training images whole), so
-        either over ``MAX_PIXELS`` is too large.
+        pixel for pixel, and a training image is learnt at its full
+        detail), so either over ``MAX_PIXELS`` is too large.
     """
     image_size, _, problems = _file_size(image_path, "color", decode, "image")
     if mask_path is None:
