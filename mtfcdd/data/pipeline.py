@@ -16,8 +16,9 @@ image, stops the stream with an error that names it: the preprocessor's
 own one line, which ``pipeline_error_message`` takes out of TensorFlow's
 error. Training checks every file's header and completeness before it
 starts (``mtfcdd.data.realiad.verify.check_sample_files``) without decoding
-it: the stream's decoding is the only one, and refuses damaged data when
-it meets it.
+it: the stream's decoding is the only one, and refuses damaged data on a
+file's first draw (libjpeg's check lets one JPEG decode at a time, so later
+draws of the file decode without it, in parallel).
 """
 
 import functools
@@ -35,13 +36,17 @@ from mtfcdd.utils.image_files import mask_size_problem, read_mask
 from mtfcdd.utils.image_size import image_size_pair
 
 
-def read_training_sample(image_path, mask_path, preprocessor):
+def read_training_sample(image_path, mask_path, preprocessor, checked_paths):
     """One training image through the model's preprocessor, and its mask.
 
     Args:
         image_path: string scalar tensor.
         mask_path: string scalar tensor, "" to read no mask.
         preprocessor: a ``mtfcdd.data.preprocessor.Preprocessor``.
+        checked_paths: a set of the image files already read once; they
+            are read again without libjpeg's data check, which lets only
+            one JPEG decode at a time (``Preprocessor.decode``), and the
+            file read first is added.
 
     Returns:
         (image (height, width, 3) uint8 RGB, exactly ``preprocessor.read``'s;
@@ -49,7 +54,7 @@ def read_training_sample(image_path, mask_path, preprocessor):
         or (0, 0) when ``mask_path`` is "").
     """
     image, mask, problem = tf.numpy_function(
-        functools.partial(_read_files, preprocessor), [image_path, mask_path],
+        functools.partial(_read_files, preprocessor, checked_paths), [image_path, mask_path],
         [tf.uint8, tf.uint8, tf.string], stateful=False,
     )
     check = tf.debugging.Assert(tf.equal(tf.strings.length(problem), 0), [problem])
@@ -60,18 +65,19 @@ def read_training_sample(image_path, mask_path, preprocessor):
     return image, mask
 
 
-def _read_files(preprocessor, image_path, mask_path):
+def _read_files(preprocessor, checked_paths, image_path, mask_path):
     """(image, mask, "") of ``read_training_sample``, or (zeros, empty mask, the
     problem's line naming the file): the caller's assertion fails with it."""
     image_path, mask_path = image_path.decode(), mask_path.decode()
     try:
-        decoded = preprocessor.decode(image_path)
+        decoded = preprocessor.decode(image_path, check_data=image_path not in checked_paths)
         mask = np.zeros((0, 0), np.uint8)
         if mask_path:
             mask = read_mask(mask_path)
             problem = mask_size_problem(mask_path, mask.shape, image_path, decoded.shape[:2])
             if problem:
                 raise ValueError(problem)
+        checked_paths.add(image_path)
         return preprocessor.resize_image(decoded), mask, b""
     except (OSError, ValueError) as error:
         empty = np.zeros((*preprocessor.image_size, 3), np.uint8)
@@ -167,6 +173,7 @@ def training_dataset(
         None if preprocessor is None else preprocessor.get_config(), image_size
     )
     image_paths, mask_paths, labels = _sample_tensors(samples)
+    checked_paths = set()
     first_draw = start_step * batch_size
     if balanced:
         indices = balanced_index_stream(
@@ -177,7 +184,9 @@ def training_dataset(
 
     def load(position, index):
         mask_path = tf.gather(mask_paths, index) if mask_grid is not None else tf.constant("")
-        image, mask = read_training_sample(tf.gather(image_paths, index), mask_path, preprocessor)
+        image, mask = read_training_sample(
+            tf.gather(image_paths, index), mask_path, preprocessor, checked_paths
+        )
         image = tf.cast(image, tf.float32)
         if augmentation is not None:
             image = augment(image, position, seed, augmentation)

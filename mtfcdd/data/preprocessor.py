@@ -64,14 +64,21 @@ class Preprocessor:
                     "(written by a newer mtfcdd?)."
                 )
 
-    def decode(self, path):
+    def decode(self, path, check_data=True):
         """An image file as (H, W, 3) uint8 RGB at its own size.
+
+        Args:
+            path: the file.
+            check_data: also refuse a JPEG whose data libjpeg reports
+                corrupt, which decodes one JPEG at a time in the process;
+                False, for a file already read with the check, decodes in
+                parallel (the same pixels).
 
         Raises:
             FileNotFoundError, ValueError: naming the file (see
                 ``mtfcdd.utils.image_files.read_image_file``).
         """
-        return read_rgb_image(path)
+        return read_rgb_image(path, check_data=check_data)
 
     def resize_image(self, image):
         """One (H, W, 3) RGB array resized to ``image_size`` (uint8 stays uint8)."""

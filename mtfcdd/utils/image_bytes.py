@@ -209,7 +209,9 @@ def decoding_plan(data, max_pixels, mode="color", name="the file", limit_name="t
     return image_format, (height, width), reduction, flag
 
 
-def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
+def decode_image(
+    data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True, check_data=True
+):
     """Decodes a complete JPEG, PNG or BMP file within ``max_pixels``.
 
     Args:
@@ -221,6 +223,10 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         reduce: False refuses an image over ``max_pixels`` instead of
             decoding it reduced (files that must be read whole: masks, and
             training images, which the checks before training read so).
+        check_data: refuse a JPEG whose data libjpeg reports corrupt
+            (``_decode_jpeg``: one JPEG decodes at a time, since libjpeg
+            reports on the process's standard error); False decodes in
+            parallel, for a file already decoded with the check.
 
     Returns:
         A ``DecodedImage``.
@@ -234,7 +240,10 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         data, max_pixels, mode, name, limit_name, reduce
     )
     buffer = np.frombuffer(data, np.uint8)
-    decoded = _decode_jpeg(buffer, flag, name) if image_format == "jpeg" else cv2.imdecode(buffer, flag)
+    if image_format == "jpeg" and check_data:
+        decoded = _decode_jpeg(buffer, flag, name)
+    else:
+        decoded = cv2.imdecode(buffer, flag)
     if decoded is None:
         raise ImageFileError(
             f"OpenCV cannot decode {name}, a {image_format.upper()} file of {width}x{height} "

@@ -27,7 +27,7 @@ _DIRECTORY = "a directory, not an image file"
 _HEADER_BYTES = 65536
 
 
-def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
+def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True, check_data=True):
     """Reads a complete JPEG, PNG or BMP file (``mtfcdd.utils.image_bytes``).
 
     Args:
@@ -37,6 +37,7 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
             a larger PNG or BMP is refused.
         reduce: False refuses a larger JPEG too (a file that must be read
             whole).
+        check_data: see ``mtfcdd.utils.image_bytes.decode_image``.
 
     Returns:
         A ``mtfcdd.utils.image_bytes.DecodedImage``.
@@ -53,12 +54,12 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
         raise FileNotFoundError(f"{path}: image file not found.")
     with open(path, "rb") as file:
         data = file.read()
-    return decode_image(data, max_pixels, mode=mode, name=path, reduce=reduce)
+    return decode_image(data, max_pixels, mode=mode, name=path, reduce=reduce, check_data=check_data)
 
 
-def read_rgb_image(path, max_pixels=MAX_PIXELS):
+def read_rgb_image(path, max_pixels=MAX_PIXELS, check_data=True):
     """Reads an image file as an (H, W, 3) uint8 RGB array (see ``read_image_file``)."""
-    return read_image_file(path, "color", max_pixels).image
+    return read_image_file(path, "color", max_pixels, check_data=check_data).image
 
 
 def read_image_size(path):
