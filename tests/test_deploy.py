@@ -47,7 +47,7 @@ BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.data", "mtfcdd.data.preprocessor", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
     "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
-    "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages",
+    "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages", "mtfcdd.utils.standard_error",
 ])
 
 

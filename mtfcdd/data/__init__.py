@@ -16,5 +16,8 @@
 - ``balanced_epoch``: the expected length of a balanced epoch (Eq. 4, 5).
 - ``augmentation``: the ranges of the random augmentation (paper 4.3.2);
   ``augmentation_ops`` applies them in TensorFlow.
-- ``pipeline``: the tf.data streams for training and evaluation.
+- ``preprocessor``: ``Preprocessor``, an image file or array -> the model's
+  input, the same for training, evaluation and every runtime (NumPy and
+  OpenCV only).
+- ``pipeline``: the tf.data training stream.
 """

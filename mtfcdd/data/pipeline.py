@@ -36,7 +36,7 @@ from mtfcdd.utils.image_files import mask_size_problem, read_mask
 from mtfcdd.utils.image_size import image_size_pair
 
 
-def read_training_sample(image_path, mask_path, preprocessor, checked_paths):
+def _read_sample(image_path, mask_path, preprocessor, checked_paths):
     """One training image through the model's preprocessor, and its mask.
 
     Args:
@@ -66,7 +66,7 @@ def read_training_sample(image_path, mask_path, preprocessor, checked_paths):
 
 
 def _read_files(preprocessor, checked_paths, image_path, mask_path):
-    """(image, mask, "") of ``read_training_sample``, or (zeros, empty mask, the
+    """(image, mask, "") of ``_read_sample``, or (zeros, empty mask, the
     problem's line naming the file): the caller's assertion fails with it."""
     image_path, mask_path = image_path.decode(), mask_path.decode()
     try:
@@ -184,7 +184,7 @@ def training_dataset(
 
     def load(position, index):
         mask_path = tf.gather(mask_paths, index) if mask_grid is not None else tf.constant("")
-        image, mask = read_training_sample(
+        image, mask = _read_sample(
             tf.gather(image_paths, index), mask_path, preprocessor, checked_paths
         )
         image = tf.cast(image, tf.float32)

@@ -5,6 +5,8 @@
 - ``image_files``: find, read and resize image files with OpenCV (the same
   way on a workstation and on a board).
 - ``thread_map``: map a function over items in threads, with progress.
+- ``standard_error``: file descriptor 2 sent elsewhere for a block (libjpeg's
+  warnings read, TensorFlow's log lines filtered).
 
 Nothing here imports Keras or TensorFlow.
 """

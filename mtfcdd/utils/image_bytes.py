@@ -36,12 +36,13 @@ is wrong, so that the server can answer with the right HTTP status.
 import dataclasses
 import os
 import struct
-import sys
 import tempfile
 import threading
 
 import cv2
 import numpy as np
+
+from mtfcdd.utils.standard_error import standard_error_to
 
 # Formats the package reads (IMAGE_EXTENSIONS), by signature.
 SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"BM", "bmp"))
@@ -262,14 +263,8 @@ def _decode_jpeg(buffer, flag, name):
     to a temporary file while it decodes. Other output is passed on.
     """
     with _STANDARD_ERROR_LOCK, tempfile.TemporaryFile() as captured:
-        sys.stderr.flush()
-        standard_error = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
+        with standard_error_to(captured.fileno()):
             decoded = cv2.imdecode(buffer, flag)
-        finally:
-            os.dup2(standard_error, 2)
-            os.close(standard_error)
         captured.seek(0)
         lines = captured.read().decode("utf-8", "replace").splitlines()
     damage = [line for line in lines if line.startswith(LIBJPEG_DAMAGE_WARNINGS)]
