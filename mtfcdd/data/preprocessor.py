@@ -9,7 +9,7 @@ a model is trained on exactly the pixels it is evaluated, calibrated and
 deployed on (``tests/test_preprocessor.py`` checks training against the
 runner bit for bit).
 
-One decoder, one resize rule (docs/model.md, "Pixels in"):
+One decoder, one resize rule (docs/data.md, "Pixels in"):
 
 - ``decoder="opencv"``: the file is decoded by
   ``mtfcdd.utils.image_bytes.decode_image`` (OpenCV's libjpeg, libpng), to
@@ -131,4 +131,3 @@ class Preprocessor:
                 f"{list(image_size_pair(image_size))}."
             )
         return preprocessor
-
