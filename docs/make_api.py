@@ -228,7 +228,7 @@ def _entry(definition, module_name, docstring, note=""):
 
 def _definition(name, function, drop_first=False, show_return=True):
     """``name(parameters)``, one parameter per line when it is long."""
-    signature = inspect.signature(function)
+    signature = _unquoted(inspect.signature(function))
     parameters = list(signature.parameters.values())[1 if drop_first else 0 :]
     if not show_return:
         signature = signature.replace(return_annotation=inspect.Signature.empty)
@@ -252,6 +252,29 @@ def _definition(name, function, drop_first=False, show_return=True):
     if signature.return_annotation is not inspect.Signature.empty:
         closing += " -> " + inspect.formatannotation(signature.return_annotation)
     return f"{name}(\n" + "".join(f"    {part},\n" for part in rendered) + closing
+
+
+class _SourceAnnotation(str):
+    """An annotation kept as its source text (``from __future__ import
+    annotations``), shown as written rather than as a quoted string."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def _unquoted(signature):
+    """``signature`` with its string annotations shown without quotes."""
+
+    def shown(annotation):
+        return _SourceAnnotation(annotation) if isinstance(annotation, str) else annotation
+
+    parameters = [
+        parameter.replace(annotation=shown(parameter.annotation))
+        for parameter in signature.parameters.values()
+    ]
+    return signature.replace(
+        parameters=parameters, return_annotation=shown(signature.return_annotation)
+    )
 
 
 def _constant_module(namespace, name):

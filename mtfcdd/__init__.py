@@ -26,7 +26,8 @@ Public API
 ----------
 Model (paper 3.1, Eq. 1-3; ``keras.ops`` only, any Keras backend):
     build_model(num_types=8, image_size=299,
-                backbone_weights="imagenet")   -> MultiTypeFCDD, heatmaps A_k
+                backbone_weights="imagenet",
+                type_codes=None)               -> MultiTypeFCDD, heatmaps A_k
     MultiTypeFCDD                              the model class (serializable)
     PseudoHuber                                Eq. 1 output layer
     anomaly_scores(heatmaps, reduction)        Eq. 2 image scores s_k

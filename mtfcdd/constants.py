@@ -181,11 +181,15 @@ def fuiad_setting(alpha):
 
 
 def type_codes_for(num_types):
-    """The type code of each output channel for a model with ``num_types``.
+    """The default type code of each output channel of a model with
+    ``num_types`` channels, used where no names are given.
 
     Args:
         num_types: 8 for the multi-type setting, 1 for the multi-class one;
-            any other count (a custom data set) gets ``TYPE1``, ``TYPE2``...
+            any other count gets placeholders ``TYPE1``, ``TYPE2``...: the
+            names of a bare ``build_model(num_types=3)`` only, as a model
+            trained on your own data set has its types' names (its folder
+            names, or ``--types``).
 
     Returns:
         A tuple of ``num_types`` codes.

@@ -9,6 +9,7 @@ output checked for the user's names.
 import csv
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,9 @@ from mtfcdd.utils.image_files import find_images
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ("crack", "dent", "stain")
+# The MVTec-layout set's types: names in any script, kept as written, in
+# every output and on every picture (sorted: capitals before small letters).
+MVTEC_TYPES = ("Kratzer-ü", "délamination", "傷")
 TINY_TRAINING = [
     "--image-size", "75", "--backbone-weights", "none", "--epochs", "1", "--steps-per-epoch", "2",
     "--batch-size", "4", "--augmentation", "none",
@@ -128,78 +132,93 @@ def test_label_noise_relabels_a_seeded_fraction_of_each_type(parts):
     assert with_label_noise(data, 0.5, 4).record != noisy.record
 
 
-def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
+def _names_in_every_output(run, data_root, test_image, calibration_folder, types, layout, out):
+    """Evaluate, predict, export int8, predict with the TFLite file and
+    serve the run's model, checking that each output names ``types``."""
     import mtfcdd
 
-    with open(os.path.join(trained_run, "config.json")) as file:
-        config = json.load(file)
-    assert config["types"] == list(TYPES) and config["layout"] == "folder" and "alpha" not in config
-    model = mtfcdd.load_trained_model(os.path.join(trained_run, "model.keras"))
-    assert model.type_codes == TYPES and model.get_config()["type_codes"] == TYPES
+    model_path = os.path.join(run, "model.keras")
+    model = mtfcdd.load_trained_model(model_path)
+    assert model.type_codes == types and model.get_config()["type_codes"] == types
 
-    evaluation = str(tmp_path / "evaluation")
-    assert main(["evaluate", os.path.join(trained_run, "model.keras"), "--data", parts, "--out", evaluation]) == 0
-    with open(os.path.join(evaluation, "evaluation.json")) as file:
+    evaluation = str(out / "evaluation")
+    assert main(["evaluate", model_path, "--data", data_root, "--out", evaluation]) == 0
+    with open(os.path.join(evaluation, "evaluation.json"), encoding="utf-8") as file:
         results = json.load(file)
-    assert list(results) == ["folder"]
-    assert results["folder"]["type_codes"] == list(TYPES)
-    assert "alpha" not in results["folder"]["settings"]
-    assert results["folder"]["settings"]["data"]["defect_types"] == list(TYPES)
-    table = open(os.path.join(evaluation, "evaluation.md")).read()
-    for name in TYPES:
+    assert list(results) == [layout]
+    assert results[layout]["type_codes"] == list(types)
+    assert "alpha" not in results[layout]["settings"]
+    assert results[layout]["settings"]["data"]["defect_types"] == list(types)
+    with open(os.path.join(evaluation, "evaluation.md"), encoding="utf-8") as file:
+        table = file.read()
+    for name in types:
         assert f"| {name} |" in table
-    with open(os.path.join(evaluation, "curves_image_roc.csv"), newline="") as file:
-        assert {row["type"] for row in csv.DictReader(file)} == set(TYPES)
+    with open(os.path.join(evaluation, "curves_image_roc.csv"), newline="", encoding="utf-8") as file:
+        assert {row["type"] for row in csv.DictReader(file)} == set(types)
 
-    test_image = find_images(os.path.join(parts, "test", "dent"))[0]
-    predictions = str(tmp_path / "predictions")
-    assert main(["predict", os.path.join(trained_run, "model.keras"), test_image, "--out", predictions]) == 0
-    with open(os.path.join(predictions, "predictions.json")) as file:
+    predictions = str(out / "predictions")
+    assert main(["predict", model_path, test_image, "--out", predictions]) == 0
+    with open(os.path.join(predictions, "predictions.json"), encoding="utf-8") as file:
         predicted = json.load(file)
-    assert predicted["model"]["type_codes"] == list(TYPES)
-    assert set(predicted["images"][0]["scores"]) == set(TYPES)
+    assert predicted["model"]["type_codes"] == list(types)
+    assert set(predicted["images"][0]["scores"]) == set(types)
 
-    tflite = str(tmp_path / "model_int8.tflite")
+    tflite = str(out / "model_int8.tflite")
     assert main([
-        "export", os.path.join(trained_run, "model.keras"), "--quantize", "int8", "--out", tflite,
-        "--calibration-images", os.path.join(parts, "train", "good"), "--num-calibration", "4",
+        "export", model_path, "--quantize", "int8", "--out", tflite,
+        "--calibration-images", calibration_folder, "--num-calibration", "4",
     ]) == 0
-    with open(tflite + ".json") as file:
-        assert json.load(file)["type_codes"] == list(TYPES)
-    converted = str(tmp_path / "converted")
+    with open(tflite + ".json", encoding="utf-8") as file:
+        assert json.load(file)["type_codes"] == list(types)
+    converted = str(out / "converted")
     assert main(["predict", "--tflite", tflite, test_image, "--out", converted]) == 0
-    with open(os.path.join(converted, "predictions.json")) as file:
-        assert set(json.load(file)["images"][0]["scores"]) == set(TYPES)
+    with open(os.path.join(converted, "predictions.json"), encoding="utf-8") as file:
+        assert set(json.load(file)["images"][0]["scores"]) == set(types)
 
     from mtfcdd.serve.server import create_app
 
     client = create_app(model).test_client()
     facts = client.get("/model").get_json()
-    assert facts["type_codes"] == list(TYPES)
+    assert facts["type_codes"] == list(types)
     with open(test_image, "rb") as file:
         answer = client.post("/predict", data=file.read(), content_type="image/jpeg").get_json()
-    assert set(answer["scores"]) == set(TYPES)
+    assert set(answer["scores"]) == set(types)
 
 
-def test_collect_results_tables_a_custom_run_by_its_types(parts, trained_run, tmp_path):
+def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
+    with open(os.path.join(trained_run, "config.json")) as file:
+        config = json.load(file)
+    assert config["types"] == list(TYPES) and config["layout"] == "folder" and "alpha" not in config
+    _names_in_every_output(
+        trained_run, parts, find_images(os.path.join(parts, "test", "dent"))[0],
+        os.path.join(parts, "train", "good"), TYPES, "folder", tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    "data_fixture, run_fixture, types, layout",
+    [("parts", "trained_run", TYPES, "folder"), ("two_objects", "mvtec_run", MVTEC_TYPES, "mvtec")],
+)
+def test_collect_results_tables_a_custom_run_by_its_types(request, data_fixture, run_fixture, types, layout, tmp_path):
     from mtfcdd.evaluation.model_evaluation import evaluate
     from mtfcdd.evaluation.reports import record_data_settings, write_reports
     import mtfcdd
 
-    model = mtfcdd.load_trained_model(os.path.join(trained_run, "model.keras"))
-    data = load_for_model(parts, model.type_codes)
+    root, run = request.getfixturevalue(data_fixture), request.getfixturevalue(run_fixture)
+    model = mtfcdd.load_trained_model(os.path.join(run, "model.keras"))
+    data = load_for_model(root, model.type_codes)
     result = evaluate(model, data.test, batch_size=16, verbose=0)
     record_data_settings(result, data)
     write_reports({data.setting: result}, str(tmp_path / "runs" / "parts"))
     completed = subprocess.run(
         [sys.executable, os.path.join(REPOSITORY, "experiments", "collect_results.py"), str(tmp_path / "runs")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPOSITORY},
+        capture_output=True, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": REPOSITORY},
     )
     assert completed.returncode == 0, completed.stderr
-    assert "## types crack, dent, stain" in completed.stdout
-    for name in TYPES:
+    assert f"## types {', '.join(types)}" in completed.stdout
+    for name in types:
         assert f"| {name} |" in completed.stdout
-    assert "(folder)" in completed.stdout and "alpha" not in completed.stdout
+    assert f"({layout})" in completed.stdout and "alpha" not in completed.stdout
 
 
 @pytest.mark.parametrize("count", [12])
@@ -219,15 +238,23 @@ def test_twelve_types_and_the_multi_class_setting_train(tmp_path, count):
 
 @pytest.fixture(scope="module")
 def two_objects(tmp_path_factory):
-    """The tiny synthetic set in MVTec AD's layout: audiojack and pcb, types crack, dent, stain."""
+    """The tiny synthetic set in MVTec AD's layout: audiojack and pcb, ``MVTEC_TYPES``."""
     return make_synthetic_dataset(
-        tmp_path_factory.mktemp("mvtec") / "objects", layout="mvtec", types=TYPES, preset="tiny", progress=False
+        tmp_path_factory.mktemp("mvtec") / "objects", layout="mvtec", types=MVTEC_TYPES, preset="tiny",
+        progress=False,
     )
+
+
+@pytest.fixture(scope="module")
+def mvtec_run(two_objects, tmp_path_factory):
+    run = str(tmp_path_factory.mktemp("mvtec_run") / "run")
+    assert main(["train", "--data", two_objects, "--out", run, *TINY_TRAINING]) == 0
+    return run
 
 
 def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_objects):
     data = load_dataset(two_objects)
-    assert data.layout == "mvtec" and data.type_codes == TYPES
+    assert data.layout == "mvtec" and data.type_codes == MVTEC_TYPES
     moved = data.record["moved_to_train"]
     train_paths = {sample.image_path for sample in data.train}
     test_paths = {sample.image_path for sample in data.test}
@@ -239,7 +266,7 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         assert len(_files(two_objects, object_name, "train", "good")) == sum(
             1 for sample in data.train if sample.category == object_name and sample.anomaly_class == NORMAL_CLASS
         )
-        for name in TYPES:
+        for name in MVTEC_TYPES:
             on_disk = len(_files(two_objects, object_name, "test", name))
             trained = sum(1 for path in moved if path.startswith(f"{object_name}/test/{name}/"))
             assert trained == round(0.5 * on_disk) and on_disk - trained >= 1
@@ -257,22 +284,15 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         load_dataset(two_objects, defect_train_fraction=1.0)
 
 
-def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, tmp_path):
-    run = str(tmp_path / "run")
-    assert main(["train", "--data", two_objects, "--out", run, *TINY_TRAINING]) == 0
-    with open(os.path.join(run, "data_files.json")) as file:
+def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, mvtec_run, tmp_path):
+    with open(os.path.join(mvtec_run, "data_files.json")) as file:
         assert file.read().count("/test/") == len(load_dataset(two_objects).record["moved_to_train"])
-    evaluation = str(tmp_path / "evaluation")
-    assert main(["evaluate", os.path.join(run, "model.keras"), "--data", two_objects, "--out", evaluation]) == 0
-    with open(os.path.join(evaluation, "evaluation.json")) as file:
-        result = json.load(file)["mvtec"]
-    assert result["type_codes"] == list(TYPES)
-    assert result["settings"]["test_images"] == len(load_dataset(two_objects).test)
-    predictions = str(tmp_path / "predictions")
-    image = find_images(os.path.join(two_objects, "pcb", "test", "stain"))[0]
-    assert main(["predict", os.path.join(run, "model.keras"), image, "--out", predictions]) == 0
-    with open(os.path.join(predictions, "predictions.json")) as file:
-        assert set(json.load(file)["images"][0]["scores"]) == set(TYPES)
+    with open(os.path.join(mvtec_run, "config.json"), encoding="utf-8") as file:
+        assert json.load(file)["types"] == list(MVTEC_TYPES)
+    _names_in_every_output(
+        mvtec_run, two_objects, find_images(os.path.join(two_objects, "pcb", "test", MVTEC_TYPES[2]))[0],
+        os.path.join(two_objects, "pcb", "train", "good"), MVTEC_TYPES, "mvtec", tmp_path,
+    )
 
 
 def test_a_manifest_written_from_a_folder_tree_loads_the_same_samples(parts, tmp_path):
@@ -284,7 +304,8 @@ def test_a_manifest_written_from_a_folder_tree_loads_the_same_samples(parts, tmp
         with open(manifest) as file:
             header, first = file.readline().strip(), file.readline().split(",")
         assert header == "path,split,label,mask" and not os.path.isabs(first[0])
-        read = load_dataset(manifest, types=("dent", "crack", "stain"))
+        # A pathlib.Path names the file as well as a str does.
+        read = load_dataset(pathlib.Path(manifest), types=("dent", "crack", "stain"))
         assert read.layout == "manifest"
         assert (read.train, read.test, read.type_codes) == (tree.train, tree.test, tree.type_codes)
     finally:
@@ -315,6 +336,8 @@ def test_verify_lists_every_problem_of_a_folder_tree_at_once(tmp_path, capsys):
     (root / "test" / "scuff").mkdir()
     _write_image(root / "masks" / "test" / "crack" / "h.png", size=(4, 4), channels=1)
     _write_image(root / "masks" / "test" / "crack" / "zz.png", channels=1)
+    _write_image(root / "masks" / "test" / "scratch" / "k.png", channels=1)
+    _write_image(root / "masks" / "validation" / "crack" / "m.png", channels=1)
     assert main(["data", "verify", str(root), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["layout"] == "folder" and report["images_checked"] == 10
@@ -324,6 +347,8 @@ def test_verify_lists_every_problem_of_a_folder_tree_at_once(tmp_path, capsys):
         "test/scuff: a type folder with no images",
         "masks/test/crack/h.png: mask is 4x4 but its image",
         "masks/test/crack/zz.png: a mask without its image",
+        f"masks/test/scratch: masks without images: there is no folder {root}/test/scratch/",
+        f"masks/validation: masks without images: there is no folder {root}/validation/",
         "the type 'burr' has 1 test images but no training images",
         "the types 'Dent' and 'dent ' differ only in case or spacing",
         "the type 'Dent' has 1 train image; at least 2 are needed",
@@ -339,5 +364,148 @@ def test_verify_passes_the_synthetic_layouts_and_a_manifest(parts, two_objects, 
     assert main(["data", "verify", parts]) == 0
     assert main(["data", "verify", two_objects]) == 0
     out = capsys.readouterr().out
-    assert "audiojack test: crack 7, dent 7, good 18, stain 7" in out
+    assert "audiojack test: Kratzer-ü 7, délamination 7, good 18, 傷 7" in out
     assert "0 problems" in out
+
+
+def _ink_rows(picture, background):
+    """The rows of ``picture`` where anything differs from ``background``."""
+    return np.flatnonzero((picture != background).any(axis=(1, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:no installed font has the letters")
+def test_type_names_outside_ascii_are_drawn_not_as_question_marks():
+    import cv2
+
+    from mtfcdd.visualization.text import FONT, put_text
+
+    def drawn(text, draw):
+        picture = np.zeros((60, 240, 3), np.uint8)
+        draw(picture, text)
+        return picture
+
+    def with_text_module(picture, text):
+        put_text(picture, text, (4, 45), 1.2, (255, 255, 255))
+
+    def with_opencv(picture, text):
+        cv2.putText(picture, text, (4, 45), FONT, 1.2, (255, 255, 255), 1, cv2.LINE_AA)
+
+    # The defect the module exists for: OpenCV's font draws a Greek or Chinese letter as '?'.
+    for name in ("Riss-α", "Riss-傷"):
+        assert np.array_equal(drawn(name, with_opencv), drawn("Riss-?", with_opencv))
+        assert not np.array_equal(drawn(name, with_text_module), drawn("Riss-?", with_text_module))
+    alpha, question_mark = drawn("α", with_text_module), drawn("?", with_text_module)
+    # α is as wide as it is tall, x-height only; '?' is a capital's height.
+    assert _ink_rows(alpha, 0)[0] > _ink_rows(question_mark, 0)[0] + 2
+    # The umlaut's dots: ink above the top of the plain u, in the same columns.
+    umlaut, plain = drawn("ü", with_text_module), drawn("u", with_text_module)
+    assert _ink_rows(umlaut, 0)[0] < _ink_rows(plain, 0)[0] - 2
+    assert np.array_equal(drawn("Kratzer", with_text_module), drawn("Kratzer", with_opencv))
+
+
+def test_panels_and_grids_draw_the_users_names(tmp_path):
+    from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid, prediction_panel
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    heatmaps = rng.random((64, 64, 2)).astype(np.float32)
+
+    def panel(names):
+        return prediction_panel(image, heatmaps, [0.1, 0.9], names, thresholds=[0.5, 0.5], tile_size=160)
+
+    def grid(name):
+        return heatmap_grid([GridRow(name, [GridExample(image, heatmaps[..., 0], caption=name)])])
+
+    umlaut, plain = panel(("Kratzer-ü", "dent")), panel(("Kratzer-u", "dent"))
+    changed_rows = np.flatnonzero((umlaut != plain).any(axis=(1, 2)))
+    changed_columns = np.flatnonzero((umlaut != plain).any(axis=(0, 2)))
+    # Only the name differs: in the first type's header (above its square
+    # 160-pixel tile), nowhere else.
+    assert changed_rows.size and changed_rows.max() < umlaut.shape[0] - 160
+    assert changed_columns.min() >= 160 and changed_columns.max() < 320
+    assert not np.array_equal(panel(("Riss-α", "dent")), panel(("Riss-?", "dent")))
+    assert not np.array_equal(grid("Riss-α"), grid("Riss-?"))
+
+
+def test_letters_no_font_has_and_no_matplotlib_are_said_once(monkeypatch):
+    import cv2
+
+    from mtfcdd.visualization import text
+
+    unassigned = "\u0378"  # no letter in Unicode, so in no font
+    with pytest.warns(UserWarning, match=r"no installed font has the letters '\\u0378'"):
+        text.text_size("crack " + unassigned, 0.5)
+    text._warn_once.cache_clear()
+    monkeypatch.setitem(sys.modules, "matplotlib.font_manager", None)
+    with pytest.warns(UserWarning, match=r"install matplotlib \(pip install 'mtfcdd\[plots\]'\)"):
+        picture = np.zeros((30, 120, 3), np.uint8)
+        text.put_text(picture, "Riss-α", (2, 20), 0.5, (255, 255, 255))
+    expected = np.zeros_like(picture)
+    cv2.putText(expected, "Riss-α", (2, 20), text.FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    assert np.array_equal(picture, expected)
+
+
+def test_verify_lists_every_problem_of_an_mvtec_tree_and_a_manifest(tmp_path, capsys):
+    root = tmp_path / "objects"
+    for name in ("bolt/train/good/a.png", "bolt/train/good/b.png", "bolt/train/crack/x.png",
+                 "bolt/test/good/c.png", "bolt/test/crack/d.png", "bolt/test/crack/e.png",
+                 "bolt/test/dent/f.png"):
+        _write_image(root / name)
+    _write_image(root / "bolt" / "ground_truth" / "crack" / "d_mask.png", size=(4, 4), channels=1)
+    _write_image(root / "bolt" / "ground_truth" / "crack" / "q_mask.png", channels=1)
+    _write_image(root / "bolt" / "ground_truth" / "scuff" / "g_mask.png", channels=1)
+    assert main(["data", "verify", str(root), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["layout"] == "mvtec"
+    problems = "\n".join(report["problems"])
+    expected = [
+        "bolt/train/crack: MVTec's training folder holds normal images only",
+        "ground_truth/crack/d_mask.png: mask is 4x4 but its image",
+        "ground_truth/crack/q_mask.png: a mask without its image",
+        f"ground_truth/scuff: masks without images: there is no folder {root}/bolt/test/scuff/",
+        "the type 'dent' has 1 test image; at least 2 are needed",
+    ]
+    for line in expected:
+        assert line in problems
+    assert len(report["problems"]) == len(expected)
+
+    manifest = tmp_path / "images.csv"
+    manifest.write_text(
+        "path,split,label,mask\nobjects/bolt/train/good/a.png,train,good,\n"
+        "objects/bolt/train/good/gone.png,train,good,\nobjects/bolt/test/crack/d.png,test,crack,none.png\n"
+    )
+    assert main(["data", "verify", str(manifest), "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [problem.split(": ", 1)[0] for problem in problems] == [
+        f"{manifest}, line 3", f"{manifest}, line 4", str(manifest),
+    ]
+    assert "gone.png: no such image file" in problems[0] and "none.png: no such mask file" in problems[1]
+    assert "the type 'crack' has 1 test images but no training images" in problems[2]
+
+
+def test_build_model_names_its_channels_and_numbers_them_only_without_names():
+    import mtfcdd
+
+    named = mtfcdd.build_model(type_codes=("Riss", "傷", "dent"), image_size=75, backbone_weights=None)
+    assert named.type_codes == ("Riss", "傷", "dent") and named.output_shape[-1] == 3
+    assert mtfcdd.build_model(num_types=3, image_size=75, backbone_weights=None).type_codes == (
+        "TYPE1", "TYPE2", "TYPE3",
+    )
+    assert mtfcdd.build_model(image_size=75, backbone_weights=None).type_codes == mtfcdd.DEFECT_CODES
+    with pytest.raises(ValueError, match="type_codes has 2 codes for 3 types"):
+        mtfcdd.build_model(num_types=3, type_codes=("crack", "dent"), image_size=75, backbone_weights=None)
+
+
+def test_letters_dejavu_sans_lacks_come_from_another_installed_font():
+    import warnings
+
+    from mtfcdd.visualization.plots import curves_plot
+    from mtfcdd.visualization.text import put_text
+
+    # U+1D504 (Fraktur A) is not in DejaVu Sans but in STIX, which matplotlib
+    # ships: no "missing glyph" or "no installed font" warning may come.
+    name = "\U0001d504-Riss"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves_plot([(name, np.linspace(0, 1, 5), np.linspace(0, 1, 5))], "ROC", "x", "y", "type")
+        put_text(np.zeros((40, 200, 3), np.uint8), name, (2, 30), 0.8, (255, 255, 255))

@@ -24,10 +24,13 @@ output and everything else goes to standard error
 (``mtfcdd.cli.json_output``).
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import errno
 import sys
+from collections.abc import Sequence
 
 from mtfcdd import __version__
 from mtfcdd.cli import balanced_epochs, benchmark, data, demo, evaluate, export, predict, serve, train
@@ -87,7 +90,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     json_output = "--json" in (sys.argv[1:] if argv is None else argv)
     if json_output:

@@ -1,5 +1,7 @@
 """`mtfcdd balanced-epochs`: iterations per balanced epoch (paper Table 2)."""
 
+from __future__ import annotations
+
 import argparse
 
 from mtfcdd.cli.json_output import add_json_option, print_result
@@ -7,7 +9,7 @@ from mtfcdd.cli.options import alpha_argument, non_negative_int, positive_int
 from mtfcdd.constants import BALANCED_EPOCH_METHODS
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "balanced-epochs",
         help="expected iterations of a balanced epoch (paper Eq. 4, 5, Table 2)",
@@ -46,7 +48,7 @@ def register(subparsers):
     parser.set_defaults(handler=_run)
 
 
-def _run(arguments):
+def _run(arguments: argparse.Namespace) -> None:
     from mtfcdd.data.balanced_epoch import balanced_epoch_summary
 
     counts = arguments.counts

@@ -8,13 +8,17 @@ The accuracy of a converted file is measured by ``mtfcdd evaluate --tflite
 FILE`` on a test split, like the Keras model's.
 """
 
+from __future__ import annotations
+
+import argparse
+
 from mtfcdd.cli.benchmark_training import add_training_benchmark_options, run_training_benchmark
 from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import add_data_options, positive_int
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "benchmark",
         help="footprint: parameters, GFLOPs, file sizes, ms per image (Keras, LiteRT)",
@@ -40,7 +44,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     if arguments.training:
         return run_training_benchmark(arguments)
     from mtfcdd.deploy.benchmark.footprint import format_footprint, run_benchmark
@@ -54,3 +58,4 @@ def run(arguments):
     if arguments.out is not None:
         write_json(arguments.out, result)
         print(f"wrote {arguments.out}")
+    return 0

@@ -9,6 +9,10 @@ overhead; FLOPs per training image and the step's efficiency against the
 machine's matmul peak (``mtfcdd.training.throughput``).
 """
 
+from __future__ import annotations
+
+import argparse
+
 from mtfcdd.cli.json_output import print_result
 from mtfcdd.cli.options import add_speed_options
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
@@ -33,7 +37,7 @@ def add_training_benchmark_options(parser):
     add_speed_options(group)
 
 
-def run_training_benchmark(arguments):
+def run_training_benchmark(arguments: argparse.Namespace) -> int:
     from mtfcdd.deploy.benchmark.timing import set_tensorflow_threads
     from mtfcdd.training.throughput import format_throughput, measure_training_throughput
     from mtfcdd.utils.atomic_files import write_json

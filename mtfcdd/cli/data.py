@@ -1,12 +1,16 @@
 """`mtfcdd data synth|verify`: make a synthetic data set, check a data set."""
 
+from __future__ import annotations
+
+import argparse
+
 from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import non_negative_int, objects_argument, positive_int
 from mtfcdd.constants import DATA_LAYOUTS, DEFAULT_NORMAL_NAME
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "data", help="make a synthetic data set (Real-IAD's or the folder layout), or verify one"
     )
@@ -65,7 +69,7 @@ def register(subparsers):
     verify.set_defaults(handler=_run_verify)
 
 
-def _run_synth(arguments):
+def _run_synth(arguments: argparse.Namespace) -> None:
     from mtfcdd.data.synthetic.layouts import make_synthetic_dataset
 
     root = make_synthetic_dataset(
@@ -78,7 +82,7 @@ def _run_synth(arguments):
     )
 
 
-def _run_verify(arguments):
+def _run_verify(arguments: argparse.Namespace) -> int:
     from mtfcdd.data.layouts import detect_layout
 
     layout = detect_layout(arguments.root) if arguments.layout == "auto" else arguments.layout

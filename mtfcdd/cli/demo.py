@@ -1,5 +1,8 @@
 """`mtfcdd demo`: generate a data set, train, evaluate, draw, in minutes."""
 
+from __future__ import annotations
+
+import argparse
 import dataclasses
 import os
 
@@ -8,7 +11,7 @@ from mtfcdd.cli.options import add_speed_options, backbone_weights_argument, non
 from mtfcdd.data.synthetic.presets import PRESETS
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo", help="the main job on a generated data set: train, evaluate, figures (3 to 6 min on 2 cores)"
     )
@@ -49,7 +52,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.workflows.demo import DemoSettings, run_demo
 
     overrides = {

@@ -8,6 +8,10 @@ A converted file is evaluated exactly as the Keras model (the same images,
 read the same way, the same metrics), without Keras or TensorFlow.
 """
 
+from __future__ import annotations
+
+import argparse
+
 from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import (
     add_data_options,
@@ -21,7 +25,7 @@ from mtfcdd.cli.options import (
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="per-type I-AUROC, AP, F1-max, P-AUROC, AUPRO on a test split (paper Tables 3-5)"
     )
@@ -53,7 +57,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.utils.optional_packages import import_optional
 
     # The metrics' own dependencies, which a board installed without the

@@ -6,8 +6,12 @@ calls ``experiment_main``; the training options are ``mtfcdd train``'s
 (``mtfcdd.cli.options``), with the paper's defaults.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mtfcdd.cli.options import (
     add_data_options,
@@ -19,6 +23,9 @@ from mtfcdd.cli.options import (
     requested_evaluation_settings,
     requested_training_config,
 )
+
+if TYPE_CHECKING:
+    from mtfcdd.workflows.experiment import ExperimentResult
 
 
 def experiment_parser(name, alpha, multi_class):
@@ -51,7 +58,9 @@ def experiment_parser(name, alpha, multi_class):
     return parser
 
 
-def experiment_main(name, alpha, multi_class, argv=None):
+def experiment_main(
+    name: str, alpha: float, multi_class: bool, argv: Sequence[str] | None = None
+) -> ExperimentResult | None:
     """Parse the command line of one experiment script and run it.
 
     ``--data ROOT`` runs on Real-IAD; ``--synthetic`` generates the

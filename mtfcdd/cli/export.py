@@ -8,6 +8,9 @@
 Writes FILE and its sidecar FILE.json (docs/deployment.md).
 """
 
+from __future__ import annotations
+
+import argparse
 import os
 
 from mtfcdd.cli.json_output import add_json_option, print_result
@@ -17,7 +20,7 @@ from mtfcdd.constants import EXPORT_FORMATS, QUANTIZATIONS
 DEFAULT_CALIBRATION_IMAGES = 100
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "export", help="convert a .keras model to LiteRT or ONNX (the file + a .json sidecar)"
     )
@@ -53,7 +56,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> None:
     # Cheap checks first: loading the model and TensorFlow takes seconds.
     if arguments.format == "onnx" and (arguments.quantize != "none" or arguments.calibration_images):
         raise ValueError(

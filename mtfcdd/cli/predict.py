@@ -12,6 +12,9 @@ others' results are written, the failures listed), 1 when none could be or
 on an error.
 """
 
+from __future__ import annotations
+
+import argparse
 import os
 import sys
 
@@ -27,7 +30,7 @@ TOP_SCORES = 3
 SHOWN_PREDICTIONS = 10
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "predict", help="per-type scores, detected defect types and heatmap panels of images",
         epilog=f"exit status: 0 every image predicted; {SOME_INPUTS_FAILED} some images failed "
@@ -57,7 +60,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.prediction.predict_images import describe_detection, predict
     from mtfcdd.utils.image_files import masks_left_out_note
 

@@ -10,6 +10,9 @@ TensorFlow is imported, so it runs on a board. Nothing heavy is imported
 until the verb runs.
 """
 
+from __future__ import annotations
+
+import argparse
 import os
 
 from mtfcdd.cli.options import add_model_options, load_model, port_number, positive_float
@@ -21,7 +24,7 @@ DEFAULT_PORT = 8080
 LOCAL_HOSTS = (DEFAULT_HOST, "localhost", "::1")
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve", help="a web page and a JSON endpoint (POST /predict) for a trained model"
     )
@@ -64,7 +67,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.utils.optional_packages import import_optional
 
     import_optional("flask", "Flask", "mtfcdd serve", extra="serve")

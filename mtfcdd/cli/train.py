@@ -1,10 +1,14 @@
 """`mtfcdd train`: train MultiTypeFCDD on Real-IAD or your own data set."""
 
+from __future__ import annotations
+
+import argparse
+
 from mtfcdd.cli.json_output import add_json_option, print_result
 from mtfcdd.cli.options import UsageError, add_data_options, add_training_options, requested_training_config
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "train", help="train a model (paper defaults: Adam 1e-4, batch 32, balanced sampling)"
     )
@@ -29,7 +33,7 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
-def run(arguments):
+def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.training.trainer import train
 
     config = requested_training_config(arguments, arguments.given_options)

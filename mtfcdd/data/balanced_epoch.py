@@ -21,8 +21,11 @@ The paper calls the integral infeasible for large quotas and estimates
 milliseconds even for ``n ~ 54,000``.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import numbers
+from collections.abc import Sequence
 from typing import Optional, Tuple
 
 import numpy as np
@@ -107,7 +110,7 @@ class BalancedEpochSummary:
         }
 
 
-def expected_draws(counts, method="exact", trials=10000, seed=0):
+def expected_draws(counts: Sequence[int], method: str = "exact", trials: int = 10000, seed: int = 0) -> ExpectedDraws:
     """Expected draws until every class ``i`` is drawn ``counts[i]`` times.
 
     Args:
@@ -130,7 +133,9 @@ def expected_draws(counts, method="exact", trials=10000, seed=0):
     raise ValueError(f"method must be one of {BALANCED_EPOCH_METHODS}; got {method!r}.")
 
 
-def balanced_epoch_summary(counts, batch_size=32, method="exact", trials=10000, seed=0):
+def balanced_epoch_summary(
+    counts: Sequence[int], batch_size: int = 32, method: str = "exact", trials: int = 10000, seed: int = 0
+) -> BalancedEpochSummary:
     """Balanced and standard iterations per epoch (paper Table 2).
 
     Args:

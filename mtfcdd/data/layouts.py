@@ -13,10 +13,13 @@ The layouts, each read by its own module:
 ``layout="auto"`` tells them apart by what ``root`` holds.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
 
 from mtfcdd.constants import ANY_DEFECT_CODE, DATA_LAYOUTS, DEFAULT_NORMAL_NAME, SPLITS_FOLDER
-from mtfcdd.data.dataset import with_label_noise
+from mtfcdd.data.dataset import DataSet, with_label_noise
 from mtfcdd.data.folder import is_folder_layout, load_folder
 from mtfcdd.data.manifest import load_manifest
 from mtfcdd.data.mvtec import DEFAULT_DEFECT_TRAIN_FRACTION, is_mvtec_layout, load_mvtec
@@ -46,9 +49,18 @@ def detect_layout(root):
 
 
 def load_dataset(
-    root, layout="auto", multi_class=False, alpha=None, resolution=None, objects=None,
-    types=None, normal_name=None, label_noise=None, seed=0, defect_train_fraction=None,
-):
+    root: str | os.PathLike[str],
+    layout: str = "auto",
+    multi_class: bool = False,
+    alpha: float | None = None,
+    resolution: str | None = None,
+    objects: str | Sequence[str] | None = None,
+    types: Sequence[str] | None = None,
+    normal_name: str | None = None,
+    label_noise: float | None = None,
+    seed: int = 0,
+    defect_train_fraction: float | None = None,
+) -> DataSet:
     """Read the data set at ``root`` in any layout.
 
     Args:
@@ -71,6 +83,7 @@ def load_dataset(
     """
     if layout not in DATA_LAYOUTS:
         raise ValueError(f"layout must be one of {DATA_LAYOUTS}; got {layout!r}.")
+    root = os.fspath(root)
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "realiad":

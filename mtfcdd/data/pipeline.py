@@ -21,9 +21,12 @@ file's first draw (libjpeg's check lets one JPEG decode at a time, so later
 draws of the file decode without it, in parallel).
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -32,6 +35,7 @@ from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.augmentation_ops import augment
 from mtfcdd.data.balanced_sampler import balanced_index_stream, shuffled_index_stream
 from mtfcdd.data.preprocessor import Preprocessor
+from mtfcdd.data.sample import Sample
 from mtfcdd.utils.image_files import mask_size_problem, read_mask
 from mtfcdd.utils.image_size import image_size_pair
 
@@ -108,18 +112,18 @@ def defect_coverage(mask, labels, grid_size):
 
 
 def training_dataset(
-    samples,
-    image_size,
-    batch_size=32,
-    seed=0,
-    augmentation=AugmentationConfig(),
-    start_step=0,
-    balanced=True,
-    mask_grid=None,
-    sampling_classes="types",
-    shard=None,
-    preprocessor=None,
-):
+    samples: Sequence[Sample],
+    image_size: int | Sequence[int],
+    batch_size: int = 32,
+    seed: int = 0,
+    augmentation: AugmentationConfig | None = AugmentationConfig(),
+    start_step: int = 0,
+    balanced: bool = True,
+    mask_grid: Sequence[int] | None = None,
+    sampling_classes: str = "types",
+    shard: tuple[int, int] | None = None,
+    preprocessor: Preprocessor | None = None,
+) -> tf.data.Dataset:
     """The infinite training stream of (images, labels) batches.
 
     Args:

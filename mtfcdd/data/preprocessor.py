@@ -23,8 +23,14 @@ The model's input is (height, width, 3) uint8 RGB, values 0..255; the
 model scales it itself. NumPy and OpenCV only: a board runs this module.
 """
 
+from __future__ import annotations
+
 import dataclasses
-from typing import Tuple
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from mtfcdd.utils.image_files import image_batch, read_rgb_image, resize_image
 from mtfcdd.utils.image_size import image_size_pair
@@ -49,11 +55,11 @@ class Preprocessor:
             written by a newer mtfcdd), or a bad image size.
     """
 
-    image_size: Tuple[int, int]
+    image_size: tuple[int, int]
     decoder: str = DECODERS[0]
     resize: str = RESIZE_RULES[0]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", image_size_pair(self.image_size, "image_size"))
         for name, value, choices in (
             ("decoder", self.decoder, DECODERS), ("resize", self.resize, RESIZE_RULES)
@@ -64,7 +70,7 @@ class Preprocessor:
                     "(written by a newer mtfcdd?)."
                 )
 
-    def decode(self, path, check_data=True):
+    def decode(self, path: str | os.PathLike[str], check_data: bool = True) -> np.ndarray:
         """An image file as (H, W, 3) uint8 RGB at its own size.
 
         Args:
@@ -80,15 +86,15 @@ class Preprocessor:
         """
         return read_rgb_image(path, check_data=check_data)
 
-    def resize_image(self, image):
+    def resize_image(self, image: np.ndarray) -> np.ndarray:
         """One (H, W, 3) RGB array resized to ``image_size`` (uint8 stays uint8)."""
         return resize_image(image, self.image_size)
 
-    def read(self, path):
+    def read(self, path: str | os.PathLike[str]) -> np.ndarray:
         """An image file as the model's input: (height, width, 3) uint8 RGB."""
         return self.resize_image(self.decode(path))
 
-    def batch(self, images):
+    def batch(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """RGB arrays (values 0..255, any sizes) as one input batch.
 
         Args:
@@ -101,12 +107,14 @@ class Preprocessor:
         """
         return image_batch(images, self.image_size)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The fields a model's config and a sidecar record (JSON types)."""
         return {"image_size": list(self.image_size), "decoder": self.decoder, "resize": self.resize}
 
     @classmethod
-    def from_config(cls, config, image_size=None):
+    def from_config(
+        cls, config: dict[str, Any] | None, image_size: int | Sequence[int] | None = None
+    ) -> Preprocessor:
         """The preprocessor of a saved config.
 
         Args:

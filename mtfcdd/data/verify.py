@@ -6,7 +6,8 @@ stops at the first problem, this lists them all:
 
 - a type folder with no images, and files in it that are not images;
 - a mask without its image, or not of its image's size (and any image or
-  mask that does not decode);
+  mask that does not decode); a mask folder whose image folder does not
+  exist;
 - a type with test images but no training images (it cannot be scored);
 - type names that differ only in case or spacing;
 - a type with too few images to train on (how many there are).
@@ -102,7 +103,11 @@ def _folder_tree(root, normal_name):
     """(counts, (image, mask) pairs, problems) of the folder layout."""
     images, problems = _class_images(root, normal_name, SPLIT_FOLDERS)
     pairs, mask_problems = _masks(images, lambda split, name: os.path.join(root, MASKS_FOLDER, split, name), "{stem}")
-    problems += mask_problems
+    problems += mask_problems + _folders_without_images(os.path.join(root, MASKS_FOLDER), SPLIT_FOLDERS, root)
+    for split in SPLIT_FOLDERS:
+        problems += _folders_without_images(
+            os.path.join(root, MASKS_FOLDER, split), images[split], os.path.join(root, split)
+        )
     counts = _counted(images)
     problems += _type_problems(counts, normal_name, root, training_split="train")
     return {os.path.basename(os.path.abspath(root)): counts}, pairs, problems
@@ -121,7 +126,9 @@ def _mvtec_tree(root, normal_name):
         )
         counts[object_name] = _counted(images)
         pairs += [(path, None) for path in images["train"].get(normal_name, ())] + object_pairs
-        problems += found + mask_problems + [
+        problems += found + mask_problems + _folders_without_images(
+            os.path.join(folder, GROUND_TRUTH_FOLDER), images["test"], os.path.join(folder, "test")
+        ) + [
             f"{os.path.join(folder, 'train', name)}: MVTec's training folder holds normal images "
             f"only ({normal_name}/); move these images to test/{name}/ or use the folder layout."
             for name in counts[object_name]["train"] if name != normal_name
@@ -203,6 +210,20 @@ def _masks(images, mask_folder_of, mask_stem):
                 for mask_name, path in by_mask_name.items()
             ]
     return pairs, problems
+
+
+def _folders_without_images(mask_folder, expected, image_folder):
+    """A problem for each folder of ``mask_folder`` not named in ``expected``:
+    masks whose images are not where the readers look (a misspelt or
+    removed type, or a split that is neither train nor test)."""
+    if not os.path.isdir(mask_folder):
+        return []
+    return [
+        f"{os.path.join(mask_folder, name)}: masks without images: there is no folder "
+        f"{os.path.join(image_folder, name)}/ (a type or split the data set does not have)."
+        for name in sorted(os.listdir(mask_folder))
+        if os.path.isdir(os.path.join(mask_folder, name)) and not name.startswith(".") and name not in expected
+    ]
 
 
 def _counted(images):

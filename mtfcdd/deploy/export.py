@@ -47,8 +47,12 @@ SavedModel that the conversion goes through is written to a hidden folder
 beside the output and removed afterwards.
 """
 
+from __future__ import annotations
+
 import os
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -61,6 +65,9 @@ from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
 from mtfcdd.utils.optional_packages import import_optional
 
+if TYPE_CHECKING:
+    from mtfcdd.model.network import MultiTypeFCDD
+
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
     "image_size", "type_codes", "score_reduction", "thresholds", "weights_source", "preprocessor"
@@ -68,12 +75,12 @@ _MODEL_ATTRIBUTES = (
 
 
 def export_tflite(
-    model,
-    output_path,
-    quantize="none",
-    representative_images=None,
-    num_calibration_images=100,
-):
+    model: MultiTypeFCDD,
+    output_path: str | os.PathLike[str],
+    quantize: str = "none",
+    representative_images: Sequence[str | os.PathLike[str]] | np.ndarray | Sequence[np.ndarray] | None = None,
+    num_calibration_images: int = 100,
+) -> str | os.PathLike[str]:
     """Converts ``model`` to a ``.tflite`` file with its JSON sidecar.
 
     Args:
@@ -162,7 +169,7 @@ def export_tflite_variants(
     return output_paths
 
 
-def export_onnx(model, output_path):
+def export_onnx(model: MultiTypeFCDD, output_path: str | os.PathLike[str]) -> str | os.PathLike[str]:
     """Converts ``model`` to an ``.onnx`` file (float32) with its JSON sidecar.
 
     The file reads float32 RGB images, values 0..255, NHWC, of the model's

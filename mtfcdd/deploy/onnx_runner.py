@@ -13,6 +13,11 @@ board has neither. Without onnxruntime, importing it raises a
 ``MissingPackageError`` that names the extra to install.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
 import numpy as np
 
 from mtfcdd.deploy.converted_model import ConvertedModel
@@ -49,7 +54,12 @@ class OnnxModel(ConvertedModel):
     file_format = "onnx"
     option = "--onnx"
 
-    def __init__(self, model_path, num_threads=None, providers=DEFAULT_PROVIDERS):
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        num_threads: int | None = None,
+        providers: Sequence[str] = DEFAULT_PROVIDERS,
+    ) -> None:
         super().__init__(model_path)
         options = onnxruntime.SessionOptions()
         if num_threads is not None:

@@ -14,7 +14,10 @@ checks it): a board has neither. Without ai-edge-litert, importing it raises
 a ``MissingPackageError`` that names the extra to install.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,7 +53,12 @@ class LiteRTModel(ConvertedModel):
     file_format = "tflite"
     option = "--tflite"
 
-    def __init__(self, model_path, num_threads=None, delegates=None):
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        num_threads: int | None = None,
+        delegates: Sequence[str | object] | None = None,
+    ) -> None:
         super().__init__(model_path)
         delegates = [load_delegate(delegate) for delegate in delegates or ()]
         try:

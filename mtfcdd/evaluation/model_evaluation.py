@@ -15,6 +15,12 @@ training, prediction and the server read them; a converted file is
 evaluated without TensorFlow.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from mtfcdd.data.realiad.verify import check_sample_files
@@ -26,6 +32,13 @@ from mtfcdd.metrics import MultiTypeEvaluator
 from mtfcdd.utils.image_size import image_size_pair
 from mtfcdd.utils.memory import check_evaluation_batch_fits
 from mtfcdd.utils.progress import ProgressBar
+
+if TYPE_CHECKING:
+    from mtfcdd.data.sample import Sample
+    from mtfcdd.deploy.onnx_runner import OnnxModel
+    from mtfcdd.deploy.runner import LiteRTModel
+    from mtfcdd.inference.heatmap_model import HeatmapModel
+    from mtfcdd.model.network import MultiTypeFCDD
 
 
 def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, mask_resizing="nearest", label="Scoring"):
@@ -71,19 +84,19 @@ def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0, lab
 
 
 def evaluate(
-    model,
-    samples,
-    batch_size=32,
-    pixel_size=None,
-    reduction=None,
-    fpr_limit=0.3,
-    pixel_protocol="per-type",
-    verbose=1,
-    curves_dir=None,
-    aupro="exact",
-    mask_resizing="nearest",
-    preset="paper",
-):
+    model: MultiTypeFCDD | LiteRTModel | OnnxModel | HeatmapModel,
+    samples: Sequence[Sample],
+    batch_size: int = 32,
+    pixel_size: int | Sequence[int] | None = None,
+    reduction: str | None = None,
+    fpr_limit: float = 0.3,
+    pixel_protocol: str = "per-type",
+    verbose: int = 1,
+    curves_dir: str | os.PathLike[str] | None = None,
+    aupro: str = "exact",
+    mask_resizing: str = "nearest",
+    preset: str = "paper",
+) -> dict[str, Any]:
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
     Args:

@@ -22,7 +22,7 @@ EVALUATION_PRESETS: dict[str, dict[str, str | None]] = {
 EVALUATION_FIELDS = tuple(EVALUATION_PRESETS["paper"])
 
 
-def evaluation_settings(preset="paper", **changes):
+def evaluation_settings(preset: str = "paper", **changes: str | None) -> dict[str, str | None]:
     """``evaluate``'s settings of ``preset``, ``changes`` applied on top.
 
     Returns:

@@ -6,12 +6,17 @@ the LiteRT runner use the NumPy versions in ``mtfcdd.inference.postprocessing``;
 ``tests/test_deploy.py`` checks that both agree.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from keras import ops
 
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 
-def anomaly_scores(heatmaps, reduction="mean"):
+def anomaly_scores(heatmaps: Any, reduction: str = "mean") -> Any:
     """Per-type image scores from a batch of heatmaps.
 
     Paper Eq. 2: ``s_k(X) = (1 / (u v)) * ||A_k(X)||_1``. Because the
@@ -41,7 +46,7 @@ def anomaly_scores(heatmaps, reduction="mean"):
     return ops.max(heatmaps, axis=(1, 2))
 
 
-def upsample_heatmaps(heatmaps, size):
+def upsample_heatmaps(heatmaps: Any, size: Sequence[int]) -> Any:
     """Bilinear upsampling of (N, u, v, K) heatmaps to (N, height, width, K).
 
     The paper upsamples each ``A_k`` to the input's size so that every pixel

@@ -1,5 +1,9 @@
 """The multi-type FCDD loss, paper Eq. 3."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 import numpy as np
 from keras import ops
@@ -48,13 +52,19 @@ class FCDDLoss(keras.losses.Loss):
         reduction, name, dtype: as for any ``keras.losses.Loss``.
     """
 
-    def __init__(self, epsilon=1e-6, reduction="sum_over_batch_size", name=None, dtype=None):
+    def __init__(
+        self,
+        epsilon: float = 1e-6,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: str | keras.DTypePolicy | None = None,
+    ) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0; got {epsilon}.")
         self.epsilon = epsilon
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["epsilon"] = self.epsilon
         return config
@@ -92,14 +102,14 @@ class MultiTypeFCDDLoss(FCDDLoss):
 
     def __init__(
         self,
-        epsilon=1e-6,
-        reduction="sum_over_batch_size",
-        name="multi_type_fcdd_loss",
-        dtype=None,
-    ):
+        epsilon: float = 1e-6,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = "multi_type_fcdd_loss",
+        dtype: str | keras.DTypePolicy | None = None,
+    ) -> None:
         super().__init__(epsilon=epsilon, reduction=reduction, name=name, dtype=dtype)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         self._check_labels(y_true, y_pred)
         scores = anomaly_scores(y_pred, reduction="mean")
         terms = fcdd_terms(ops.cast(y_true, y_pred.dtype), scores, self.epsilon)

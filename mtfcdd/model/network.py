@@ -1,12 +1,18 @@
 """The MultiTypeFCDD network (paper 3.1 and 4.3.1)."""
 
+from __future__ import annotations
+
 import math
+import os
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 
 from mtfcdd.constants import (
     BACKBONE_BATCHNORM_MODES,
+    DEFECT_CODES,
     DEFAULT_IMAGE_SIZE,
     HEAD_BATCHNORMS,
     INITIALIZERS,
@@ -43,13 +49,18 @@ class MultiTypeFCDD(keras.Model):
 
     Args:
         num_types: K, the number of heatmaps: 8 for Real-IAD's defect types
-            (paper Tables 3, 4), 1 for "any defect" (paper Table 5).
+            (paper Tables 3, 4), 1 for "any defect" (paper Table 5), or
+            any K (paper 3.1): one per defect type of your own data.
         image_size: the input's side (``299``: 299x299, the paper's) or
             ``(height, width)``; sides >= 75.
         backbone_weights: see ``mtfcdd.model.backbone.build_backbone``. Used only
             when the model is first built; a saved model carries its weights.
-        type_codes: the code of each channel; defaults to Real-IAD's codes
-            for K = 8 and ``("ANY",)`` for K = 1.
+        type_codes: the name of each channel (any UTF-8, e.g.
+            ``("crack", "dent")``), shown in every output; by default
+            ``mtfcdd.constants.type_codes_for(num_types)``: Real-IAD's codes
+            for K = 8, ``("ANY",)`` for K = 1, and placeholders ``TYPE1``,
+            ``TYPE2``... for any other K. A model trained on your own data
+            has its data set's names.
         weights_source: a record of the weights the backbone started from;
             defaults to ``str(backbone_weights)``. Saved with the model so
             that every result can say which weights produced it.
@@ -97,25 +108,25 @@ class MultiTypeFCDD(keras.Model):
 
     def __init__(
         self,
-        num_types=8,
-        image_size=DEFAULT_IMAGE_SIZE,
-        backbone_weights="imagenet",
-        type_codes=None,
-        weights_source=None,
-        score_reduction="mean",
-        thresholds=None,
-        train_backbone=False,
-        threshold_source=None,
-        dtype=None,
-        image_shape=None,
-        input_scaling="inception",
-        backbone_batchnorm="frozen",
-        head_batchnorm="keras",
-        initializer="glorot",
-        run_id=None,
-        preprocessor=None,
-        **kwargs,
-    ):
+        num_types: int = 8,
+        image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
+        backbone_weights: str | os.PathLike[str] | None = "imagenet",
+        type_codes: Sequence[str] | None = None,
+        weights_source: str | None = None,
+        score_reduction: str = "mean",
+        thresholds: Sequence[float] | None = None,
+        train_backbone: bool = False,
+        threshold_source: str | None = None,
+        dtype: str | keras.DTypePolicy | None = None,
+        image_shape: Sequence[int] | None = None,
+        input_scaling: str = "inception",
+        backbone_batchnorm: str = "frozen",
+        head_batchnorm: str = "keras",
+        initializer: str = "glorot",
+        run_id: str | None = None,
+        preprocessor: Preprocessor | dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         if image_shape is not None:
             warnings.warn(
                 "MultiTypeFCDD(image_shape=(height, width, 3)) is deprecated; "
@@ -222,7 +233,7 @@ class MultiTypeFCDD(keras.Model):
         self.preprocessor = preprocessor
         self.backbone = backbone
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # A saved model carries its own weights, so from_config builds the
         # architecture without fetching any (like keras-hub's backbones).
         return {
@@ -247,7 +258,7 @@ class MultiTypeFCDD(keras.Model):
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> MultiTypeFCDD:
         # Never fetch weights while loading, whatever a (hand-edited) config
         # says: the trained weights are in the file.
         return cls(**{**config, "backbone_weights": None})
@@ -288,17 +299,30 @@ def _convolution_initializers(initializer, fan_in):
     }
 
 
-def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="imagenet", input_shape=None):
+def build_model(
+    num_types: int | None = None,
+    image_size: int | Sequence[int] = DEFAULT_IMAGE_SIZE,
+    backbone_weights: str | os.PathLike[str] | None = "imagenet",
+    input_shape: Sequence[int] | None = None,
+    type_codes: Sequence[str] | None = None,
+) -> MultiTypeFCDD:
     """Builds MultiTypeFCDD (paper 3.1), see ``MultiTypeFCDD``.
 
+    Example: ``build_model(type_codes=("crack", "dent", "stain"))`` has
+    three heatmaps, named as given.
+
     Args:
-        num_types: K, the number of heatmaps (8: one per Real-IAD type).
+        num_types: K, the number of heatmaps; by default one per name of
+            ``type_codes``, else 8 (one per Real-IAD type).
         image_size: the input's side, or ``(height, width)``.
         backbone_weights: ``"imagenet"`` (the paper's), ``"synthetic"``,
             None or a weights file (``mtfcdd.model.backbone.build_backbone``).
         input_shape: deprecated, ``(height, width, 3)``; use ``image_size``.
             The 0.1 docs' ``build_model(8, (299, 299, 3))``, which passed it
             second, is read the same way.
+        type_codes: the name of each heatmap (any UTF-8), in channel order;
+            by default ``TYPE1``, ``TYPE2``... for a K other than 8 or 1
+            (see ``MultiTypeFCDD``).
 
     Returns:
         A ``keras.Model`` mapping RGB images (N, H, W, 3) in 0..255 to
@@ -314,9 +338,12 @@ def build_model(num_types=8, image_size=DEFAULT_IMAGE_SIZE, backbone_weights="im
             stacklevel=2,
         )
         image_size = tuple(input_shape)[:2]
+    if num_types is None:
+        num_types = len(type_codes) if type_codes else len(DEFECT_CODES)
     return MultiTypeFCDD(
         num_types=num_types,
         image_size=image_size,
         backbone_weights=backbone_weights,
+        type_codes=type_codes,
         name="multi_type_fcdd",
     )

@@ -1,5 +1,9 @@
 """The pseudo-Huber output layer, paper Eq. 1."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -23,9 +27,9 @@ class PseudoHuber(keras.layers.Layer):
     ``mtfcdd.inference.postprocessing.pseudo_huber`` is the same form in NumPy.
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         squared = ops.square(inputs)
         return squared / (ops.sqrt(squared + 1.0) + 1.0)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape

@@ -1,5 +1,7 @@
 """Saving and loading model files: atomically, and with clear errors."""
 
+from __future__ import annotations
+
 import os
 import zipfile
 
@@ -9,7 +11,7 @@ from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.utils.atomic_files import atomic_path
 
 
-def load_trained_model(path):
+def load_trained_model(path: str | os.PathLike[str]) -> MultiTypeFCDD:
     """Loads a ``MultiTypeFCDD`` saved as ``.keras`` (``safe_mode=True``).
 
     Raises:

@@ -14,11 +14,14 @@ calibration read them. Nothing here needs Keras or TensorFlow, so a LiteRT
 model predicts on a machine without them.
 """
 
+from __future__ import annotations
+
 import csv
 import dataclasses
 import io
 import os
-from typing import Dict, Optional, Tuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
 from mtfcdd.inference.postprocessing import prediction_from_heatmaps, upsample
@@ -33,6 +36,12 @@ from mtfcdd.utils.image_files import (
 )
 from mtfcdd.utils.progress import ProgressBar
 from mtfcdd.visualization.panels import prediction_panel
+
+if TYPE_CHECKING:
+    from mtfcdd.deploy.onnx_runner import OnnxModel
+    from mtfcdd.deploy.runner import LiteRTModel
+    from mtfcdd.inference.heatmap_model import HeatmapModel
+    from mtfcdd.model.network import MultiTypeFCDD
 
 PREDICTIONS_JSON = "predictions.json"
 PREDICTIONS_CSV = "predictions.csv"
@@ -135,15 +144,15 @@ def masks_for(samples):
 
 
 def predict(
-    model,
-    inputs,
-    output_dir=None,
-    batch_size=8,
-    reduction=None,
-    masks=None,
-    tile_size=224,
-    verbose=0,
-):
+    model: MultiTypeFCDD | LiteRTModel | OnnxModel | HeatmapModel,
+    inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    batch_size: int = 8,
+    reduction: str | None = None,
+    masks: Mapping[str, tuple[str, str]] | None = None,
+    tile_size: int = 224,
+    verbose: int = 0,
+) -> PredictionResults:
     """Scores, detected types and pictures of image files.
 
     Images are read with OpenCV, resized to the model's input and run in

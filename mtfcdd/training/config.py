@@ -10,9 +10,13 @@ authors' published code instead, where Keras can reproduce them
 (``TRAINING_PRESETS``).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 from mtfcdd.constants import (
     BACKBONE_BATCHNORM_MODES,
@@ -137,23 +141,23 @@ class TrainingConfig:
     results are what they were before these fields existed.
     """
 
-    alpha: object = None
+    alpha: float | None = None
     multi_class: bool = False
     image_size: int = DEFAULT_IMAGE_SIZE
-    backbone_weights: object = "imagenet"
+    backbone_weights: str | None = "imagenet"
     train_backbone: bool = False
     supervision: str = "image"
     batch_size: int = 32
     learning_rate: float = 1e-4
     epochs: int = 10
-    steps_per_epoch: object = None
+    steps_per_epoch: int | None = None
     balanced: bool = True
     sampling_classes: str = "types"
-    augmentation: object = AugmentationConfig()
+    augmentation: AugmentationConfig | None = AugmentationConfig()
     threshold_fraction: float = 0.0
     seed: int = 0
-    resolution: object = None
-    objects: object = None
+    resolution: str | None = None
+    objects: tuple[str, ...] | None = None
     strategy: str = "default"
     tensorboard: bool = False
     jit_compile: bool = False
@@ -165,14 +169,14 @@ class TrainingConfig:
     head_batchnorm: str = "keras"
     initializer: str = "glorot"
     score_reduction: str = "mean"
-    layout: object = None
-    types: object = None
-    normal_name: object = None
-    label_noise: object = None
-    defect_train_fraction: object = None
+    layout: str | None = None
+    types: tuple[str, ...] | None = None
+    normal_name: str | None = None
+    label_noise: float | None = None
+    defect_train_fraction: float | None = None
 
     @classmethod
-    def from_preset(cls, name, **fields):
+    def from_preset(cls, name: str, **fields: Any) -> TrainingConfig:
         """The config of preset ``name`` (``TRAINING_PRESETS``), with
         ``fields`` changed on top of it."""
         if name not in TRAINING_PRESETS:
@@ -220,7 +224,7 @@ class TrainingConfig:
         if self.steps_per_epoch is not None:
             _check_integer("steps_per_epoch", self.steps_per_epoch, 1, "or None (the balanced epoch)")
 
-    def data_options(self):
+    def data_options(self) -> dict[str, Any]:
         """The keyword arguments of ``mtfcdd.data.layouts.load_dataset``
         that this config sets."""
         return {
@@ -231,14 +235,14 @@ class TrainingConfig:
         }
 
     @property
-    def threshold_source(self):
+    def threshold_source(self) -> str:
         """How the run's decision thresholds are fitted, in words: recorded
         with the model and in every result."""
         if self.threshold_fraction == 0:
             return "the training split, the images trained on (optimistic)"
         return f"{100 * self.threshold_fraction:g} % of the training split, held out from training"
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The config as plain values for ``config.json``, with the
         ``threshold_source`` it implies."""
         values = dataclasses.asdict(self)
@@ -252,7 +256,7 @@ class TrainingConfig:
         return values
 
     @classmethod
-    def from_dict(cls, values):
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainingConfig:
         """The config that ``to_dict`` returned, also after a JSON round trip
         (and a run's ``config.json``, whose record of resumes and identity
         it ignores)."""
@@ -266,7 +270,8 @@ class TrainingConfig:
             # JSON turned the tuples into lists. A config.json written before
             # the authors' values became the defaults lacks the newer fields:
             # its run used the mtfcdd-0.1 values.
-            values["augmentation"] = dataclasses.replace(AUGMENTATION_PRESETS["mtfcdd-0.1"], **{
+            # The "mtfcdd-0.1" preset is an AugmentationConfig; only "none" is None.
+            values["augmentation"] = dataclasses.replace(AUGMENTATION_PRESETS["mtfcdd-0.1"], **{  # type: ignore[type-var]
                 name: tuple(value) if isinstance(value, list) else value
                 for name, value in values["augmentation"].items()
             })

@@ -25,9 +25,12 @@ a run is never silently reused (``mtfcdd.training.run_folder``). Under the
 multi-worker strategy only the chief writes (``mtfcdd.training.distribution``).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -37,7 +40,7 @@ from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.balanced_epoch import balanced_epoch_summary
 from mtfcdd.data.balanced_sampler import class_counts
 from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
-from mtfcdd.data.dataset import hold_out
+from mtfcdd.data.dataset import DataSet, hold_out
 from mtfcdd.data.layouts import load_dataset
 from mtfcdd.data.realiad.verify import check_sample_files, label_conflicts
 from mtfcdd.evaluation.model_evaluation import predict_scores
@@ -94,14 +97,14 @@ class TrainingResult:
         data: the ``DataSet`` read (its ``type_codes`` are the model's).
     """
 
-    model_path: str
+    model_path: str | None
     steps_per_epoch: int
     history: dict
-    thresholds: tuple
+    thresholds: tuple | None
     threshold_source: str
     training_images: int
-    config: "TrainingConfig | None" = None
-    data: object = None
+    config: TrainingConfig
+    data: DataSet
 
     def to_dict(self):
         """The result as JSON-ready values (``mtfcdd train --json``)."""
@@ -115,7 +118,15 @@ class TrainingResult:
         }
 
 
-def train(data_root, output_dir, config=None, resume=False, overwrite=False, verbose=1, callbacks=None):
+def train(
+    data_root: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    config: TrainingConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    verbose: int = 1,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
+) -> TrainingResult:
     """Train MultiTypeFCDD on a data set in any layout (``mtfcdd.data.layouts``).
 
     The run folder is locked while training (``mtfcdd.utils.folder_lock``:

@@ -1,9 +1,13 @@
 """One way to give an image size: an int (a square) or (height, width)."""
 
+from __future__ import annotations
+
 import numbers
+from typing import Any
 
 
-def image_size_pair(image_size, name="image_size"):
+# image_size is Any: this is where a value from a user or a file is checked.
+def image_size_pair(image_size: Any, name: str = "image_size") -> tuple[int, int]:
     """``(height, width)`` from ``image_size``, an int or a pair of ints.
 
     Args:

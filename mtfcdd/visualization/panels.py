@@ -1,4 +1,5 @@
-"""Pictures of the per-type heatmaps (paper 3.1, Figure 2), NumPy and OpenCV only.
+"""Pictures of the per-type heatmaps (paper 3.1, Figure 2), NumPy and OpenCV
+(type names outside ASCII through ``mtfcdd.visualization.text``).
 
 Every array here is RGB (never OpenCV's BGR) with uint8 values; heatmaps are
 the anomaly maps A_k (paper Eq. 1) at the image's size
@@ -27,6 +28,7 @@ import numpy as np
 
 from mtfcdd.constants import DEFECT_NAMES
 from mtfcdd.inference.postprocessing import types_over_threshold, upsample
+from mtfcdd.visualization.text import put_text, text_size
 
 COLORMAP = cv2.COLORMAP_JET
 CONTOUR_COLOUR = (255, 255, 255)
@@ -34,7 +36,6 @@ DETECTED_COLOUR = (200, 30, 30)
 HEADER_COLOUR = (40, 40, 40)
 TEXT_COLOUR = (255, 255, 255)
 EMPTY_COLOUR = (90, 90, 90)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
 # Font scale per pixel of tile width: about 21 characters across a tile.
 FONT_SCALE_PER_PIXEL = 1 / 420
 DETECTED_FRAME = 3
@@ -302,17 +303,13 @@ def _label_cell(type_code, width, height):
     cell = np.full((height, width, 3), HEADER_COLOUR, np.uint8)
     scale = width * FONT_SCALE_PER_PIXEL
     code_scale = 2 * scale
-    (code_width, code_height), _ = cv2.getTextSize(type_code, FONT, code_scale, 2)
+    code = _fit_text(type_code, width - 8, code_scale, thickness=2)
+    (code_width, code_height), _ = text_size(code, code_scale, 2)
     name = _fit_text(DEFECT_NAMES.get(type_code, ""), width - 8, scale)
-    (name_width, name_height), _ = cv2.getTextSize(name, FONT, scale, 1)
+    (name_width, name_height), _ = text_size(name, scale)
     top = (height - code_height - name_height - code_height // 2) // 2 + code_height
-    cv2.putText(
-        cell, type_code, ((width - code_width) // 2, top), FONT, code_scale, TEXT_COLOUR, 2, cv2.LINE_AA
-    )
-    cv2.putText(
-        cell, name, ((width - name_width) // 2, top + code_height // 2 + name_height),
-        FONT, scale, TEXT_COLOUR, 1, cv2.LINE_AA,
-    )
+    put_text(cell, code, ((width - code_width) // 2, top), code_scale, TEXT_COLOUR, 2)
+    put_text(cell, name, ((width - name_width) // 2, top + code_height // 2 + name_height), scale, TEXT_COLOUR)
     return cell
 
 
@@ -333,7 +330,7 @@ def _text_bar(width, lines, background):
     for index, line in enumerate(lines):
         text = _fit_text(line, width - 2 * margin, scale)
         baseline = (index + 1) * line_height - line_height // 3
-        cv2.putText(bar, text, (margin, baseline), FONT, scale, TEXT_COLOUR, 1, cv2.LINE_AA)
+        put_text(bar, text, (margin, baseline), scale, TEXT_COLOUR)
     return bar
 
 
@@ -345,11 +342,11 @@ def _colour_scale_bar(width, value_range):
     margin = _margin(width)
     low, high = value_range
     low_text, high_text = f"{low:.3g}", f"{high:.3g}"
-    (low_width, _), _ = cv2.getTextSize(low_text, FONT, scale, 1)
-    (high_width, _), _ = cv2.getTextSize(high_text, FONT, scale, 1)
+    (low_width, _), _ = text_size(low_text, scale)
+    (high_width, _), _ = text_size(high_text, scale)
     baseline = line_height - line_height // 3
     for text, left in ((low_text, margin), (high_text, width - margin - high_width)):
-        cv2.putText(bar, text, (left, baseline), FONT, scale, TEXT_COLOUR, 1, cv2.LINE_AA)
+        put_text(bar, text, (left, baseline), scale, TEXT_COLOUR)
     left, right = 2 * margin + low_width, width - 2 * margin - high_width
     if right > left:
         gradient = np.linspace(0.0, 1.0, right - left, dtype=np.float32)[np.newaxis]
@@ -359,16 +356,16 @@ def _colour_scale_bar(width, value_range):
     return bar
 
 
-def _fit_text(text, width, scale):
+def _fit_text(text, width, scale, thickness=1):
     """``text``, cut in the middle with ".." until it fits ``width`` pixels."""
-    if cv2.getTextSize(text, FONT, scale, 1)[0][0] <= width:
+    if text_size(text, scale, thickness)[0][0] <= width:
         return text
     keep = len(text)
     while keep > 2:
         keep -= 1
         head = (keep + 1) // 2
         candidate = f"{text[:head]}..{text[len(text) - (keep - head):]}"
-        if cv2.getTextSize(candidate, FONT, scale, 1)[0][0] <= width:
+        if text_size(candidate, scale, thickness)[0][0] <= width:
             return candidate
     return ".."
 
@@ -378,7 +375,7 @@ def _margin(width):
 
 
 def _line_height(width):
-    (_, text_height), baseline = cv2.getTextSize("Ag", FONT, width * FONT_SCALE_PER_PIXEL, 1)
+    (_, text_height), baseline = text_size("Ag", width * FONT_SCALE_PER_PIXEL)
     return int(round(1.6 * (text_height + baseline)))
 
 

@@ -118,6 +118,17 @@ def _figure(size, columns=1):
 
 
 def _png(figure):
+    from matplotlib.text import Text
+
+    from mtfcdd.visualization.text import font_families
+
+    # Type names in any script: each text falls back to an installed font
+    # that has the letters DejaVu Sans lacks.
+    texts = figure.findobj(Text)
+    families = font_families("".join(text.get_text() for text in texts))
+    if len(families) > 1:
+        for text in texts:
+            text.set_fontfamily(families)
     buffer = io.BytesIO()
     # No creation time or version in the file: the same plot gives the same bytes.
     figure.savefig(buffer, format="png", metadata={"Software": None})

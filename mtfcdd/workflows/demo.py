@@ -14,12 +14,14 @@ printed table says which produced it. The demo trains at 96x96 with Adam
 the time budget.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 
 from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS, build_backbone
 from mtfcdd.training.config import TrainingConfig
-from mtfcdd.workflows.experiment import run_experiment, synthetic_data
+from mtfcdd.workflows.experiment import ExperimentResult, run_experiment, synthetic_data
 
 AUTO_WEIGHTS = "auto"
 
@@ -56,9 +58,12 @@ def resolve_backbone_weights(weights, image_size, log=print):
 
 
 def run_demo(
-    output_dir="mtfcdd_demo", backbone_weights=AUTO_WEIGHTS, settings=DemoSettings(), verbose=1,
-    overwrite=False,
-):
+    output_dir: str | os.PathLike[str] = "mtfcdd_demo",
+    backbone_weights: str | None = AUTO_WEIGHTS,
+    settings: DemoSettings = DemoSettings(),
+    verbose: int = 1,
+    overwrite: bool = False,
+) -> ExperimentResult:
     """Generate the demo data set, then run one experiment on it.
 
     Args:
@@ -84,6 +89,8 @@ def run_demo(
         tensorboard=settings.tensorboard,
         precision=settings.precision, jit_compile=settings.jit_compile,
     )
-    return run_experiment(
+    # Never None: run_experiment returns None only on a multi-worker run's
+    # other workers, and the demo trains in one process.
+    return run_experiment(  # type: ignore[return-value]
         data_root, os.path.join(output_dir, "run"), config, verbose=verbose, overwrite=overwrite
     )

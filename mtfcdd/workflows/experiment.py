@@ -12,8 +12,12 @@ folder:
     heatmaps_per_type.png                                          (Figure 2)
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mtfcdd.constants import SPLITS_FOLDER
 from mtfcdd.data.synthetic.dataset import make_synthetic_iad
@@ -21,7 +25,7 @@ from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.evaluation.presets import evaluation_settings
 from mtfcdd.evaluation.reports import markdown, record_data_settings, results_key, write_reports
 from mtfcdd.model.saving import load_trained_model
-from mtfcdd.training.trainer import train
+from mtfcdd.training.trainer import TrainingConfig, train
 from mtfcdd.visualization.figures import figure2_grid
 
 FIGURE_FILE = "heatmaps_per_type.png"
@@ -40,7 +44,7 @@ class ExperimentResult:
         figure_path: the per-type heatmap grid (paper Figure 2).
     """
 
-    output_dir: str
+    output_dir: str | os.PathLike[str]
     model_path: str
     evaluation: dict
     report_paths: tuple
@@ -53,9 +57,17 @@ class ExperimentResult:
 
 
 def run_experiment(
-    data_root, output_dir, config, resume=False, pixel_size=None, evaluation_batch_size=32,
-    pixel_protocol=None, verbose=1, overwrite=False, evaluation=None,
-):
+    data_root: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    config: TrainingConfig,
+    resume: bool = False,
+    pixel_size: int | Sequence[int] | None = None,
+    evaluation_batch_size: int = 32,
+    pixel_protocol: str | None = None,
+    verbose: int = 1,
+    overwrite: bool = False,
+    evaluation: Mapping[str, Any] | None = None,
+) -> ExperimentResult | None:
     """Train, evaluate and report one setting.
 
     Args:

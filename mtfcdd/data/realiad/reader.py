@@ -25,11 +25,14 @@ defective images), so a defective entry without ``mask_path``, or a normal
 entry with one, is reported as an error rather than guessed at.
 """
 
+from __future__ import annotations
+
 import collections
 import dataclasses
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Tuple
 
 from mtfcdd.constants import (
@@ -121,7 +124,13 @@ def find_image_root(root, resolution=None):
     return os.path.join(root, image_folders[0])
 
 
-def load_realiad(root, alpha=0.1, resolution=None, objects=None, num_types=8):
+def load_realiad(
+    root: str | os.PathLike[str],
+    alpha: float = 0.1,
+    resolution: str | None = None,
+    objects: str | Sequence[str] | None = None,
+    num_types: int = 8,
+) -> RealIADSplit:
     """The FUIAD split with defect fraction ``alpha`` of the data set at ``root``.
 
     See ``split_dir_for``, ``find_image_root`` and ``read_split``.

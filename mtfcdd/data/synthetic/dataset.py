@@ -7,6 +7,8 @@ setting: a training split of the same size for every alpha, ``alpha`` of
 it defective with labels, and one test split shared by all alphas.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import datetime
 import math
@@ -216,7 +218,12 @@ def _resolve_preset(preset):
     return chosen
 
 
-def make_synthetic_iad(output_dir, preset="demo", seed=0, progress=True):
+def make_synthetic_iad(
+    output_dir: str | os.PathLike[str],
+    preset: str | SyntheticPreset = "demo",
+    seed: int = 0,
+    progress: bool = True,
+) -> str:
     """Writes a synthetic data set in Real-IAD's layout (docs/data.md).
 
     ``output_dir`` receives ``realiad_<size>/<object>/{OK,NG}/...`` (JPEG

@@ -12,9 +12,12 @@ most labelled defects (alpha 0.4); the test images are its test split
 renamed into place, so an interrupted run leaves no half-written set.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 
 from mtfcdd.constants import DEFAULT_NORMAL_NAME, DEFECT_CODES, FUIAD_ALPHAS, MASK_EXTENSION
 from mtfcdd.data.dataset import check_type_names
@@ -22,12 +25,20 @@ from mtfcdd.data.folder import MASKS_FOLDER
 from mtfcdd.data.mvtec import GROUND_TRUTH_FOLDER, MASK_NAME
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.synthetic.dataset import make_synthetic_iad
+from mtfcdd.data.synthetic.presets import SyntheticPreset
 
 SYNTHETIC_LAYOUTS = ("realiad", "folder", "mvtec")
 """The layouts ``make_synthetic_dataset`` writes."""
 
 
-def make_synthetic_dataset(output_dir, layout="folder", types=None, preset="demo", seed=0, progress=True):
+def make_synthetic_dataset(
+    output_dir: str | os.PathLike[str],
+    layout: str = "folder",
+    types: Sequence[str] | None = None,
+    preset: str | SyntheticPreset = "demo",
+    seed: int = 0,
+    progress: bool = True,
+) -> str:
     """Writes a synthetic data set in ``layout`` with defect types ``types``.
 
     Args:
