@@ -177,7 +177,7 @@ def training_dataset(
         None if preprocessor is None else preprocessor.get_config(), image_size
     )
     image_paths, mask_paths, labels = _sample_tensors(samples)
-    checked_paths = set()
+    checked_paths: set[str] = set()
     first_draw = start_step * batch_size
     if balanced:
         indices = balanced_index_stream(

@@ -127,7 +127,7 @@ class Preprocessor:
         if config is None:
             if image_size is None:
                 raise ValueError("a preprocessor without a config needs the model's image_size.")
-            return cls(image_size)
+            return cls(image_size_pair(image_size, "image_size"))
         if not isinstance(config, dict) or set(config) - {"image_size", "decoder", "resize"}:
             raise ValueError(
                 f"preprocessor must be an object with image_size, decoder and resize; got {config!r}."
