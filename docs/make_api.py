@@ -70,7 +70,9 @@ GROUPS = (
             "run_demo",
         ),
     ),
-    ("Deployment", ("export_tflite", "export_onnx", "LiteRTModel", "OnnxModel")),
+    ("Deployment", (
+        "export_tflite", "export_onnx", "export_openvino", "LiteRTModel", "OnnxModel", "OpenVinoModel",
+    )),
 )
 METRICS_GROUP = "Metrics"
 

@@ -63,9 +63,11 @@ Training, evaluation, prediction (paper 4.3, 4.4):
 
 Deployment (paper 5.3):
     export_tflite(model, path, quantize)       LiteRT file + JSON sidecar
-    export_onnx(model, path)                   ONNX file + JSON sidecar
+    export_onnx(model, path, quantize)         ONNX file + JSON sidecar
+    export_openvino(model, path, quantize)     OpenVINO .xml/.bin + JSON sidecar
     LiteRTModel(path, delegates=None)          inference without Keras (LiteRT)
     OnnxModel(path)                            inference without Keras (ONNX)
+    OpenVinoModel(path)                        inference without Keras (OpenVINO)
 
 An image size is given one way everywhere: ``image_size``, an int (a
 square) or ``(height, width)``.
@@ -73,7 +75,7 @@ square) or ``(height, width)``.
 Names are imported on first use, so ``import mtfcdd`` is instant and works
 without Keras (a board with only ai-edge-litert, NumPy and OpenCV runs
 ``mtfcdd.deploy.runner``; onnxruntime instead of ai-edge-litert runs
-``mtfcdd.deploy.onnx_runner``). ``mtfcdd.load_trained_model`` reads saved models;
+``mtfcdd.deploy.onnx_runner``, openvino ``mtfcdd.deploy.openvino_runner``). ``mtfcdd.load_trained_model`` reads saved models;
 for ``keras.saving.load_model("model.keras")`` the model's classes must be
 registered first: ``import mtfcdd.model`` does it, and so does ``import
 mtfcdd`` when Keras is already imported.
@@ -114,8 +116,10 @@ _PUBLIC_API = {
     "run_demo": "mtfcdd.workflows.demo",
     "export_tflite": "mtfcdd.deploy.export",
     "export_onnx": "mtfcdd.deploy.export",
+    "export_openvino": "mtfcdd.deploy.export",
     "LiteRTModel": "mtfcdd.deploy.runner",
     "OnnxModel": "mtfcdd.deploy.onnx_runner",
+    "OpenVinoModel": "mtfcdd.deploy.openvino_runner",
 }
 
 __all__ = sorted(_PUBLIC_API)

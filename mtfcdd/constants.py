@@ -117,11 +117,20 @@ SCORE_REDUCTIONS = ("mean", "max")
 maximum (the authors' code)."""
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
-"""LiteRT conversions (``mtfcdd.deploy.export``)."""
+"""Conversions (``mtfcdd.deploy.export``); ``FORMAT_QUANTIZATIONS`` says
+which each file format offers."""
 
-EXPORT_FORMATS = ("tflite", "onnx")
-"""Converted files (``mtfcdd.deploy.export``): LiteRT, or ONNX (float32 only,
-``"quantization": "none"``)."""
+EXPORT_FORMATS = ("tflite", "onnx", "openvino")
+"""Converted files (``mtfcdd.deploy.export``): LiteRT, ONNX, or OpenVINO's IR
+(an ``.xml`` file and its ``.bin`` weights)."""
+
+FORMAT_QUANTIZATIONS = {
+    "tflite": QUANTIZATIONS,
+    "onnx": ("none", "int8"),
+    "openvino": ("none", "int8"),
+}
+"""The quantisations of each export format: ONNX and OpenVINO files are
+float32 or int8 (static, calibrated like LiteRT's int8)."""
 
 BALANCED_EPOCH_METHODS = ("exact", "monte_carlo")
 """How E[T] of a balanced epoch is computed: Eq. 4 exactly, or Eq. 5."""

@@ -30,3 +30,34 @@ class BlockPackages(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, BlockPackages())
 """
+
+
+def tiny_litert_file(path, side):
+    """A LiteRT model whose output phi is known: 15x15 means of the image / 100.
+
+    Converting MultiTypeFCDD takes ~45 s on two cores, too long for tests
+    of the verbs; the runner's own tests convert the real model. This one
+    checks that ``predict`` and the board path drive any ``LiteRTModel``
+    correctly (``side`` x ``side`` inputs, 8 types).
+    """
+    import tensorflow as tf
+
+    import mtfcdd
+    from mtfcdd.deploy.sidecar import SCHEMA_VERSION, write_sidecar
+
+    @tf.function(input_signature=[tf.TensorSpec([None, side, side, 3], tf.float32)])
+    def type_projection(images):
+        means = tf.nn.avg_pool2d(images / 100.0, 15, 15, "VALID")
+        return tf.concat([means, means, means[..., :2]], axis=-1)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([type_projection.get_concrete_function()])
+    with open(path, "wb") as file:
+        file.write(converter.convert())
+    write_sidecar(path, {
+        "schema_version": SCHEMA_VERSION, "mtfcdd_version": mtfcdd.__version__,
+        "output": "type_projection",
+        "type_codes": list(mtfcdd.DEFECT_CODES), "image_size": [side, side],
+        "score_reduction": "mean", "thresholds": [0.5] * 8, "quantization": "none",
+        "num_calibration_images": None, "weights_source": "test",
+    })
+    return str(path)

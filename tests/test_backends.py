@@ -8,8 +8,11 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 
 import mtfcdd
+
+pytestmark = [pytest.mark.slow]
 
 JAX_SCRIPT = textwrap.dedent(
     """

@@ -8,8 +8,7 @@ import sys
 import ai_edge_litert.interpreter
 import numpy as np
 import pytest
-from conftest import blocking_imports
-from test_prediction import SIDE, _tiny_tflite
+from conftest import blocking_imports, tiny_litert_file
 
 import mtfcdd
 from mtfcdd.cli import main
@@ -17,13 +16,16 @@ from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.utils.image_files import find_images
 
+pytestmark = [pytest.mark.xdist_group("board")]
+
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
+SIDE = 75
 
 
 @pytest.fixture(scope="module")
 def tflite_path(tmp_path_factory):
-    """A small LiteRT file with the interface of an exported model (``_tiny_tflite``)."""
-    return _tiny_tflite(tmp_path_factory.mktemp("board") / "model.tflite")
+    """A small LiteRT file with the interface of an exported model (``tiny_litert_file``)."""
+    return tiny_litert_file(tmp_path_factory.mktemp("board") / "model.tflite", SIDE)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,7 @@ def _run_blocked(packages, body):
     return completed
 
 
+@pytest.mark.slow
 def test_predict_and_evaluate_tflite_through_the_cli_without_keras(tflite_path, split, tiny_dataset, tmp_path):
     output_dir = str(tmp_path / "panels")
     paths = [sample.image_path for sample in split.test[:4]]
@@ -93,23 +96,26 @@ def test_evaluate_reads_what_predict_reads(tflite_path, split):
 
 def test_missing_packages_are_one_line_saying_what_to_install(tflite_path, split, tiny_dataset, tmp_path):
     image = split.test[0].image_path
-    completed = _run_blocked(BLOCKED_PACKAGES + ("ai_edge_litert", "onnxruntime", "scipy", "sklearn"), f"""
+    completed = _run_blocked(BLOCKED_PACKAGES + ("ai_edge_litert", "onnxruntime", "openvino", "scipy", "sklearn"), f"""
 from mtfcdd.cli import main
 
 assert main(["predict", "--tflite", {tflite_path!r}, {image!r}, "--out", {str(tmp_path)!r}]) == 1
 assert main(["predict", "--onnx", "model.onnx", {image!r}, "--out", {str(tmp_path)!r}]) == 1
+assert main(["predict", "--openvino", "model.xml", {image!r}, "--out", {str(tmp_path)!r}]) == 1
 assert main(["evaluate", "--tflite", {tflite_path!r}, "--data", {str(tiny_dataset)!r}]) == 1
 """)
     assert completed.returncode == 0, completed.stderr[-3000:]
     errors = completed.stderr.strip().splitlines()
-    assert len(errors) == 3
+    assert len(errors) == 4
     assert errors[0].startswith("mtfcdd predict: error: a LiteRT model (--tflite) needs ai-edge-litert")
     assert errors[0].endswith('pip install "mtfcdd[litert]"')
     assert errors[1].startswith("mtfcdd predict: error: an ONNX model (--onnx) needs onnxruntime")
     assert errors[1].endswith('pip install "mtfcdd[onnx]"')
+    assert errors[2].startswith("mtfcdd predict: error: an OpenVINO model (--openvino) needs openvino")
+    assert errors[2].endswith('pip install "mtfcdd[openvino]"')
     # A board installed without the package's dependencies evaluates once it adds the metrics' two.
-    assert errors[2].startswith("mtfcdd evaluate: error: mtfcdd evaluate (the metrics) needs scipy")
-    assert errors[2].endswith("pip install scipy")
+    assert errors[3].startswith("mtfcdd evaluate: error: mtfcdd evaluate (the metrics) needs scipy")
+    assert errors[3].endswith("pip install scipy")
 
 
 # --- Delegates: the LiteRT boundary mocked -----------------------------------------

@@ -178,19 +178,28 @@ def test_hidden_tensorflow_logs_filters_file_descriptor_2_only_inside():
     assert completed.stderr == "\n".join(KEPT_LINES) + "\n12/40 [=====>" + TENSORFLOW_LOG_LINES[1] + "\n"
 
 
-def test_benchmark_json_is_json_alone_without_tensorflow_logs():
+@pytest.mark.slow
+def test_benchmark_json_is_json_alone_without_tensorflow_logs(tmp_path):
     """`mtfcdd benchmark --json | python -m json.tool` works, and TensorFlow
-    (imported, converting and running) leaves no line of its own on standard error."""
+    (imported, converting and running) leaves no line of its own on standard error.
+
+    The command is docs/deployment.md's, scaled down as tests/test_docs.py
+    would (which leaves it to this test), with --json.
+    """
+    footprint = tmp_path / "footprint.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "mtfcdd", "benchmark", "--image-size", "75", "--repeats", "1",
-         "--threads", "1", "--json"],
+        [sys.executable, "-m", "mtfcdd", "benchmark", "--image-size", "75", "--threads", "2", "--repeats", "1",
+         "--out", str(footprint), "--json"],
         capture_output=True, text=True, timeout=900,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout)
+    assert json.loads(footprint.read_text()) == result
     assert result["image_size"] == [75, 75]
     assert set(result["ms_per_image"]) >= {"keras_cpu", "tflite_float32", "tflite_int8"}
+    # Under --json the line saying where the file went is on standard error.
     assert completed.stderr.splitlines() == [
         "Converting to LiteRT: float32, float16, int8 ...",
         "Timing, with the matmul peak between the runs ...",
+        f"wrote {footprint}",
     ]

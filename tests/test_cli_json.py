@@ -17,6 +17,8 @@ import pytest
 from mtfcdd.cli import main
 from mtfcdd.constants import DEFECT_CODES
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli_json")]
+
 TRAIN_OPTIONS = ["--image-size", "75", "--backbone-weights", "none", "--batch-size", "4",
                  "--epochs", "1", "--steps-per-epoch", "1"]
 

@@ -17,6 +17,8 @@ from mtfcdd.metrics.curves import AREA_TOLERANCE, normalized_partial_area, thin_
 from mtfcdd.training.training_curves import write_training_plot
 from mtfcdd.visualization import plots
 
+pytestmark = [pytest.mark.xdist_group("curves")]
+
 # CSV files write nine significant digits.
 CSV_ROUNDING = 1e-8
 
@@ -55,6 +57,7 @@ def evaluated(tiny_dataset, tmp_path_factory):
     return output, result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", CURVE_METRICS)
 def test_written_curves_have_the_areas_of_the_reported_metrics(evaluated, metric):
     output, result = evaluated

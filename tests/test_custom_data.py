@@ -24,6 +24,8 @@ from mtfcdd.data.layouts import load_dataset, load_for_model
 from mtfcdd.data.synthetic.layouts import make_synthetic_dataset
 from mtfcdd.utils.image_files import find_images
 
+pytestmark = [pytest.mark.xdist_group("custom_data")]
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ("crack", "dent", "stain")
 # The MVTec-layout set's types: names in any script, kept as written, in
@@ -185,6 +187,7 @@ def _names_in_every_output(run, data_root, test_image, calibration_folder, types
     assert set(answer["scores"]) == set(types)
 
 
+@pytest.mark.slow
 def test_names_reach_config_model_results_predictions_export_and_server(parts, trained_run, tmp_path):
     with open(os.path.join(trained_run, "config.json")) as file:
         config = json.load(file)
@@ -195,6 +198,7 @@ def test_names_reach_config_model_results_predictions_export_and_server(parts, t
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "data_fixture, run_fixture, types, layout",
     [("parts", "trained_run", TYPES, "folder"), ("two_objects", "mvtec_run", MVTEC_TYPES, "mvtec")],
@@ -221,6 +225,7 @@ def test_collect_results_tables_a_custom_run_by_its_types(request, data_fixture,
     assert f"({layout})" in completed.stdout and "alpha" not in completed.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [12])
 def test_twelve_types_and_the_multi_class_setting_train(tmp_path, count):
     names = tuple(f"type {index} é" for index in range(count))
@@ -284,6 +289,7 @@ def test_mvtec_reader_moves_a_seeded_stratified_fraction_of_test_defects(two_obj
         load_dataset(two_objects, defect_train_fraction=1.0)
 
 
+@pytest.mark.slow
 def test_mvtec_layout_trains_evaluates_and_predicts_with_the_names(two_objects, mvtec_run, tmp_path):
     with open(os.path.join(mvtec_run, "data_files.json")) as file:
         assert file.read().count("/test/") == len(load_dataset(two_objects).record["moved_to_train"])
@@ -483,6 +489,7 @@ def test_verify_lists_every_problem_of_an_mvtec_tree_and_a_manifest(tmp_path, ca
     assert "the type 'crack' has 1 test images but no training images" in problems[2]
 
 
+@pytest.mark.slow
 def test_build_model_names_its_channels_and_numbers_them_only_without_names():
     import mtfcdd
 

@@ -16,7 +16,9 @@ from mtfcdd.cli import main
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.synthetic.render import render_sample
 from mtfcdd.deploy import export
+from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.benchmark.flops import count_flops
+from mtfcdd.deploy.benchmark.timing import format_peaks
 from mtfcdd.deploy.benchmark.footprint import measure_footprint
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
@@ -31,6 +33,8 @@ from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.model import anomaly_map
 from mtfcdd.model.network import MultiTypeFCDD
 from mtfcdd.model.pseudo_huber import PseudoHuber
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deploy")]
 
 IMAGE_SIZE = 96
 # (object, defect code) of the synthetic samples; 5 camera views each.
@@ -489,7 +493,54 @@ def test_measure_footprint(model, converted):
     assert result["matmul_gflops"]["cpu"] == max(result["matmul_gflops_by_runtime"].values())
     for runtime in ("keras_cpu", "tflite_float32"):
         assert max(result["efficiency"][runtime].values()) <= 1.05, result
+    assert result["cpu_features"] == cpu_features()
+    peaks = result["matmul_gflops_by_format"]
+    assert peaks["float32"] == result["matmul_gflops"]["cpu"]
+    # A format this CPU lacks says so; one it has is a number (test_format_peaks_...).
+    expected = format_peaks(result["cpu_features"], peaks["float32"], result["matmul_size"], repeats=1)
+    assert {name: value for name, value in peaks.items() if isinstance(value, str)} == {
+        name: value for name, value in expected.items() if isinstance(value, str)
+    }
+    assert peaks.keys() == expected.keys() == {"float32", "bfloat16", "int8"}
+    assert set(result["cpu_features"]) == {
+        "avx2", "fma", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
+    }
     json.dumps(result)
+
+
+def test_cpu_features_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    # Two processors; the flags are those of the first (all cores of a CPU have the same).
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Some Xeon\nflags\t\t: fpu avx2 fma avx512f avx512_vnni amx_int8\n\n"
+        "processor\t: 1\nflags\t\t: fpu\n"
+    )
+    features = cpu_features(str(cpuinfo))
+    assert [name for name, present in features.items() if present] == [
+        "avx2", "fma", "avx512f", "avx512_vnni", "amx_int8",
+    ]
+    assert features["amx_bf16"] is False and features["avx512_bf16"] is False
+    assert format_cpu_features(features).startswith("CPU features: avx2 yes, fma yes, avx512f yes, avx_vnni no, ")
+    # Another system: no /proc/cpuinfo, nothing known.
+    unknown = cpu_features(str(tmp_path / "absent"))
+    assert set(unknown.values()) == {None}
+    assert format_cpu_features(unknown) == "CPU features: unknown (no /proc/cpuinfo on this system)"
+
+
+def test_format_peaks_say_which_formats_the_cpu_lacks():
+    avx2_only = dict.fromkeys(cpu_features(os.devnull), False) | {"avx2": True, "fma": True}
+    assert format_peaks(avx2_only, 100.0, 256) == {
+        "float32": 100.0,
+        "bfloat16": "not available on this CPU (no avx512_bf16 or amx_bf16)",
+        "int8": "not available on this CPU (no avx_vnni, avx512_vnni or amx_int8)",
+    }
+    # With bfloat16 dot products the bfloat16 product is timed (TensorFlow runs it anywhere).
+    sapphire_rapids = dict.fromkeys(avx2_only, True)
+    peaks = format_peaks(sapphire_rapids, 100.0, 256, repeats=2)
+    assert isinstance(peaks["bfloat16"], float) and peaks["bfloat16"] > 0
+    assert peaks["int8"] == "not measured (no int8 matmul reference yet)"
+    unknown = cpu_features(os.devnull)
+    assert format_peaks(unknown, 100.0, 256)["bfloat16"] == "unknown CPU features"
 
 
 # --- Command line -------------------------------------------------------------

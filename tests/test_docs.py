@@ -10,11 +10,11 @@ synthetic data set where the pages expect a Real-IAD download
 (`data/realiad`) and a small trained model where they expect one
 (`results/model.keras`).
 
-The pages show paper-size commands (299x299 inputs, ImageNet weights, 10
-balanced epochs of 15,000 steps). `SCALE_DOWN` lists every change the test
-makes to them so that they run on the tiny set in seconds and offline; a
-page changed in any other way is not tested. `NOT_RUN` lists the few
-commands that cannot run inside a test, each with the reason.
+The pages show paper-size commands; `SCALE_DOWN` (tests/docs_blocks.py)
+lists every change the test makes to them so that they run on the tiny set
+in seconds and offline. `NOT_RUN` lists the few commands that cannot run
+inside a test, each with the reason; `RUN_ELSEWHERE` the pages another test
+runs block by block.
 """
 
 import json
@@ -27,36 +27,7 @@ import subprocess
 import sys
 
 import pytest
-
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ("README.md",) + tuple(
-    os.path.join("docs", name)
-    for name in sorted(os.listdir(os.path.join(REPOSITORY, "docs")))
-    if name.endswith(".md")
-)
-RUNNABLE = ("bash", "python")
-TRAINING_STEPS = "--epochs 1 --steps-per-epoch 2 --batch-size 4 --backbone-weights none"
-
-# (pattern, replacement, why); applied in this order to every runnable block.
-SCALE_DOWN = (
-    (r"\b299\b", "75", "the paper's 299x299 input: 75x75 runs in a fraction of the time"),
-    (r"realiad_(1024|256)\b", "realiad_128", "Real-IAD's and the demo set's image folders: "
-     "the tiny set's is realiad_128"),
-    (r"--preset (demo|full)\b", "--preset tiny", "the tiny synthetic set: 220 images"),
-    (r'backbone_weights="imagenet"', "backbone_weights=None", "no network: no ImageNet download"),
-    (r"\bmtfcdd train\b(?![^\n]*--resume)", f"mtfcdd train {TRAINING_STEPS}",
-     "a few training steps (a resumed run keeps its own)"),
-    (r"(experiments/(multi_type|multi_class)_alpha_[0-9.]+\.py)(?![^\n]*--resume)",
-     rf"\1 {TRAINING_STEPS}", "a few training steps"),
-    (r"--epochs \d+", "--epochs 1", "one epoch"),
-    (r"--steps-per-epoch \d+", "--steps-per-epoch 2", "a few training steps"),
-    (r"\bTrainingConfig\(", "TrainingConfig(epochs=1, steps_per_epoch=2, batch_size=4, ",
-     "one epoch of a few training steps (the paper runs train 10 balanced epochs)"),
-    (r"--repeats \d+", "--repeats 1", "one timed run"),
-    (r"--count \d+", "--count 3", "a few timed images"),
-    (r"--num-calibration 100\b", "--num-calibration 8", "fewer calibration images"),
-    (r"num_calibration_images=100\b", "num_calibration_images=8", "fewer calibration images"),
-)
+from docs_blocks import PAGES, REPOSITORY, RUNNABLE, SCALE_DOWN, code_blocks, scaled_down
 
 STARTS_A_SERVER = (
     "installs, then starts a server that runs until Ctrl+C; tests/test_serve.py builds the same "
@@ -84,13 +55,21 @@ NOT_RUN = (
     ("docs/deployment.md", 'curl -F file=@part.jpg "http://127.0.0.1:8080/predict"',
      "needs a running server: tests/test_serve.py runs this very command against its own"),
     ("docs/deployment.md", "mtfcdd export results/model.keras --format onnx --out deploy/model.onnx",
-     "an ONNX export costs ~10 s: tests/test_onnx.py runs this export and predict --onnx through the same CLI"),
+     "ONNX exports cost ~10 s each: tests/test_onnx.py runs these exports (float32 and int8), predict --onnx "
+     "and evaluate --onnx through the same CLI"),
+    ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo --epochs 2 --steps-per-epoch 25",
+     "trains the demo's model, then converts it six times and evaluates seven runtimes, many minutes: "
+     "tests/test_onnx.py::test_runtime_comparison_script runs the script on the tiny set"),
     ("docs/deployment.md", "import mtfcdd",
      "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
      "converted files against the Keras model"),
     ("docs/deployment.md", "from ai_edge_litert.interpreter import load_delegate",
      "needs a Coral Edge TPU and its library: tests/test_board.py checks the delegates' path with LiteRT's "
      "load_delegate and Interpreter mocked"),
+    ("docs/deployment.md", "mtfcdd benchmark --image-size 299 --threads 2 --repeats 10 --out results/footprint.json",
+     "converts and times the model in a fresh process (it sets TensorFlow's threads), ~50 s: "
+     "tests/test_cli.py::test_benchmark_json_is_json_alone_without_tensorflow_logs runs this command "
+     "at 75x75 with --json and checks the file it writes"),
     ("docs/training.md", "# on host-a (worker 0, the chief)",
      "needs two machines; tests/test_multi_worker.py runs two workers on this one with TF_CONFIG"),
     ("docs/training.md", "#!/bin/bash", "a Slurm batch script: needs a Slurm cluster"),
@@ -103,38 +82,6 @@ NOT_RUN = (
      "fetches wheels, then runs on a GPU server for up to 4 minutes; tests/test_gpu_check.py runs "
      "the check at tiny sizes on the CPU with TensorFlow blocked"),
 )
-
-_FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)```(?P<language>[\w+-]*)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```",
-    re.MULTILINE | re.DOTALL,
-)
-# A block fenced as ```python source=PATH is an excerpt of that file, shown
-# beside an equation: it is checked against the file instead of run.
-_SOURCE = re.compile(r"\bsource=(\S+)")
-
-
-def code_blocks(page):
-    """(language, first line number, code) of each fenced block of a page.
-
-    The language of an excerpt of the package's source is "source=PATH".
-    """
-    with open(os.path.join(REPOSITORY, page), encoding="utf-8") as file:
-        text = file.read()
-    blocks = []
-    for match in _FENCE.finditer(text):
-        indent = len(match.group("indent"))
-        code = "".join(line[indent:] for line in match.group("body").splitlines(keepends=True))
-        source = _SOURCE.search(match.group("info"))
-        language = f"source={source.group(1)}" if source else match.group("language")
-        blocks.append((language, text.count("\n", 0, match.start()) + 1, code))
-    return blocks
-
-
-def scaled_down(code):
-    for pattern, replacement, _ in SCALE_DOWN:
-        code = re.sub(pattern, replacement, code, flags=re.MULTILINE)
-    return code
-
 
 def _not_run_reason(page, code):
     first_line = code.strip().splitlines()[0]
@@ -168,7 +115,22 @@ def sandbox_template(tiny_dataset, tmp_path_factory):
     return template
 
 
-@pytest.mark.parametrize("page", [page for page in PAGES if _runnable_blocks(page)])
+# Pages whose blocks another test runs in full: (page, the test, why).
+RUN_ELSEWHERE = (
+    ("docs/tutorial.md", "tests/test_notebook.py::test_the_notebook_runs_quietly_with_figures_inline",
+     "docs/tutorial.ipynb's code cells are this page's blocks in order (tests/test_notebook.py checks "
+     "it with this file's parser); that test runs them all, scaled down as here, in a kernel"),
+)
+
+
+def _pages_run_here():
+    elsewhere = {page for page, _, _ in RUN_ELSEWHERE}
+    return [page for page in PAGES if _runnable_blocks(page) and page not in elsewhere]
+
+
+@pytest.mark.slow
+@pytest.mark.docs
+@pytest.mark.parametrize("page", _pages_run_here())
 def test_every_block_of_the_page_runs(page, sandbox_template, tmp_path, monkeypatch):
     sandbox = tmp_path / "sandbox"
     shutil.copytree(sandbox_template, sandbox, symlinks=True)
@@ -245,10 +207,14 @@ def test_simple_commands_are_told_from_shell_syntax():
 
 
 def test_every_not_run_block_exists_and_the_rest_is_runnable():
-    """NOT_RUN names real blocks, and no command hides in an untagged block."""
+    """NOT_RUN names real blocks, RUN_ELSEWHERE real tests, and no command hides in an untagged block."""
     for page, first_line, _ in NOT_RUN:
         first_lines = [code.strip().splitlines()[0] for _, _, code in code_blocks(page)]
         assert first_line in first_lines, f"{page}: no block starts with {first_line!r}"
+    for page, test, _ in RUN_ELSEWHERE:
+        path, name = test.split("::")
+        with open(os.path.join(REPOSITORY, path), encoding="utf-8") as file:
+            assert f"def {name}(" in file.read(), f"{page}: {test} does not exist"
     command = re.compile(r"^\s*(mtfcdd|python3?|pip) ", re.MULTILINE)
     for page in PAGES:
         for language, line, code in code_blocks(page):
@@ -300,13 +266,20 @@ def test_readme_test_command_is_what_ci_runs():
 
 def test_scale_down_keeps_the_commands_and_changes_only_sizes():
     assert scaled_down("mtfcdd train --data data/realiad --out runs/a --image-size 299") == (
-        "mtfcdd train --epochs 1 --steps-per-epoch 2 --batch-size 4 --backbone-weights none "
+        "mtfcdd train --epochs 1 --steps-per-epoch 2 --batch-size 4 --backbone-weights none --image-size 75 "
         "--data data/realiad --out runs/a --image-size 75"
     )
     assert scaled_down("mtfcdd train --out runs/a --resume") == "mtfcdd train --out runs/a --resume"
     assert scaled_down("python experiments/multi_type_alpha_0.1.py --data data/realiad --epochs 3") == (
         "python experiments/multi_type_alpha_0.1.py --epochs 1 --steps-per-epoch 2 --batch-size 4 "
-        "--backbone-weights none --data data/realiad --epochs 1"
+        "--backbone-weights none --image-size 75 --data data/realiad --epochs 1"
+    )
+    # A page's own size wins (the last option given); a config without one gets 75.
+    assert scaled_down("TrainingConfig(alpha=0.1)") == (
+        "TrainingConfig(image_size=75, epochs=1, steps_per_epoch=2, batch_size=4, alpha=0.1)"
+    )
+    assert scaled_down("TrainingConfig(image_size=128)") == (
+        "TrainingConfig(epochs=1, steps_per_epoch=2, batch_size=4, image_size=128)"
     )
 
 

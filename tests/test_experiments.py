@@ -26,6 +26,7 @@ EXPERIMENTS = os.path.join(REPOSITORY, "experiments")
 FAST = ["--image-size", "75", "--epochs", "1", "--steps-per-epoch", "2", "--backbone-weights", "none"]
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_at_tiny_size(tmp_path, capsys):
     output = tmp_path / "demo"
     arguments = ["demo", "--out", str(output), "--preset", "tiny", "--tensorboard"] + FAST
@@ -74,6 +75,7 @@ def test_auto_weights_fall_back_to_synthetic_offline(monkeypatch):
     assert demo.resolve_backbone_weights(None, 96) is None
 
 
+@pytest.mark.slow
 def test_experiment_script_and_collector(tiny_dataset, tmp_path, capsys):
     results = tmp_path / "results"
     experiment_main(
@@ -113,6 +115,7 @@ def test_experiment_defaults_are_the_paper_runs():
     assert defaults["pixel_protocol"] == "per-type" and defaults["batch_size"] == 32
 
 
+@pytest.mark.slow
 def test_cli_evaluate_pixel_protocol_decides_which_pixels_count(tiny_dataset, tmp_path, capsys):
     model = mtfcdd.build_model(8, 75, backbone_weights=None)
     model.save(tmp_path / "model.keras")

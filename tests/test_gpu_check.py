@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import blocking_imports
+
+pytestmark = [pytest.mark.slow]
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPOSITORY, "experiments", "gpu_check.py")

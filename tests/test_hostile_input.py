@@ -1,4 +1,4 @@
-"""Hostile and damaged input, second round: each test names the case it checks.
+"""Hostile and damaged input, second round: each test is named for what it checks.
 
 Every test here failed before its fix. Files are made by hand (a header
 patched, bytes damaged) so that each test knows exactly what is wrong.
@@ -17,6 +17,8 @@ from mtfcdd.cli import main
 from mtfcdd.data.sample import Sample
 from mtfcdd.utils.image_bytes import ImageFileError, decode_image
 from mtfcdd.utils.image_files import image_and_mask_problems
+
+pytestmark = [pytest.mark.xdist_group("hostile_input")]
 
 SIDE = 64
 
@@ -48,7 +50,7 @@ def with_header_size(data, height, width):
 # --- 1, 4: decompression bombs --------------------------------------------------------
 
 
-def test_1_a_progressive_jpeg_over_the_limit_is_refused_by_its_header_before_decoding():
+def test_a_progressive_jpeg_over_the_limit_is_refused_by_its_header_before_decoding():
     # libjpeg keeps every coefficient of a progressive image, whatever the
     # reduction: a 512x512 header with a limit of 64x64 would have been
     # "decoded at 1/8" through a full-size buffer.
@@ -61,7 +63,7 @@ def test_1_a_progressive_jpeg_over_the_limit_is_refused_by_its_header_before_dec
     assert decode_image(baseline, max_pixels=SIDE * SIDE).reduction == 8
 
 
-def test_4_verify_lists_a_huge_image_as_too_large_with_the_limit(tmp_path):
+def test_verify_lists_a_huge_image_as_too_large_with_the_limit(tmp_path):
     path = tmp_path / "huge.jpg"
     path.write_bytes(with_header_size(jpeg_bytes(), 40000, 40000))
     for decode in (True, False):
@@ -90,7 +92,8 @@ def app(model_file):
     return create_app(keras.saving.load_model(model_file))
 
 
-def test_1_the_40000_pixel_bomb_is_refused_by_predict_and_the_server(app, model_file, tmp_path, capsys):
+@pytest.mark.slow
+def test_the_40000_pixel_bomb_is_refused_by_predict_and_the_server(app, model_file, tmp_path, capsys):
     bomb = with_header_size(jpeg_bytes(progressive=True), 40000, 40000)
     assert len(bomb) < 16_000
     answer = app.test_client().post("/predict", data=bomb, content_type="image/jpeg")
@@ -101,7 +104,8 @@ def test_1_the_40000_pixel_bomb_is_refused_by_predict_and_the_server(app, model_
     assert "bomb.jpg is a progressive JPEG image of 40000x40000" in capsys.readouterr().err
 
 
-def test_1_the_server_decodes_at_most_two_uploads_at_once(app, monkeypatch):
+@pytest.mark.slow
+def test_the_server_decodes_at_most_two_uploads_at_once(app, monkeypatch):
     import threading
 
     from mtfcdd.serve import server
@@ -150,7 +154,7 @@ def with_exif_orientation(data, orientation):
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + data[2:]
 
 
-def test_10_every_reader_ignores_exif_orientation_as_tensorflow_does(tmp_path):
+def test_every_reader_ignores_exif_orientation_as_tensorflow_does(tmp_path):
     import tensorflow as tf
 
     from mtfcdd.utils.image_files import read_rgb_image
@@ -182,8 +186,9 @@ def damaged_entropy_data(kind):
     return data[:middle] + bytes([data[middle] ^ 0x10]) + data[middle + 1:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["zeroed", "cut", "flipped"])
-def test_11_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path):
+def test_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path):
     data = damaged_entropy_data(kind)
     with pytest.raises(ImageFileError, match="Corrupt JPEG data") as raised:
         decode_image(data, max_pixels=25_000_000)
@@ -215,7 +220,7 @@ def test_11_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path)
 # --- 3: evaluation memory -------------------------------------------------------------
 
 
-def test_3_the_evaluation_memory_estimate_counts_the_pixel_size():
+def test_the_evaluation_memory_estimate_counts_the_pixel_size():
     from mtfcdd.utils.memory import check_evaluation_batch_fits, evaluation_bytes_per_image
 
     # Per image: two batches of uint8 RGB inputs, then per pixel of the
@@ -227,7 +232,8 @@ def test_3_the_evaluation_memory_estimate_counts_the_pixel_size():
     check_evaluation_batch_fits((75, 75), (4000, 4000), 8, 29, available=22 * 2**30)
 
 
-def test_3_evaluate_refuses_a_pixel_size_that_cannot_fit_before_reading_images(model_file, tiny_dataset, capsys):
+@pytest.mark.slow
+def test_evaluate_refuses_a_pixel_size_that_cannot_fit_before_reading_images(model_file, tiny_dataset, capsys):
     argv = ["evaluate", model_file, "--data", tiny_dataset, "--alpha", "0.1", "--pixel-size", "100000"]
     assert main(argv) == 1
     line = error_line(capsys)
@@ -260,7 +266,8 @@ def snapshot(folder):
     return {name: (folder / name).read_bytes() for name in os.listdir(folder) if (folder / name).is_file()}
 
 
-def test_5_resume_refuses_a_checkpoint_that_is_not_a_multitypefcdd(tiny_dataset, run_copy, capsys):
+@pytest.mark.slow
+def test_resume_refuses_a_checkpoint_that_is_not_a_multitypefcdd(tiny_dataset, run_copy, capsys):
     import keras
 
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
@@ -273,7 +280,8 @@ def test_5_resume_refuses_a_checkpoint_that_is_not_a_multitypefcdd(tiny_dataset,
     assert snapshot(run_copy) == before
 
 
-def test_6_resume_refuses_another_runs_checkpoint(tiny_dataset, two_runs, run_copy, capsys):
+@pytest.mark.slow
+def test_resume_refuses_another_runs_checkpoint(tiny_dataset, two_runs, run_copy, capsys):
     first = json.loads((run_copy / "config.json").read_text())["run_id"]
     second = json.loads((two_runs / "second" / "config.json").read_text())["run_id"]
     assert len(first) == 32 and first != second
@@ -286,7 +294,8 @@ def test_6_resume_refuses_another_runs_checkpoint(tiny_dataset, two_runs, run_co
     assert snapshot(run_copy) == before
 
 
-def test_7_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_dataset, run_copy, tmp_path, capsys):
+@pytest.mark.slow
+def test_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_dataset, run_copy, tmp_path, capsys):
     moved = shutil.copytree(tiny_dataset, tmp_path / "moved")
     assert main(["train", "--data", str(moved), "--out", str(run_copy), "--resume", "--epochs", "2"]) == 0
     # Another data set: the first training entry of each object left out.
@@ -306,7 +315,8 @@ def test_7_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_datase
 # --- 13: TF_CONFIG ----------------------------------------------------------------------
 
 
-def test_13_multi_worker_training_refuses_a_tf_config_without_a_cluster(tiny_dataset, tmp_path):
+@pytest.mark.slow
+def test_multi_worker_training_refuses_a_tf_config_without_a_cluster(tiny_dataset, tmp_path):
     import subprocess
     import sys
 
@@ -329,7 +339,7 @@ def test_13_multi_worker_training_refuses_a_tf_config_without_a_cluster(tiny_dat
     ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "index 2"),
     ('{"cluster": {"worker": ["a:1", "b:1"]}}', "task"),
 ])
-def test_13_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
+def test_a_malformed_tf_config_is_named_with_what_is_wrong(value, message):
     from mtfcdd.training.distribution import check_tf_config
 
     with pytest.raises(ValueError, match=f"TF_CONFIG.*{message}"):
@@ -356,11 +366,12 @@ def with_model_config(model_file, path, **changes):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("changes, message", [
     ({"thresholds": [0.5] * 7 + [float("nan")]}, "thresholds must be finite numbers"),
     ({"type_codes": ["AK"] * 8}, "type_codes must be distinct"),
 ])
-def test_9_a_model_file_with_a_broken_config_is_refused(model_file, tmp_path, capsys, changes, message):
+def test_a_model_file_with_a_broken_config_is_refused(model_file, tmp_path, capsys, changes, message):
     from mtfcdd.model.saving import load_model_file
 
     edited = with_model_config(model_file, tmp_path / "edited.keras", **changes)
@@ -373,7 +384,7 @@ def test_9_a_model_file_with_a_broken_config_is_refused(model_file, tmp_path, ca
     assert not (tmp_path / "out" / "predictions.json").exists()
 
 
-def test_9_json_files_never_hold_nan(tmp_path):
+def test_json_files_never_hold_nan(tmp_path):
     from mtfcdd.utils.atomic_files import write_json
 
     path = tmp_path / "scores.json"
@@ -385,7 +396,8 @@ def test_9_json_files_never_hold_nan(tmp_path):
 # --- 14: smaller ones -------------------------------------------------------------------
 
 
-def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_file, tmp_path, monkeypatch):
     import keras
 
     from mtfcdd.model.saving import load_model_file
@@ -403,7 +415,7 @@ def test_14_loading_a_model_whose_config_says_imagenet_fetches_nothing(model_fil
     np.testing.assert_array_equal(loaded.predict(image, verbose=0), original.predict(image, verbose=0))
 
 
-def test_14_verify_reports_symbolic_links_that_leave_the_data_root(tiny_dataset, tmp_path):
+def test_verify_reports_symbolic_links_that_leave_the_data_root(tiny_dataset, tmp_path):
     from mtfcdd.data.realiad.reader import load_realiad
     from mtfcdd.data.realiad.verify import verify_dataset
 
@@ -416,7 +428,7 @@ def test_14_verify_reports_symbolic_links_that_leave_the_data_root(tiny_dataset,
     assert problems and all("outside the data root" in problem and str(outside) in problem for problem in problems)
 
 
-def test_14_an_empty_objects_option_is_refused(tiny_dataset, tmp_path, capsys):
+def test_an_empty_objects_option_is_refused(tiny_dataset, tmp_path, capsys):
     for value in ("", " , "):
         with pytest.raises(SystemExit) as exited:
             main(train_argv(tiny_dataset, tmp_path / "run", "--objects", value))
@@ -425,7 +437,7 @@ def test_14_an_empty_objects_option_is_refused(tiny_dataset, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_14_a_directory_listed_as_an_image_is_called_a_directory(tmp_path):
+def test_a_directory_listed_as_an_image_is_called_a_directory(tmp_path):
     from mtfcdd.utils.image_files import read_image_file
 
     folder = tmp_path / "part.jpg"
@@ -467,7 +479,8 @@ def raw_request(port, data, timeout=30):
     return int(head.split()[1]), json.loads(body)
 
 
-def test_2_half_sent_requests_time_out_and_the_workers_are_capped(live_server):
+@pytest.mark.slow
+def test_half_sent_requests_time_out_and_the_workers_are_capped(live_server):
     import socket
 
     # Eight half-sent requests against four workers and a 2 s read timeout:
@@ -484,7 +497,8 @@ def test_2_half_sent_requests_time_out_and_the_workers_are_capped(live_server):
     assert status == 200 and answer["status"] == "ok"
 
 
-def test_2_other_hosts_and_cross_origin_writes_are_refused(app, model_file):
+@pytest.mark.slow
+def test_other_hosts_and_cross_origin_writes_are_refused(app, model_file):
     from mtfcdd.serve.server import create_app
 
     client = app.test_client()
@@ -503,7 +517,8 @@ def test_2_other_hosts_and_cross_origin_writes_are_refused(app, model_file):
     assert proxied.test_client().get("/model", headers={"Host": "parts.example.com"}).status_code == 200
 
 
-def test_2_a_chunked_upload_over_the_limit_gets_413(live_server, app):
+@pytest.mark.slow
+def test_a_chunked_upload_over_the_limit_gets_413(live_server, app):
     limit = app.config["MAX_CONTENT_LENGTH"]
     body = jpeg_bytes() + bytes(limit)
     chunks = b"".join(
@@ -516,7 +531,8 @@ def test_2_a_chunked_upload_over_the_limit_gets_413(live_server, app):
     assert status == 413 and "limit" in answer["error"]
 
 
-def test_2_too_many_form_fields_and_too_long_urls_get_json_with_the_reason(live_server, app):
+@pytest.mark.slow
+def test_too_many_form_fields_and_too_long_urls_get_json_with_the_reason(live_server, app):
     from werkzeug.test import encode_multipart
 
     boundary, body = encode_multipart({f"field{index}": "x" for index in range(1500)})
@@ -544,7 +560,7 @@ def sidecar_fields(**changes):
     }
 
 
-def test_8_a_sidecar_holds_its_files_fingerprint_and_refuses_another_file_or_an_edit(tmp_path):
+def test_a_sidecar_holds_its_files_fingerprint_and_refuses_another_file_or_an_edit(tmp_path):
     import hashlib
 
     from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path, write_sidecar
@@ -577,7 +593,7 @@ def test_8_a_sidecar_holds_its_files_fingerprint_and_refuses_another_file_or_an_
 # --- 12: contradicting labels ------------------------------------------------------------
 
 
-def test_12_verify_and_train_report_duplicates_contradictions_and_overlap(tiny_dataset, tmp_path, capsys):
+def test_verify_and_train_report_duplicates_contradictions_and_overlap(tiny_dataset, tmp_path, capsys):
     from mtfcdd.data.realiad.verify import verify_dataset
 
     data = shutil.copytree(tiny_dataset, tmp_path / "data")

@@ -23,6 +23,7 @@ def random_images(count, height, width, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (count, height, width, 3)).astype("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("height, width, num_types", [(75, 75, 1), (128, 96, 3)])
 def test_output_shape_follows_input_size_and_types(height, width, num_types):
     model = mtfcdd.build_model(num_types, (height, width), backbone_weights=None)
@@ -38,6 +39,7 @@ def test_output_shape_small_model(small_model):
     assert small_model.type_codes == mtfcdd.DEFECT_CODES
 
 
+@pytest.mark.slow
 def test_paper_size_parameter_count():
     model = mtfcdd.build_model(num_types=8, image_size=299, backbone_weights=None)
     assert model.output.shape == (None, 35, 35, 8)
@@ -50,6 +52,7 @@ def test_paper_size_parameter_count():
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == head_trainable
 
 
+@pytest.mark.slow
 def test_the_0_1_docs_call_with_an_input_shape_builds_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match=r"\(75, 96, 3\).*image_size"):
         model = mtfcdd.build_model(2, (75, 96, 3), backbone_weights=None)
@@ -66,6 +69,7 @@ def test_invalid_arguments_raise():
         mtfcdd.MultiTypeFCDD(num_types=1, image_size=75, backbone_weights=None, score_reduction="median")
 
 
+@pytest.mark.slow
 def test_training_changes_head_only(small_model):
     model = small_model
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=mtfcdd.MultiTypeFCDDLoss())
@@ -83,6 +87,7 @@ def test_training_changes_head_only(small_model):
     assert all(changed)
 
 
+@pytest.mark.slow
 def test_short_fit_lowers_the_loss():
     keras.utils.set_random_seed(1)
     model = mtfcdd.build_model(num_types=2, image_size=75, backbone_weights=None)
@@ -97,6 +102,7 @@ def test_short_fit_lowers_the_loss():
     assert losses[-1] < 0.7 * losses[0]
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip(small_model, tmp_path):
     model = mtfcdd.MultiTypeFCDD(
         num_types=2, image_size=75, backbone_weights=None,
@@ -129,6 +135,7 @@ def test_model_refuses_a_preprocessor_of_another_size_or_rule():
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("legacy_config", ["legacy_model_config.json", "legacy_checkpoint_config.json"])
 def test_files_written_by_mtfcdd_0_1_still_load(tmp_path, legacy_config):
     """A model or checkpoint saved before the package moved into stage folders.
@@ -165,6 +172,7 @@ def test_files_written_by_mtfcdd_0_1_still_load(tmp_path, legacy_config):
         assert isinstance(restored.loss, mtfcdd.MultiTypeFCDDLoss)
 
 
+@pytest.mark.slow
 def test_weights_only_round_trip(small_model, tmp_path):
     images = random_images(2, 96, 96, seed=4)
     path = tmp_path / "model.weights.h5"
@@ -175,6 +183,7 @@ def test_weights_only_round_trip(small_model, tmp_path):
     np.testing.assert_array_equal(fresh.predict(images, verbose=0), small_model.predict(images, verbose=0))
 
 
+@pytest.mark.slow
 def test_backbone_loads_a_local_notop_file(tmp_path):
     keras.utils.set_random_seed(5)
     full_network = keras.applications.InceptionResNetV2(include_top=False, weights=None, input_shape=(75, 75, 3))
@@ -193,6 +202,7 @@ def test_backbone_loads_a_local_notop_file(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_backbone_weights_errors_name_the_file(tmp_path):
     missing = str(tmp_path / "nowhere.h5")
     with pytest.raises(FileNotFoundError, match="nowhere.h5"):

@@ -21,6 +21,8 @@ import pytest
 
 from mtfcdd.training.trainer import TrainingConfig, train
 
+pytestmark = [pytest.mark.slow, pytest.mark.multi_worker]
+
 RUN = dict(image_size=75, backbone_weights=None, batch_size=4, epochs=1, steps_per_epoch=2,
            learning_rate=1e-3, threshold_fraction=0)
 CLI_RUN = [

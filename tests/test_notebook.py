@@ -9,9 +9,10 @@ import os
 import pathlib
 import re
 
+import nbclient
+import nbformat
 import pytest
-
-from test_docs import code_blocks, scaled_down
+from docs_blocks import code_blocks, scaled_down
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
@@ -81,10 +82,14 @@ def test_notebook_has_the_nbformat_4_structure(notebook):
             assert cell["execution_count"] is None and cell["outputs"] == []
 
 
+@pytest.mark.slow
+@pytest.mark.docs
 def test_the_notebook_runs_quietly_with_figures_inline(notebook, tmp_path):
-    """Every cell, in order, in a fresh kernel, on the tiny data set."""
-    nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient and ipykernel")
-    nbformat = pytest.importorskip("nbformat")
+    """Every cell, in order, in a fresh kernel, on the tiny data set.
+
+    The only run of docs/tutorial.md's blocks (tests/test_docs.py leaves
+    them to this test), so it fails rather than skips without nbclient.
+    """
     reduced = nbformat.from_dict(json.loads(json.dumps(notebook)))
     for cell in reduced.cells:
         if cell.cell_type == "code":

@@ -5,12 +5,15 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.evaluation.model_evaluation import predict_scores
 from mtfcdd.metrics import auroc
 from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE, build_backbone
 from mtfcdd.training.trainer import TrainingConfig, train
+
+pytestmark = [pytest.mark.slow]
 
 
 def test_shipped_weights_load_with_the_expected_shapes():

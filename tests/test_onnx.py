@@ -1,7 +1,13 @@
-"""ONNX: `mtfcdd export --format onnx`, the onnxruntime runner, and its verbs without Keras."""
+"""ONNX and OpenVINO: `mtfcdd export --format onnx|openvino` (float32 and int8), their
+runners, and the verbs without Keras.
+
+Each test runs on every converted file it applies to (``CONVERSIONS``); the int8 files are
+checked as LiteRT's int8 file is (tests/test_deploy.py): correlation with Keras' maps and
+scores, not equality."""
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 
@@ -13,16 +19,29 @@ from conftest import blocking_imports
 import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
-from mtfcdd.deploy.export import type_projection_model
+from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
+from mtfcdd.deploy.export import export_openvino, type_projection_model
 from mtfcdd.deploy.onnx_runner import OnnxModel
+from mtfcdd.deploy.openvino_runner import OpenVinoModel
 from mtfcdd.deploy.runner import LiteRTModel
-from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
+from mtfcdd.deploy.sidecar import model_files, read_sidecar, sidecar_path
 from mtfcdd.evaluation.model_evaluation import evaluate
-from mtfcdd.inference.postprocessing import pseudo_huber
+from mtfcdd.inference.postprocessing import image_scores, pseudo_huber
 from mtfcdd.utils.image_files import image_batch, read_rgb_image
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("onnx")]
 
 SIDE = 75
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
+NUM_CALIBRATION = 8
+# format: (runner, file name, runtime's name)
+FORMATS = {
+    "onnx": (OnnxModel, "model.onnx", "ONNX Runtime"),
+    "openvino": (OpenVinoModel, "model.xml", "OpenVINO"),
+}
+# (format, quantisation) of each converted file.
+CONVERSIONS = [("onnx", "none"), ("onnx", "int8"), ("openvino", "none"), ("openvino", "int8")]
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +67,49 @@ def model(images):
 
 
 @pytest.fixture(scope="module")
-def onnx_path(model, tmp_path_factory):
-    """The model saved, then exported by `mtfcdd export --format onnx` from the file."""
-    folder = tmp_path_factory.mktemp("onnx")
-    keras_path = str(folder / "model.keras")
-    model.save(keras_path)
-    path = str(folder / "exported" / "model.onnx")
-    assert main(["export", keras_path, "--format", "onnx", "--out", path]) == 0
+def keras_path(model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("keras") / "model.keras")
+    model.save(path)
     return path
 
 
-def test_onnx_file_matches_keras_on_batches_of_one_and_eight(onnx_path, model, images):
-    runner = OnnxModel(onnx_path)
+@pytest.fixture(scope="module", params=CONVERSIONS, ids=lambda conversion: "-".join(conversion))
+def conversion(request, keras_path, tiny_dataset, tmp_path_factory):
+    """(format, quantisation, path): the model exported by `mtfcdd export` from its file.
+
+    int8 calibrates on the tiny set's images, found in its folder as a user would give it.
+    """
+    file_format, quantize = request.param
+    path = str(tmp_path_factory.mktemp(f"{file_format}_{quantize}") / "exported" / FORMATS[file_format][1])
+    arguments = ["export", keras_path, "--format", file_format, "--quantize", quantize, "--out", path]
+    if quantize == "int8":
+        arguments += ["--calibration-images", str(tiny_dataset), "--num-calibration", str(NUM_CALIBRATION)]
+    assert main(arguments) == 0
+    return file_format, quantize, path
+
+
+def _close_to_keras(heatmaps, keras_heatmaps, quantize):
+    """Float32 files equal Keras to float rounding; int8 ones track it (as LiteRT's int8 does)."""
+    if quantize == "none":
+        return np.abs(heatmaps - keras_heatmaps).max() <= 1e-4
+    return (
+        np.corrcoef(heatmaps.ravel(), keras_heatmaps.ravel())[0, 1] >= 0.95
+        and np.corrcoef(image_scores(heatmaps).ravel(), image_scores(keras_heatmaps).ravel())[0, 1] >= 0.95
+    )
+
+
+def test_converted_file_matches_keras_on_batches_of_one_and_eight(conversion, model, images):
+    file_format, quantize, path = conversion
+    runner = FORMATS[file_format][0](path)
     keras_heatmaps = np.asarray(model.predict_on_batch(images.astype(np.float32)))
     assert keras_heatmaps.std() > 0.1  # maps of ~0 would agree whatever the file
     eight = runner.heatmaps(images)
     one = runner.heatmaps(images[:1])
     assert eight.shape == keras_heatmaps.shape == (8, 7, 7, 8)
-    assert np.abs(eight - keras_heatmaps).max() <= 1e-4
+    assert _close_to_keras(eight, keras_heatmaps, quantize)
     np.testing.assert_allclose(one, eight[:1], atol=1e-5)
     # The file outputs phi_k; Eq. 1 runs in NumPy.
-    (projection,) = runner.session.run(None, {runner.session.get_inputs()[0].name: images.astype(np.float32)})
+    projection = runner._type_projection(images)
     assert projection.min() < 0
     np.testing.assert_allclose(pseudo_huber(projection), eight, rtol=0, atol=0)
     prediction = runner.predict(images)
@@ -76,11 +117,16 @@ def test_onnx_file_matches_keras_on_batches_of_one_and_eight(onnx_path, model, i
         tuple(code for code, score in zip(runner.type_codes, row) if score >= 1.0)
         for row in prediction.scores
     ]
-
-
-def test_onnx_sidecar_and_files(onnx_path, model):
-    assert sorted(os.listdir(os.path.dirname(onnx_path))) == ["model.onnx", "model.onnx.json"]
-    assert read_sidecar(onnx_path) == {
+    # float32 weights take 4 bytes a parameter, int8 ones 1 (and a scale per channel).
+    file_size = sum(os.path.getsize(file) for file in model_files(path))
+    weights_size = 4 * model.count_params()
+    assert 0.95 * weights_size < file_size < 1.05 * weights_size if quantize == "none" else file_size < 0.3 * weights_size
+def test_sidecar_and_files(conversion, model):
+    file_format, quantize, path = conversion
+    runner_class, file_name, runtime = FORMATS[file_format]
+    expected_files = sorted([os.path.basename(file) for file in model_files(path)] + [file_name + ".json"])
+    assert sorted(os.listdir(os.path.dirname(path))) == expected_files
+    assert read_sidecar(path) == {
         "schema_version": 3,
         "mtfcdd_version": mtfcdd.__version__,
         "output": "type_projection",
@@ -90,37 +136,73 @@ def test_onnx_sidecar_and_files(onnx_path, model):
         "thresholds": [1.0] * 8,
         "threshold_source": None,
         "weights_source": "None",
-        "format": "onnx",
-        "quantization": "none",
-        "num_calibration_images": None,
+        "format": file_format,
+        "quantization": quantize,
+        "num_calibration_images": NUM_CALIBRATION if quantize == "int8" else None,
     }
-    runner = OnnxModel(onnx_path)
-    assert (runner.runtime, runner.quantization, runner.image_size) == ("ONNX Runtime", "none", (SIDE, SIDE))
-    # Each runner refuses the other's files, naming the format.
-    with pytest.raises(ValueError, match="onnx file; LiteRTModel .--tflite. runs tflite files"):
-        LiteRTModel(onnx_path)
+    runner = runner_class(path)
+    assert (runner.runtime, runner.quantization, runner.image_size) == (runtime, quantize, (SIDE, SIDE))
+    # Each runner refuses the others' files, naming the format.
+    with pytest.raises(ValueError, match=f"{file_format} file; LiteRTModel .--tflite. runs tflite files"):
+        LiteRTModel(path)
+    other_class = OpenVinoModel if file_format == "onnx" else OnnxModel
+    with pytest.raises(ValueError, match=f"{file_format} file; {other_class.__name__}"):
+        other_class(path)
 
 
-def test_onnx_export_refuses_quantisation(tmp_path, capsys):
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_export_refuses_litert_only_quantisations(file_format, tmp_path, capsys):
     model_path = tmp_path / "model.keras"
     model_path.write_bytes(b"not read")
-    arguments = ["export", str(model_path), "--format", "onnx", "--quantize", "int8", "--out", "m.onnx"]
+    out = str(tmp_path / FORMATS[file_format][1])
+    arguments = ["export", str(model_path), "--format", file_format, "--quantize", "float16", "--out", out]
     assert main(arguments) == 1
-    assert "--format onnx writes a float32 file" in capsys.readouterr().err
+    assert f"--format {file_format} offers --quantize none or int8; got float16" in capsys.readouterr().err
+    arguments = ["export", str(model_path), "--format", file_format, "--calibration-images", str(tmp_path),
+                 "--out", out]
+    assert main(arguments) == 1
+    assert "--calibration-images applies to --quantize int8 only" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["model.keras"]
 
 
-def test_onnx_sidecar_must_not_claim_a_quantisation(onnx_path, tmp_path):
-    copy = str(tmp_path / "copy.onnx")
-    with open(onnx_path, "rb") as source, open(copy, "wb") as target:
-        target.write(source.read())
-    with open(sidecar_path(copy), "w") as file:
-        json.dump({**read_sidecar(onnx_path), "quantization": "int8"}, file)
-    with pytest.raises(ValueError, match="'quantization' is 'int8'.*ONNX"):
-        OnnxModel(copy)
+def test_openvino_export_wants_an_xml_file(tmp_path, capsys):
+    model_path = tmp_path / "model.keras"
+    model_path.write_bytes(b"not read")
+    assert main(["export", str(model_path), "--format", "openvino", "--out", str(tmp_path / "model.bin")]) == 1
+    assert "an OpenVINO model is an .xml file" in capsys.readouterr().err
 
 
-def test_evaluate_and_predict_onnx_without_keras(onnx_path, model, split, tiny_dataset, tmp_path):
+def test_sidecar_must_not_claim_a_litert_quantisation(conversion, tmp_path):
+    file_format, _, path = conversion
+    copies = [str(tmp_path / os.path.basename(file)) for file in model_files(path)]
+    for source, target in zip(model_files(path), copies):
+        with open(source, "rb") as source_file, open(target, "wb") as target_file:
+            target_file.write(source_file.read())
+    with open(sidecar_path(copies[0]), "w") as file:
+        json.dump({**read_sidecar(path), "quantization": "float16"}, file)
+    with pytest.raises(ValueError, match=f"'quantization' is 'float16'.*for a {file_format} file"):
+        FORMATS[file_format][0](copies[0])
+
+
+def test_openvino_weights_belong_to_the_sidecar(model, tmp_path):
+    """The .bin holds the weights: its fingerprint covers it, and a missing one is named."""
+    path = str(tmp_path / "model.xml")
+    export_openvino(model, path)
+    xml_file, bin_file = model_files(path)
+    weights = bytearray(open(bin_file, "rb").read())
+    weights[len(weights) // 2] ^= 0xFF
+    with open(bin_file, "wb") as file:
+        file.write(weights)
+    with pytest.raises(ValueError, match="do not belong together"):
+        OpenVinoModel(path)
+    os.remove(bin_file)
+    with pytest.raises(FileNotFoundError, match=f"{bin_file}: model file not found"):
+        OpenVinoModel(path)
+
+
+def test_evaluate_and_predict_without_keras(conversion, model, split, tiny_dataset, tmp_path):
     """The verbs through the CLI entry point, Keras, TensorFlow and JAX blocked."""
+    file_format, quantize, path = conversion
     output_dir = str(tmp_path / "panels")
     paths = [sample.image_path for sample in split.test[:3]]
     script = blocking_imports(BLOCKED_PACKAGES) + f"""
@@ -129,11 +211,11 @@ from mtfcdd.cli import main
 
 evaluation = io.StringIO()
 with contextlib.redirect_stdout(evaluation):
-    status = main(["evaluate", "--onnx", {onnx_path!r}, "--data", {str(tiny_dataset)!r}, "--alpha", "0.1",
+    status = main(["evaluate", "--{file_format}", {path!r}, "--data", {str(tiny_dataset)!r}, "--alpha", "0.1",
                    "--json"])
 assert status == 0
 with contextlib.redirect_stdout(io.StringIO()):
-    assert main(["predict", "--onnx", {onnx_path!r}, *{paths!r}, "--out", {output_dir!r}]) == 0
+    assert main(["predict", "--{file_format}", {path!r}, *{paths!r}, "--out", {output_dir!r}]) == 0
 print(json.dumps({{
     "evaluation": json.loads(evaluation.getvalue()),
     "blocked_loaded": [name for name in sys.modules if name.split(".")[0] in {BLOCKED_PACKAGES!r}],
@@ -145,33 +227,65 @@ print(json.dumps({{
     assert result["blocked_loaded"] == []
     settings = result["evaluation"]["settings"]
     assert (settings["runtime"], settings["model_file"], settings["quantization"]) == (
-        "ONNX Runtime", onnx_path, "none"
+        FORMATS[file_format][2], path, quantize
     )
     assert settings["decision_thresholds"] == "the sidecar's (how they were fitted is not recorded)"
+    with open(os.path.join(output_dir, "predictions.json")) as file:
+        predicted = np.array([list(answer["scores"].values()) for answer in json.load(file)["images"]])
+    keras_predictions = mtfcdd.predict(model, paths).predictions
+    keras_scores = np.array([list(answer.scores.values()) for answer in keras_predictions])
+    if quantize == "int8":
+        assert np.corrcoef(predicted.ravel(), keras_scores.ravel())[0, 1] >= 0.95
+        return
+    np.testing.assert_allclose(predicted, keras_scores, atol=1e-4)
     # The Keras model on the same images, read the same way: the same tables.
     expected = evaluate(model, split.test, verbose=0)
     for code, metrics in expected["metrics"].items():
         for name, value in metrics.items():
             assert result["evaluation"]["metrics"][code][name] == pytest.approx(value, abs=1e-3), (code, name)
-    with open(os.path.join(output_dir, "predictions.json")) as file:
-        predicted = json.load(file)["images"]
-    keras_predictions = mtfcdd.predict(model, paths).predictions
-    for answer, keras_answer in zip(predicted, keras_predictions):
-        assert answer["path"] == keras_answer.path
-        np.testing.assert_allclose(list(answer["scores"].values()), list(keras_answer.scores.values()), atol=1e-4)
 
 
-def test_serve_onnx(onnx_path, split):
-    arguments = build_parser().parse_args(["serve", "--onnx", onnx_path, "--port", "0"])
+def test_serve_converted_file(conversion, split):
+    file_format, quantize, path = conversion
+    runner_class, file_name, runtime = FORMATS[file_format]
+    arguments = build_parser().parse_args(["serve", f"--{file_format}", path, "--port", "0"])
     http_server, model, facts = build_server(arguments)
     http_server.server_close()
     assert facts == {
-        "file": "model.onnx", "file_size_bytes": os.path.getsize(onnx_path), "runtime": "ONNX Runtime",
-        "quantization": "none",
+        "file": file_name, "file_size_bytes": sum(os.path.getsize(file) for file in model_files(path)),
+        "runtime": runtime, "quantization": quantize,
     }
     client = http_server.app.test_client()
     with open(split.test[0].image_path, "rb") as file:
         answer = client.post("/predict", data=file.read(), content_type="image/jpeg").json
-    expected = mtfcdd.predict(OnnxModel(onnx_path), [split.test[0].image_path]).predictions[0]
+    expected = mtfcdd.predict(runner_class(path), [split.test[0].image_path]).predictions[0]
     assert answer["scores"] == expected.scores
-    assert model.runtime == "ONNX Runtime"
+    assert model.runtime == runtime
+
+
+def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_path, capsys):
+    """experiments/runtime_comparison.py: every runtime's row, the float32 files scoring as Keras."""
+    script = runpy.run_path(os.path.join(REPOSITORY, "experiments", "runtime_comparison.py"))
+    json_path = str(tmp_path / "comparison.json")
+    rows = script["main"]([
+        keras_path, "--data", str(tiny_dataset), "--alpha", "0.1", "--out", str(tmp_path / "files"),
+        "--num-calibration", "4", "--repeats", "1", "--json", json_path,
+    ])
+    assert list(rows) == ["Keras float32"] + [
+        f"{runtime} {precision}" for runtime in ("LiteRT", "ONNX Runtime", "OpenVINO") for precision in ("float32", "int8")
+    ]
+    keras_mean = evaluate(model, split.test, verbose=0)["metrics"]["Mean"]
+    for name, row in rows.items():
+        assert row["ms_per_image_batch_1"] > 0 and row["ms_per_image_batch_8"] > 0
+        if name.endswith("float32"):
+            assert row["mean_i_auroc"] == pytest.approx(keras_mean["I-AUROC"], abs=1e-3), name
+            assert row["mean_p_auroc"] == pytest.approx(keras_mean["P-AUROC"], abs=1e-3), name
+            assert row["file_mb"] == pytest.approx(4 * model.count_params() / 1e6, rel=0.05), name
+        else:
+            assert row["file_mb"] < 0.3 * 4 * model.count_params() / 1e6, name
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == format_cpu_features(cpu_features())
+    assert len([line for line in printed if line.startswith("| ")]) == 1 + len(rows)
+    with open(json_path) as file:
+        written = json.load(file)
+    assert (written["cpu_features"], written["rows"]) == (cpu_features(), rows)

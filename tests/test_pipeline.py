@@ -149,6 +149,7 @@ def test_reshuffled_stream_has_a_new_order_every_pass(size):
     assert passes[0] != passes[1] and passes[1] != passes[2]
 
 
+@pytest.mark.slow
 def test_index_streams_are_deterministic_for_a_seed():
     samples = _fake_samples(CLASS_SIZES)
     stream = balanced_index_stream(samples, seed=11)
@@ -172,6 +173,7 @@ def test_skip_resumes_the_index_streams():
         assert sorted(shuffled[start : start + 10]) == list(range(10))
 
 
+@pytest.mark.slow
 def test_training_batches_match_labels_and_resume_exactly(image_samples):
     def batches(start_step, count):
         dataset = training_dataset(image_samples, 16, batch_size=4, seed=2, start_step=start_step)
@@ -188,6 +190,7 @@ def test_training_batches_match_labels_and_resume_exactly(image_samples):
     np.testing.assert_array_equal(batches(0, 6)[5][0], full[5][0])
 
 
+@pytest.mark.slow
 def test_shards_of_the_training_stream_make_up_its_batches(image_samples):
     """Each of 2 workers gets its half of every batch, augmentation and
     resuming included: side by side they are the unsharded batches."""

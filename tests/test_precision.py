@@ -13,6 +13,8 @@ from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training import trainer
 from mtfcdd.training.config import TrainingConfig
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("precision")]
+
 SMALL = dict(image_size=75, backbone_weights=None, batch_size=4, learning_rate=1e-3, threshold_fraction=0)
 
 

@@ -9,6 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import tiny_litert_file
 
 import mtfcdd
 from mtfcdd.cli import main
@@ -18,6 +19,8 @@ from mtfcdd.prediction.predict_images import masks_for, predict
 from mtfcdd.utils.image_files import image_paths
 from mtfcdd.visualization import panels as visualization
 from mtfcdd.visualization.figures import figure2_grid, select_examples
+
+pytestmark = [pytest.mark.xdist_group("prediction")]
 
 SIDE = 75
 TILE = 96
@@ -88,6 +91,7 @@ def test_image_paths_skip_masks_hidden_files_and_output(image_folder, tmp_path):
         image_paths(tmp_path / "nothing_here_*.jpg")
 
 
+@pytest.mark.slow
 def test_predict_folder(model_with_thresholds, image_folder, tmp_path):
     model = model_with_thresholds
     folder, paths = image_folder
@@ -135,6 +139,7 @@ def test_predict_folder(model_with_thresholds, image_folder, tmp_path):
     assert not [name for name in os.listdir(output_dir) if name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_other_reduction_has_no_detections(model_with_thresholds, tmp_path):
     model = model_with_thresholds
     path = _write(tmp_path / "one.png", _image(7))
@@ -147,6 +152,7 @@ def test_other_reduction_has_no_detections(model_with_thresholds, tmp_path):
     assert results.thresholds is None and results.predictions[0].panel_path is None
 
 
+@pytest.mark.slow
 def test_predict_draws_the_mask_on_its_type_tile(model, tmp_path):
     path = _write(tmp_path / "images" / "defect.png", _image(8))
     mask = np.zeros((SIDE, SIDE), np.uint8)
@@ -245,6 +251,7 @@ def _sample(tmp_path, category, code, index):
     return Sample(image_path, mask_path, category, code, labels)
 
 
+@pytest.mark.slow
 def test_figure2_grid(model, tmp_path):
     samples = [
         _sample(tmp_path, "washer", "HS", 1), _sample(tmp_path, "washer", "HS", 2),
@@ -265,6 +272,7 @@ def test_figure2_grid(model, tmp_path):
         figure2_grid(model, samples[4:], tmp_path / "none.png")
 
 
+@pytest.mark.slow
 def test_cli_predict_keras_model(model, image_folder, tmp_path, capsys):
     model_path = str(tmp_path / "model.keras")
     model.save(model_path)
@@ -285,39 +293,10 @@ def test_cli_predict_keras_model(model, image_folder, tmp_path, capsys):
     assert "missing.keras" in capsys.readouterr().err
 
 
-def _tiny_tflite(path):
-    """A LiteRT model whose output phi is known: 15x15 means of the image / 100.
-
-    Converting MultiTypeFCDD takes ~45 s on two cores, too long for this
-    file; the runner's own tests convert the real model. This one checks
-    that ``predict`` drives any ``LiteRTModel`` correctly.
-    """
-    import tensorflow as tf
-
-    from mtfcdd.deploy.sidecar import SCHEMA_VERSION, write_sidecar
-
-    @tf.function(input_signature=[tf.TensorSpec([None, SIDE, SIDE, 3], tf.float32)])
-    def type_projection(images):
-        means = tf.nn.avg_pool2d(images / 100.0, 15, 15, "VALID")
-        return tf.concat([means, means, means[..., :2]], axis=-1)
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([type_projection.get_concrete_function()])
-    with open(path, "wb") as file:
-        file.write(converter.convert())
-    write_sidecar(path, {
-        "schema_version": SCHEMA_VERSION, "mtfcdd_version": mtfcdd.__version__,
-        "output": "type_projection",
-        "type_codes": list(mtfcdd.DEFECT_CODES), "image_size": [SIDE, SIDE],
-        "score_reduction": "mean", "thresholds": [0.5] * 8, "quantization": "none",
-        "num_calibration_images": None, "weights_source": "test",
-    })
-    return str(path)
-
-
 def test_predict_and_cli_with_tflite(tmp_path, capsys):
     from mtfcdd.deploy.runner import LiteRTModel
 
-    tflite_path = _tiny_tflite(tmp_path / "tiny.tflite")
+    tflite_path = tiny_litert_file(tmp_path / "tiny.tflite", SIDE)
     bright, dark = np.full((SIDE, SIDE, 3), 200, np.uint8), np.full((SIDE, SIDE, 3), 20, np.uint8)
     bright[:, :, 2] = 0  # channel means 200, 200, 0
     paths = [_write(tmp_path / "bright.png", bright), _write(tmp_path / "dark.png", dark)]

@@ -30,6 +30,7 @@ def fit_one_step(model):
     return images
 
 
+@pytest.mark.slow
 def test_authors_network_updates_backbone_statistics_only_and_round_trips(tmp_path):
     model = mtfcdd.MultiTypeFCDD(8, 75, backbone_weights=None, **AUTHORS_NETWORK)
     paper = mtfcdd.MultiTypeFCDD(8, 75, backbone_weights=None)
@@ -86,16 +87,21 @@ def test_bicubic_mask_resizing_grows_the_mask():
     np.testing.assert_array_equal(resize_bicubic_positive(mask, (1, 8)), [[0, 1, 1, 1, 1, 1, 1, 0]])
 
 
+@pytest.mark.slow
 def test_cli_train_and_evaluate_with_authors_preset(tiny_dataset, tmp_path, capsys):
     run = tmp_path / "run"
+    # A batch of 4, not the preset's 256: the step takes seconds, and the
+    # batch size is one more option given beside the preset.
     assert main(["train", "--data", tiny_dataset, "--out", str(run), "--preset", "authors", "--image-size", "75",
-                 "--epochs", "1", "--steps-per-epoch", "1", "--backbone-weights", "none"]) == 0
+                 "--epochs", "1", "--steps-per-epoch", "1", "--backbone-weights", "none", "--batch-size", "4"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["preset"] == "authors"
+    assert TRAINING_PRESETS["authors"]["batch_size"] == 256
     for name, value in TRAINING_PRESETS["authors"].items():
-        assert config[name] == value, name  # batch 256, seed 42, Adam eps 1e-8, ...
+        if name != "batch_size":
+            assert config[name] == value, name  # seed 42, Adam eps 1e-8, ...
     # The options given beside the preset, and only those, change it.
-    assert (config["image_size"], config["epochs"], config["learning_rate"]) == (75, 1, 1e-4)
+    assert (config["image_size"], config["epochs"], config["batch_size"], config["learning_rate"]) == (75, 1, 4, 1e-4)
     model = keras.saving.load_model(run / "model.keras")
     assert {name: getattr(model, name) for name in AUTHORS_NETWORK} == AUTHORS_NETWORK
     assert model.score_reduction == "max"

@@ -18,6 +18,7 @@ def test_every_public_name_resolves():
         assert getattr(mtfcdd, name) is not None, name
 
 
+@pytest.mark.slow
 def test_plain_import_lets_keras_load_saved_models(tmp_path):
     model = mtfcdd.build_model(1, 75, backbone_weights=None)
     model.save(tmp_path / "model.keras")

@@ -2,10 +2,8 @@
 protected, bad input is refused at the door, and every error a user can
 cause is one line naming the file or value at fault.
 
-The numbers in the test names are the cases of the issue that asked for
-this (data loss 1-4, silently wrong 5-12, crashes 13-14). Most tests need no
-training: a saved untrained 75x75 model, the tiny data set, hand-made files;
-the one that trains runs a single step.
+Most tests need no training: a saved untrained 75x75 model, the tiny
+data set, hand-made files; the one that trains runs a single step.
 """
 
 import errno
@@ -33,6 +31,8 @@ from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss
 from mtfcdd.training.config import TrainingConfig
 from mtfcdd.utils.atomic_files import atomic_path
 from mtfcdd.utils.image_files import image_and_mask_problems, read_rgb_image
+
+pytestmark = [pytest.mark.xdist_group("reliability")]
 
 # What this file tests is new: it is imported inside the tests, so that
 # each of them fails on its own on the code before (the issue's check).
@@ -121,7 +121,8 @@ def train_argv(root, run, *options):
 # --- 1-4: data loss -----------------------------------------------------------------
 
 
-def test_1_train_refuses_a_folder_holding_a_finished_or_unfinished_run(tiny_dataset, finished_run, capsys):
+@pytest.mark.slow
+def test_train_refuses_a_folder_holding_a_finished_or_unfinished_run(tiny_dataset, finished_run, capsys):
     before = snapshot(finished_run)
     assert main(train_argv(tiny_dataset, finished_run)) == 1
     line = error_line(capsys)
@@ -133,7 +134,8 @@ def test_1_train_refuses_a_folder_holding_a_finished_or_unfinished_run(tiny_data
     assert snapshot(finished_run) == {name: data for name, data in before.items() if name != "model.keras"}
 
 
-def test_1_overwrite_deletes_the_earlier_run_first(finished_run):
+@pytest.mark.slow
+def test_overwrite_deletes_the_earlier_run_first(finished_run):
     from mtfcdd.training.run_folder import start_run
 
     (finished_run / "notes.txt").write_text("mine")
@@ -173,7 +175,8 @@ def exported(model_file, tmp_path_factory):
     }
 
 
-def test_2_export_refuses_its_input_and_existing_files(model_file, tmp_path, capsys):
+@pytest.mark.slow
+def test_export_refuses_its_input_and_existing_files(model_file, tmp_path, capsys):
     model_before = open(model_file, "rb").read()
     assert main(["export", model_file, "--out", model_file]) == 1
     assert "would write over the input model" in error_line(capsys)
@@ -186,7 +189,8 @@ def test_2_export_refuses_its_input_and_existing_files(model_file, tmp_path, cap
         os.remove(tmp_path / existing)
 
 
-def test_2_4_export_overwrites_when_asked_and_leaves_no_temporary_files(exported):
+@pytest.mark.slow
+def test_export_overwrites_when_asked_and_leaves_no_temporary_files(exported):
     assert exported["status"] == 0
     assert exported["folder"] == ["model.tflite", "model.tflite.json"]  # the killed export's leftovers too
     # The SavedModel was written beside the output; TensorFlow leaves only
@@ -195,7 +199,7 @@ def test_2_4_export_overwrites_when_asked_and_leaves_no_temporary_files(exported
     assert LiteRTModel(exported["output"]).type_codes == mtfcdd.DEFECT_CODES
 
 
-def test_3_a_second_training_is_refused_naming_the_first(tiny_dataset, tmp_path, capsys):
+def test_a_second_training_is_refused_naming_the_first(tiny_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / LOCK_FILE).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
@@ -210,7 +214,8 @@ def test_3_a_second_training_is_refused_naming_the_first(tiny_dataset, tmp_path,
             pass
 
 
-def test_3_a_killed_runs_lock_is_taken_over_and_released(finished_run, tiny_dataset, capsys):
+@pytest.mark.slow
+def test_a_killed_runs_lock_is_taken_over_and_released(finished_run, tiny_dataset, capsys):
     pid = dead_pid()
     (finished_run / LOCK_FILE).write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
     assert main(train_argv(tiny_dataset, finished_run)) == 1  # refused: it holds a run
@@ -219,7 +224,7 @@ def test_3_a_killed_runs_lock_is_taken_over_and_released(finished_run, tiny_data
     assert not (finished_run / LOCK_FILE).exists()
 
 
-def test_3_temporary_files_have_unique_names(tmp_path):
+def test_temporary_files_have_unique_names(tmp_path):
     target = tmp_path / "checkpoint.keras"
     with atomic_path(target, ".keras") as first, atomic_path(target, ".keras") as second:
         assert first != second and first.endswith(".keras") and ".partial-" in first
@@ -229,7 +234,8 @@ def test_3_temporary_files_have_unique_names(tmp_path):
     assert target.read_text() == "first" and os.listdir(tmp_path) == ["checkpoint.keras"]
 
 
-def test_4_a_killed_runs_temporary_files_are_removed_at_the_next_start(finished_run, tiny_dataset, capsys):
+@pytest.mark.slow
+def test_a_killed_runs_temporary_files_are_removed_at_the_next_start(finished_run, tiny_dataset, capsys):
     leftovers = [
         f".checkpoint.keras.partial-{dead_pid()}-0123abcd.keras",
         ".checkpoint.keras.partial.keras",  # mtfcdd 0.1's name
@@ -247,7 +253,8 @@ def test_4_a_killed_runs_temporary_files_are_removed_at_the_next_start(finished_
 # --- 5-12: silently wrong or silently ignored ---------------------------------------
 
 
-def test_5_resume_refuses_other_settings_and_names_them(tiny_dataset, finished_run, capsys):
+@pytest.mark.slow
+def test_resume_refuses_other_settings_and_names_them(tiny_dataset, finished_run, capsys):
     before = snapshot(finished_run)
     assert main(["train", "--data", tiny_dataset, "--out", str(finished_run), "--resume",
                  "--batch-size", "8", "--seed", "3", "--image-size", "75"]) == 1
@@ -265,7 +272,8 @@ def test_5_resume_refuses_other_settings_and_names_them(tiny_dataset, finished_r
     }
 
 
-def test_5_resume_may_extend_epochs_and_change_the_learning_rate_and_records_it(tiny_dataset, finished_run, capsys):
+@pytest.mark.slow
+def test_resume_may_extend_epochs_and_change_the_learning_rate_and_records_it(tiny_dataset, finished_run, capsys):
     # Every other option is left at its default, which differs from the
     # saved run's (image size 299, batch 32, ImageNet weights): not given,
     # so the saved values stay.
@@ -286,7 +294,7 @@ def test_5_resume_may_extend_epochs_and_change_the_learning_rate_and_records_it(
     )
 
 
-def test_6_verify_reports_a_truncated_image(dataset):
+def test_verify_reports_a_truncated_image(dataset):
     truncated = split_of(dataset)[0].image_path
     truncate(truncated)
     assert cv2.imread(truncated) is not None  # OpenCV only warns: it returns grey rows
@@ -301,7 +309,8 @@ def test_6_verify_reports_a_truncated_image(dataset):
         resize_image_root(os.path.join(dataset, "realiad_128"), os.path.join(dataset, "realiad_32"), 32, verbose=0)
 
 
-def test_6_12_predict_refuses_a_truncated_image_by_name_and_exits_3(exported, tmp_path, capsys):
+@pytest.mark.slow
+def test_predict_refuses_a_truncated_image_by_name_and_exits_3(exported, tmp_path, capsys):
     image = np.random.default_rng(0).integers(0, 256, (90, 80, 3), np.uint8)
     good, cut = tmp_path / "good.jpg", tmp_path / "cut.jpg"
     cv2.imwrite(str(good), image)
@@ -316,7 +325,8 @@ def test_6_12_predict_refuses_a_truncated_image_by_name_and_exits_3(exported, tm
     assert (tmp_path / "out" / "good.png").exists()
 
 
-def test_6_evaluate_refuses_a_truncated_image_by_name(model_file, dataset, capsys):
+@pytest.mark.slow
+def test_evaluate_refuses_a_truncated_image_by_name(model_file, dataset, capsys):
     truncated = split_of(dataset, "test")[5].image_path
     truncate(truncated)
     assert main(["evaluate", model_file, "--data", dataset, "--json"]) == 1
@@ -324,7 +334,7 @@ def test_6_evaluate_refuses_a_truncated_image_by_name(model_file, dataset, capsy
     assert truncated in line and "truncated" in line
 
 
-def test_6_train_checks_every_image_before_the_first_step(dataset, tmp_path, capsys):
+def test_train_checks_every_image_before_the_first_step(dataset, tmp_path, capsys):
     samples = split_of(dataset)
     truncated, corrupt = samples[3].image_path, samples[7].image_path
     truncate(truncated)
@@ -347,7 +357,8 @@ def mismatched_mask(samples):
     return sample
 
 
-def test_7_a_mask_of_another_size_is_refused_by_every_reader(model_file, exported, dataset, tmp_path, capsys):
+@pytest.mark.slow
+def test_a_mask_of_another_size_is_refused_by_every_reader(model_file, exported, dataset, tmp_path, capsys):
     test_sample = mismatched_mask(split_of(dataset, "test"))
     training_sample = mismatched_mask(split_of(dataset, "train"))
     assert main(["evaluate", model_file, "--data", dataset, "--json"]) == 1
@@ -370,7 +381,7 @@ def test_7_a_mask_of_another_size_is_refused_by_every_reader(model_file, exporte
         mtfcdd.predict(model, [test_sample.image_path], masks={test_sample.image_path: (test_sample.mask_path, "HS")})
 
 
-def test_8_an_empty_training_split_is_a_problem_and_named_when_training(dataset, tmp_path, capsys):
+def test_an_empty_training_split_is_a_problem_and_named_when_training(dataset, tmp_path, capsys):
     split_dir = os.path.join(dataset, "realiad_jsons", "realiad_jsons_fuiad_0.1")
     for name in os.listdir(split_dir):
         content = json.loads(open(os.path.join(split_dir, name)).read())
@@ -402,7 +413,7 @@ def test_8_an_empty_training_split_is_a_problem_and_named_when_training(dataset,
         ("--seed", "-1", "seed must be a whole number >= 0"),
     ],
 )
-def test_9_training_options_are_checked_at_the_door(tmp_path, capsys, option, value, message):
+def test_training_options_are_checked_at_the_door(tmp_path, capsys, option, value, message):
     # Usage errors: exit status 2, as argparse's own.
     assert main(["train", "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "run"), option, value]) == 2
     assert message in error_line(capsys)
@@ -427,14 +438,15 @@ def test_9_training_options_are_checked_at_the_door(tmp_path, capsys, option, va
         ["serve", "model.keras", "--max-megapixels", "nan"],
     ],
 )
-def test_9_other_verbs_numbers_are_checked_at_the_door(argv, capsys):
+def test_other_verbs_numbers_are_checked_at_the_door(argv, capsys):
     with pytest.raises(SystemExit) as exit:
         main(argv)
     assert exit.value.code == 2
     assert f"argument {argv[-2]}: expected" in capsys.readouterr().err
 
 
-def test_10_a_sidecar_with_wrong_fields_is_refused_naming_them(exported, tmp_path):
+@pytest.mark.slow
+def test_a_sidecar_with_wrong_fields_is_refused_naming_them(exported, tmp_path):
     metadata = read_sidecar(exported["output"])
     for field, value, message in (
         ("thresholds", [float("nan")] + [0.5] * 7, "'thresholds' is .*nan.*; expected null or one finite number"),
@@ -451,7 +463,8 @@ def test_10_a_sidecar_with_wrong_fields_is_refused_naming_them(exported, tmp_pat
         assert str(model_path) in str(error.value)
 
 
-def test_11_masks_beside_their_images_are_left_out_and_said(exported, tmp_path, capsys):
+@pytest.mark.slow
+def test_masks_beside_their_images_are_left_out_and_said(exported, tmp_path, capsys):
     from mtfcdd.utils.image_files import select_images
 
     folder = tmp_path / "parts"
@@ -472,7 +485,8 @@ def test_11_masks_beside_their_images_are_left_out_and_said(exported, tmp_path, 
 # --- 13-14: crashes and unclear messages --------------------------------------------
 
 
-def test_13_system_errors_are_one_line_naming_the_file(exported, tmp_path, capsys, monkeypatch):
+@pytest.mark.slow
+def test_system_errors_are_one_line_naming_the_file(exported, tmp_path, capsys, monkeypatch):
     tflite = ["--tflite", exported["output"]]
     image = tmp_path / "part.png"
     cv2.imwrite(str(image), np.zeros((80, 80, 3), np.uint8))
@@ -509,7 +523,8 @@ def test_13_system_errors_are_one_line_naming_the_file(exported, tmp_path, capsy
         main(["--debug", "predict", *tflite, str(image), "--out", str(tmp_path / "out")])
 
 
-def test_13_hand_edited_run_files_are_refused_naming_the_file(tiny_dataset, finished_run, capsys):
+@pytest.mark.slow
+def test_hand_edited_run_files_are_refused_naming_the_file(tiny_dataset, finished_run, capsys):
     resume = ["train", "--data", tiny_dataset, "--out", str(finished_run), "--resume"]
     state, config = finished_run / "training_state.json", finished_run / "config.json"
     state.write_text('{"epochs_completed": "two"}')
@@ -529,7 +544,8 @@ def test_13_hand_edited_run_files_are_refused_naming_the_file(tiny_dataset, fini
         assert str(config) in line and message in line
 
 
-def test_13_damaged_model_files_cannot_be_read(model_file, finished_run, tiny_dataset, tmp_path, capsys):
+@pytest.mark.slow
+def test_damaged_model_files_cannot_be_read(model_file, finished_run, tiny_dataset, tmp_path, capsys):
     damaged = tmp_path / "model.keras"
     damaged.write_bytes(open(model_file, "rb").read()[:20000])
     image = tmp_path / "part.png"
@@ -555,7 +571,8 @@ def _sidecar_for(path):
     }
 
 
-def test_13_offline_imagenet_weights_say_what_to_do(tiny_dataset, tmp_path, capsys, monkeypatch):
+@pytest.mark.slow
+def test_offline_imagenet_weights_say_what_to_do(tiny_dataset, tmp_path, capsys, monkeypatch):
     def offline(*args, **kwargs):
         raise Exception(
             "URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -572,14 +589,15 @@ def test_13_offline_imagenet_weights_say_what_to_do(tiny_dataset, tmp_path, caps
     assert "--backbone-weights FILE" in line and "--backbone-weights synthetic" in line
 
 
-def test_14_a_batch_that_cannot_fit_is_refused_before_tensorflow_runs_it(tiny_dataset, tmp_path, capsys):
+@pytest.mark.slow
+def test_a_batch_that_cannot_fit_is_refused_before_tensorflow_runs_it(tiny_dataset, tmp_path, capsys):
     assert main(train_argv(tiny_dataset, tmp_path / "run", "--batch-size", "10000000")) == 1
     line = error_line(capsys)
     assert "batch_size 10,000,000 needs at least" in line and "use a batch size of at most" in line
     assert not (tmp_path / "run" / "checkpoint.keras").exists()
 
 
-def test_14_the_memory_floor_of_a_batch_by_hand():
+def test_the_memory_floor_of_a_batch_by_hand():
     from mtfcdd.model.batch_memory import batch_bytes_per_image, check_batch_fits
 
     model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 1)])
@@ -592,7 +610,8 @@ def test_14_the_memory_floor_of_a_batch_by_hand():
         check_batch_fits(model, 11, training=True, available=10 * 832)
 
 
-def test_14_large_images_are_decoded_reduced_and_panels_capped(exported, tmp_path):
+@pytest.mark.slow
+def test_large_images_are_decoded_reduced_and_panels_capped(exported, tmp_path):
     from mtfcdd.utils.image_files import read_image_file
 
     gradient = np.linspace(0, 255, 800 * 600 * 3).reshape(800, 600, 3).astype(np.uint8)

@@ -44,6 +44,8 @@ from mtfcdd.utils.image_files import image_paths
 from mtfcdd.utils.image_files import read_rgb_image
 from mtfcdd.visualization.panels import overlay_heatmap
 
+pytestmark = [pytest.mark.xdist_group("serve")]
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDE = 75
 MAX_UPLOAD_MB = 1
@@ -210,6 +212,7 @@ def test_most_likely_type_is_the_largest_multiple_of_its_threshold():
 # --- The endpoint ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_endpoint_answers_what_predict_says(server, test_samples, model_path, images_dir):
     model = server["model"]
     path = test_samples["defective"]
@@ -276,6 +279,7 @@ def test_endpoint_answers_what_predict_says(server, test_samples, model_path, im
     assert status == 200 and health["status"] == "ok" and health["predictions"] >= 3
 
 
+@pytest.mark.slow
 def test_bad_requests_get_4xx_json_and_the_server_keeps_serving(server, test_samples):
     with open(test_samples["normal"], "rb") as file:
         good = file.read()
@@ -310,6 +314,7 @@ def test_bad_requests_get_4xx_json_and_the_server_keeps_serving(server, test_sam
     assert after["predictions"] - before["predictions"] == len(bad_requests)
 
 
+@pytest.mark.slow
 def test_large_jpeg_is_decoded_reduced_and_says_so(server):
     model = server["model"]
     image = _gradient(800, 600)
@@ -347,6 +352,7 @@ def files_opened_for_writing(monkeypatch):
     return opened
 
 
+@pytest.mark.slow
 def test_uploads_stay_in_memory_unless_save_is_given(server, images_dir, tmp_path, monkeypatch):
     # Noise: a PNG over 500 KB, which Werkzeug would spool to a temporary file.
     noise = np.random.default_rng(1).integers(0, 256, (480, 480, 3), dtype=np.uint8)
@@ -376,6 +382,7 @@ def test_uploads_stay_in_memory_unless_save_is_given(server, images_dir, tmp_pat
         assert json.load(file)["scores"] == response.json["scores"]
 
 
+@pytest.mark.slow
 def test_the_curl_example_of_the_docs_answers_what_predict_says(server, test_samples):
     if shutil.which("curl") is None:
         _missing("curl (Debian package curl)")
@@ -420,6 +427,8 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_page_shows_per_type_heatmaps_and_the_scores_of_predict(server, browser, test_samples, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -501,6 +510,8 @@ return [document.documentElement.scrollWidth, view, wide.map((element) => elemen
 """
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_page_colours_against_the_thresholds_and_fits_a_phone(server, browser, test_samples):
     """The default scale: a map at its threshold is mid-scale; at 420 pixels wide
     nothing scrolls sideways and every tile is whole."""
@@ -547,6 +558,8 @@ def test_page_colours_against_the_thresholds_and_fits_a_phone(server, browser, t
     browser.set_window_size(1280, 900)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_page_predicts_a_folder_image_and_refuses_a_large_file(server, browser, images_dir, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -580,10 +593,11 @@ def test_page_predicts_a_folder_image_and_refuses_a_large_file(server, browser, 
 # --- The verb, and LiteRT without Keras ----------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_needs_one_model_and_an_existing_folder(server, tmp_path, capsys):
     assert main(["serve"]) == 1
     assert main(["serve", "model.keras", "--tflite", "model.tflite"]) == 1
-    assert "Give the model: a .keras file, --tflite FILE or --onnx FILE (one of them)." in capsys.readouterr().err
+    assert "Give the model: a .keras file, --tflite FILE, --onnx FILE or --openvino FILE (one of them)." in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="missing: images folder not found"):
         create_app(server["model"], images_dir=str(tmp_path / "missing"))
 

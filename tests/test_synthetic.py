@@ -251,6 +251,7 @@ def test_bad_input_is_reported(tiny_root, tmp_path):
         write_contact_sheets(tmp_path / "missing", tmp_path / "sheets")
 
 
+@pytest.mark.slow
 def test_cli_and_script_call_the_library(tiny_root, tmp_path, monkeypatch, capsys):
     calls = []
 

@@ -19,6 +19,7 @@ from mtfcdd.training.config import TrainingConfig
 from mtfcdd.training.throughput import interleaved_step_seconds, training_flops
 
 
+@pytest.mark.slow
 def test_training_flops_add_the_backward_pass_of_the_head():
     model = MultiTypeFCDD(8, 96, backbone_weights=None)
     cells = feature_map_size(96) ** 2
@@ -40,6 +41,7 @@ def test_training_flops_add_the_backward_pass_of_the_head():
     assert training_flops(model)["training"] == 3 * flops["forward"] - first_conv_flops
 
 
+@pytest.mark.slow
 def test_benchmark_training_reports_pipeline_step_and_both(tiny_dataset, capsys):
     assert main([
         "benchmark", "--training", "--data", tiny_dataset, "--image-size", "75", "--batch-size", "4",
@@ -60,6 +62,7 @@ def test_benchmark_training_reports_pipeline_step_and_both(tiny_dataset, capsys)
     )
 
 
+@pytest.mark.slow
 def test_benchmark_training_does_not_need_litert():
     # ai-edge-litert is an optional extra; the training benchmark times TensorFlow only.
     script = blocking_imports(["ai_edge_litert"]) + (

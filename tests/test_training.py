@@ -41,6 +41,7 @@ class EpochLogs(keras.callbacks.Callback):
         self.logs.append((epoch, dict(logs)))
 
 
+@pytest.mark.slow
 def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     # At alpha = 0.4 the tiny set holds out an image of every type: each is scored per epoch.
     config = TrainingConfig(alpha=0.4, epochs=2, steps_per_epoch=2, threshold_fraction=0.2, tensorboard=True, **SMALL)
@@ -87,6 +88,7 @@ def test_train_evaluate_report_end_to_end(tiny_dataset, tmp_path):
     assert "(per-type protocol, exact AUPRO)" in table and f"decision thresholds: {model.threshold_source}" in table
 
 
+@pytest.mark.slow
 def test_cli_train_defaults_draw_from_every_training_image(tiny_dataset, tmp_path, monkeypatch, capsys):
     """No threshold option: the sampler gets the whole training split, and
     the thresholds are fitted on it after training (recorded as such). The
@@ -161,6 +163,7 @@ RESUMABLE_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(tiny_dataset, tmp_path):
     output = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-c", RESUMABLE_RUN, tiny_dataset, str(output)])
@@ -189,6 +192,7 @@ def test_sigkill_mid_epoch_then_resume(tiny_dataset, tmp_path):
     assert not [name for name in os.listdir(output) if ".partial" in name]
 
 
+@pytest.mark.slow
 def test_resume_extends_epochs_and_refuses_other_changes(tiny_dataset, tmp_path):
     config = TrainingConfig(epochs=1, steps_per_epoch=1, threshold_fraction=0, **SMALL)
     train(tiny_dataset, tmp_path / "run", config, verbose=0)
@@ -203,6 +207,7 @@ def test_resume_extends_epochs_and_refuses_other_changes(tiny_dataset, tmp_path)
         train(tiny_dataset, tmp_path / "elsewhere", resume=True, verbose=0)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset, tmp_path):
     # Adam's first step moves every head weight by about the learning rate:
     # 1e30 makes the next forward pass overflow.
@@ -219,6 +224,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset, tmp_
     assert not (tmp_path / "run" / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_pixel_supervision_trains_the_backbone(tiny_dataset, tmp_path):
     config = TrainingConfig(
         epochs=1, steps_per_epoch=1, threshold_fraction=0, supervision="pixel",
@@ -263,6 +269,7 @@ MIRRORED_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_cpu_devices(tiny_dataset, tmp_path):
     completed = subprocess.run(
         [sys.executable, "-c", MIRRORED_RUN, tiny_dataset, str(tmp_path / "run")],

@@ -3,6 +3,9 @@
 import pathlib
 
 import mypy.api
+import pytest
+
+pytestmark = [pytest.mark.slow]
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 

@@ -3,6 +3,7 @@
     mtfcdd evaluate MODEL.keras --data ROOT --alpha A
     mtfcdd evaluate --tflite MODEL.tflite [--delegate PATH] --data ROOT --alpha A
     mtfcdd evaluate --onnx MODEL.onnx --data ROOT --alpha A
+    mtfcdd evaluate --openvino MODEL.xml --data ROOT --alpha A
 
 A converted file is evaluated exactly as the Keras model (the same images,
 read the same way, the same metrics), without Keras or TensorFlow.
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "evaluate", help="per-type I-AUROC, AP, F1-max, P-AUROC, AUPRO on a test split (paper Tables 3-5)"
     )
     parser.add_argument(
-        "model", nargs="?", metavar="MODEL", help="a trained model (.keras); omit it with --tflite or --onnx"
+        "model", nargs="?", metavar="MODEL", help="a trained model (.keras); omit it with --tflite, --onnx or --openvino"
     )
     add_model_options(parser)
     add_data_options(parser)

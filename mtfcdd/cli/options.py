@@ -5,11 +5,12 @@ every script in ``experiments/``: the options' defaults are read from
 ``TrainingConfig`` itself, so that the paper's numbers (299, 32, 1e-4, ...)
 are written in one place. ``add_model_options`` and ``load_model`` serve the
 verbs that run a model (``predict``, ``evaluate``, ``serve``): a ``.keras``
-file, or a converted one with ``--tflite`` or ``--onnx``.
+file, or a converted one with ``--tflite``, ``--onnx`` or ``--openvino``.
 """
 
 import argparse
 import dataclasses
+import importlib
 import math
 
 from mtfcdd.constants import (
@@ -407,28 +408,49 @@ def objects_argument(value):
     return names
 
 
+# The option of each converted format: (metavar, runtime and extra in words,
+# the runner's module and class), for add_model_options and load_model.
+CONVERTED_MODEL_OPTIONS = {
+    "tflite": (
+        "MODEL.tflite", 'a converted LiteRT file (pip install "mtfcdd[litert]")',
+        "mtfcdd.deploy.runner", "LiteRTModel",
+    ),
+    "onnx": (
+        "MODEL.onnx", 'a converted ONNX file, run with onnxruntime (pip install "mtfcdd[onnx]")',
+        "mtfcdd.deploy.onnx_runner", "OnnxModel",
+    ),
+    "openvino": (
+        "MODEL.xml", "a converted OpenVINO file (its .bin beside it), run with OpenVINO "
+        '(pip install "mtfcdd[openvino]")',
+        "mtfcdd.deploy.openvino_runner", "OpenVinoModel",
+    ),
+}
+
+
 def add_model_options(parser):
-    """``--tflite``, ``--onnx`` and ``--delegate``: a converted model instead of MODEL.
+    """``--tflite``, ``--onnx``, ``--openvino`` and ``--delegate``: a converted
+    model instead of MODEL.
 
     The verb declares MODEL itself (its place among the positionals differs);
     ``load_model`` reads all of them.
     """
     converted = parser.add_mutually_exclusive_group()
-    converted.add_argument(
-        "--tflite", metavar="MODEL.tflite",
-        help="a converted LiteRT file (its .json sidecar beside it) instead of a .keras model: "
-        'runs without Keras or TensorFlow (pip install "mtfcdd[litert]")',
-    )
-    converted.add_argument(
-        "--onnx", metavar="MODEL.onnx",
-        help="a converted ONNX file (its .json sidecar beside it) instead of a .keras model: "
-        'runs with onnxruntime, without Keras or TensorFlow (pip install "mtfcdd[onnx]")',
-    )
+    for name, (metavar, description, _, _) in CONVERTED_MODEL_OPTIONS.items():
+        converted.add_argument(
+            f"--{name}", metavar=metavar,
+            help=f"{description}, with its .json sidecar beside it, instead of a .keras model: "
+            "runs without Keras or TensorFlow",
+        )
     parser.add_argument(
         "--delegate", action="append", metavar="PATH",
         help="with --tflite: a LiteRT delegate library to run the model on, e.g. libedgetpu.so.1 "
         "(Coral Edge TPU) or a GPU delegate; repeat for several (default: the CPU)",
     )
+
+
+def converted_model_given(arguments):
+    """Whether the command line names a converted file (``--tflite``, ...)."""
+    return any(getattr(arguments, name) is not None for name in CONVERTED_MODEL_OPTIONS)
 
 
 def load_model(arguments, model_path=None):
@@ -444,19 +466,21 @@ def load_model(arguments, model_path=None):
     """
     from mtfcdd.inference.heatmap_model import heatmap_model
 
-    given = [path for path in (model_path, arguments.tflite, arguments.onnx) if path is not None]
-    if len(given) != 1:
-        raise ValueError("Give the model: a .keras file, --tflite FILE or --onnx FILE (one of them).")
+    converted = {
+        name: getattr(arguments, name) for name in CONVERTED_MODEL_OPTIONS
+        if getattr(arguments, name) is not None
+    }
+    if len(converted) + (model_path is not None) != 1:
+        *others, last = (f"--{name} FILE" for name in CONVERTED_MODEL_OPTIONS)
+        raise ValueError(f"Give the model: a .keras file, {', '.join(others)} or {last} (one of them).")
     if arguments.delegate and arguments.tflite is None:
         raise ValueError("--delegate applies to a LiteRT model: give it with --tflite FILE.")
-    if arguments.tflite is not None:
-        from mtfcdd.deploy.runner import LiteRTModel
-
-        return heatmap_model(LiteRTModel(arguments.tflite, delegates=arguments.delegate))
-    if arguments.onnx is not None:
-        from mtfcdd.deploy.onnx_runner import OnnxModel
-
-        return heatmap_model(OnnxModel(arguments.onnx))
+    if converted:
+        ((name, path),) = converted.items()
+        _, _, module, class_name = CONVERTED_MODEL_OPTIONS[name]
+        runner = getattr(importlib.import_module(module), class_name)
+        options = {"delegates": arguments.delegate} if name == "tflite" else {}
+        return heatmap_model(runner(path, **options))
     from mtfcdd.model.saving import load_trained_model
 
     return dataclasses.replace(heatmap_model(load_trained_model(model_path)), model_file=model_path)

@@ -3,8 +3,9 @@
     mtfcdd predict MODEL.keras INPUT... --out DIR [--batch-size N] [--reduction mean|max]
     mtfcdd predict --tflite MODEL.tflite [--delegate PATH] INPUT... --out DIR
     mtfcdd predict --onnx MODEL.onnx INPUT... --out DIR
+    mtfcdd predict --openvino MODEL.xml INPUT... --out DIR
 
-With ``--tflite`` or ``--onnx`` every positional is an input (files,
+With ``--tflite``, ``--onnx`` or ``--openvino`` every positional is an input (files,
 folders, glob patterns), and neither Keras nor TensorFlow is imported;
 without them the first one is the Keras model. Exit status 0 when every
 image was processed, ``SOME_INPUTS_FAILED`` (3) when some could not be (the
@@ -19,7 +20,7 @@ import os
 import sys
 
 from mtfcdd.cli.json_output import add_json_option, print_result
-from mtfcdd.cli.options import add_model_options, load_model, positive_int
+from mtfcdd.cli.options import add_model_options, converted_model_given, load_model, positive_int
 from mtfcdd.constants import SCORE_REDUCTIONS
 
 SOME_INPUTS_FAILED = 3
@@ -40,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_model_options(parser)
     parser.add_argument(
         "inputs", nargs="+", metavar="[MODEL.keras] INPUT",
-        help="the trained model (mtfcdd train writes model.keras), unless --tflite or --onnx is "
-        "given, then image files, folders (searched recursively; Real-IAD mask PNGs skipped) or "
+        help="the trained model (mtfcdd train writes model.keras), unless --tflite, --onnx or "
+        "--openvino is given, then image files, folders (searched recursively; Real-IAD mask PNGs skipped) or "
         "glob patterns",
     )
     parser.add_argument(
@@ -65,11 +66,11 @@ def run(arguments: argparse.Namespace) -> int:
     from mtfcdd.utils.image_files import masks_left_out_note
 
     model_path, inputs = None, arguments.inputs
-    if arguments.tflite is None and arguments.onnx is None:
+    if not converted_model_given(arguments):
         model_path, inputs = inputs[0], inputs[1:]
     if not inputs:
         raise ValueError(
-            "Give the model file and at least one image, file or folder (or --tflite / --onnx FILE)."
+            "Give the model file and at least one image, file or folder (or --tflite / --onnx / --openvino FILE)."
         )
     model = load_model(arguments, model_path)
     results = predict(

@@ -3,9 +3,10 @@
     mtfcdd serve MODEL.keras [--host 127.0.0.1] [--port 8080] [--images DIR] [--save DIR]
     mtfcdd serve --tflite MODEL.tflite [--delegate PATH] ...
     mtfcdd serve --onnx MODEL.onnx ...
+    mtfcdd serve --openvino MODEL.xml ...
 
 Runs ``mtfcdd.serve.server`` until Ctrl+C. Needs Flask (``pip install
-"mtfcdd[serve]"``); with ``--tflite`` or ``--onnx`` neither Keras nor
+"mtfcdd[serve]"``); with ``--tflite``, ``--onnx`` or ``--openvino`` neither Keras nor
 TensorFlow is imported, so it runs on a board. Nothing heavy is imported
 until the verb runs.
 """
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "model", nargs="?", metavar="MODEL.keras",
-        help="the trained model (mtfcdd train writes model.keras); omit it with --tflite or --onnx",
+        help="the trained model (mtfcdd train writes model.keras); omit it with --tflite, --onnx or --openvino",
     )
     add_model_options(parser)
     parser.add_argument(
@@ -88,12 +89,13 @@ def run(arguments: argparse.Namespace) -> int:
 
 def build_server(arguments):
     """(the server, not yet running; the model; its facts) from the command line."""
+    from mtfcdd.deploy.sidecar import model_files
     from mtfcdd.serve.server import create_app, make_server
 
     model = load_model(arguments, arguments.model)
     facts = {
         "file": os.path.basename(model.model_file),
-        "file_size_bytes": os.path.getsize(model.model_file),
+        "file_size_bytes": sum(os.path.getsize(path) for path in model_files(model.model_file)),
         "runtime": model.runtime,
     }
     if model.quantization is not None:

@@ -1,13 +1,14 @@
-"""Deployment: LiteRT (TFLite) and ONNX conversion, inference without Keras.
+"""Deployment: LiteRT (TFLite), ONNX and OpenVINO conversion, inference without Keras.
 
-Two sides, kept apart so that a board needs only one runtime (ai-edge-litert
-or onnxruntime), NumPy and OpenCV (docs/deployment.md):
+Two sides, kept apart so that a board needs only one runtime (ai-edge-litert,
+onnxruntime or openvino), NumPy and OpenCV (docs/deployment.md):
 
-- ``mtfcdd.deploy.export`` (Keras and TensorFlow): ``export_tflite`` and
-  ``export_onnx`` write a converted file and its JSON sidecar
-  (``mtfcdd.deploy.sidecar``).
-- ``mtfcdd.deploy.runner`` (ai-edge-litert: ``LiteRTModel``) and
-  ``mtfcdd.deploy.onnx_runner`` (onnxruntime: ``OnnxModel``) run the file;
+- ``mtfcdd.deploy.export`` (Keras and TensorFlow): ``export_tflite``,
+  ``export_onnx`` and ``export_openvino`` write a converted file and its
+  JSON sidecar (``mtfcdd.deploy.sidecar``).
+- ``mtfcdd.deploy.runner`` (ai-edge-litert: ``LiteRTModel``),
+  ``mtfcdd.deploy.onnx_runner`` (onnxruntime: ``OnnxModel``) and
+  ``mtfcdd.deploy.openvino_runner`` (openvino: ``OpenVinoModel``) run the file;
   ``mtfcdd.deploy.converted_model`` turns its output into heatmaps, scores
   and detected types with ``mtfcdd.inference.postprocessing``.
 - ``mtfcdd.deploy.benchmark``: the footprint (paper 5.3).

@@ -1,4 +1,4 @@
-"""What every converted file offers, whichever runtime runs it (LiteRT, ONNX).
+"""What every converted file offers, whichever runtime runs it (LiteRT, ONNX, OpenVINO).
 
 A file written by ``mtfcdd export`` ends at the type projection phi_k and
 has a JSON sidecar (``mtfcdd.deploy.sidecar``). ``ConvertedModel`` reads the
@@ -7,8 +7,9 @@ model's preprocessor (``mtfcdd.data.preprocessor``, the training stream's),
 applies paper Eq. 1 to phi_k and reads scores (Eq. 2) and detected types with
 ``mtfcdd.inference.postprocessing``, the same code as the Keras path. A
 runtime adds only how phi_k is computed (``_type_projection``):
-``mtfcdd.deploy.runner.LiteRTModel`` and
-``mtfcdd.deploy.onnx_runner.OnnxModel``.
+``mtfcdd.deploy.runner.LiteRTModel``,
+``mtfcdd.deploy.onnx_runner.OnnxModel`` and
+``mtfcdd.deploy.openvino_runner.OpenVinoModel``.
 
 No Keras or TensorFlow here: a board has neither.
 """
@@ -16,8 +17,8 @@ No Keras or TensorFlow here: a board has neither.
 import dataclasses
 import os
 
-from mtfcdd.deploy.sidecar import read_sidecar
 from mtfcdd.data.preprocessor import Preprocessor
+from mtfcdd.deploy.sidecar import model_files, read_sidecar
 from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
 
 
@@ -51,10 +52,11 @@ class ConvertedModel:
 
     def __init__(self, model_path):
         model_path = os.fspath(model_path)
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(
-                f"{model_path}: model file not found (expected a .{self.file_format} file)."
-            )
+        for path in model_files(model_path):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{path}: model file not found (expected a {self.file_format} model's file)."
+                )
         self.model_path = model_path
         self.metadata = read_sidecar(model_path)
         if self.metadata["format"] != self.file_format:

@@ -49,7 +49,9 @@ beside the output and removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -59,14 +61,17 @@ import numpy as np
 import tensorflow as tf
 
 from mtfcdd import __version__
-from mtfcdd.constants import QUANTIZATIONS
-from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, write_sidecar
+from mtfcdd.constants import FORMAT_QUANTIZATIONS, QUANTIZATIONS
+from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, model_files, write_sidecar
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
 from mtfcdd.utils.optional_packages import import_optional
 
 if TYPE_CHECKING:
     from mtfcdd.model.network import MultiTypeFCDD
+
+RepresentativeImages = Sequence[str | os.PathLike[str]] | np.ndarray | Sequence[np.ndarray]
+"""Calibration images: file paths, an array (N, H, W, 3), or (H, W, 3) arrays."""
 
 # Attributes of MultiTypeFCDD that the sidecar records.
 _MODEL_ATTRIBUTES = (
@@ -78,7 +83,7 @@ def export_tflite(
     model: MultiTypeFCDD,
     output_path: str | os.PathLike[str],
     quantize: str = "none",
-    representative_images: Sequence[str | os.PathLike[str]] | np.ndarray | Sequence[np.ndarray] | None = None,
+    representative_images: RepresentativeImages | None = None,
     num_calibration_images: int = 100,
 ) -> str | os.PathLike[str]:
     """Converts ``model`` to a ``.tflite`` file with its JSON sidecar.
@@ -155,22 +160,20 @@ def export_tflite_variants(
                 saved_model_dir, quantize, calibration_images, model.preprocessor
             )
             write_bytes(output_path, converter.convert())
-            write_sidecar(
-                output_path,
-                {
-                    **metadata,
-                    "format": "tflite",
-                    "quantization": quantize,
-                    "num_calibration_images": (
-                        len(calibration_images) if quantize == "int8" else None
-                    ),
-                },
+            _write_converted_sidecar(
+                output_path, metadata, "tflite", quantize, calibration_images
             )
     return output_paths
 
 
-def export_onnx(model: MultiTypeFCDD, output_path: str | os.PathLike[str]) -> str | os.PathLike[str]:
-    """Converts ``model`` to an ``.onnx`` file (float32) with its JSON sidecar.
+def export_onnx(
+    model: MultiTypeFCDD,
+    output_path: str | os.PathLike[str],
+    quantize: str = "none",
+    representative_images: RepresentativeImages | None = None,
+    num_calibration_images: int = 100,
+) -> str | os.PathLike[str]:
+    """Converts ``model`` to an ``.onnx`` file with its JSON sidecar.
 
     The file reads float32 RGB images, values 0..255, NHWC, of the model's
     size and any batch size (input ``"images"``), and outputs phi_k;
@@ -181,29 +184,161 @@ def export_onnx(model: MultiTypeFCDD, output_path: str | os.PathLike[str]) -> st
             ``.keras`` file), on the TensorFlow backend.
         output_path: the ``.onnx`` file to write; the sidecar is
             ``output_path + ".json"``.
+        quantize: ``"none"`` (float32) or ``"int8"``: onnxruntime's static
+            quantisation in QDQ form (int8 weights per channel, int8
+            activations), calibrated on ``representative_images``.
+        representative_images, num_calibration_images: see
+            ``export_tflite``; for ``"int8"`` only.
 
     Returns:
         ``output_path``.
     """
-    metadata = model_metadata(model)
-    _require_tensorflow_backend("ONNX export")
+    metadata, calibration_images = _prepare_export(
+        model, output_path, "onnx", quantize, representative_images, num_calibration_images
+    )
+    if quantize == "none":
+        with atomic_path(output_path, suffix=".onnx") as temporary_path:
+            _write_float_onnx(model, temporary_path)
+    else:
+        quantization = import_optional(
+            "onnxruntime.quantization", "onnxruntime", "ONNX int8 quantisation", extra="onnx"
+        )
+        with temporary_folder_beside(output_path) as work_dir, atomic_path(
+            output_path, suffix=".onnx"
+        ) as temporary_path:
+            float_path = os.path.join(work_dir, "float32.onnx")
+            _write_float_onnx(model, float_path)
+            # Int8 activations and weights (S8S8), onnxruntime's advice for
+            # QDQ on x86: U8S8 can saturate on AVX2 without VNNI.
+            quantization.quantize_static(
+                float_path, temporary_path,
+                _OnnxCalibrationReader(calibration_images, model.preprocessor),
+                quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+                activation_type=quantization.QuantType.QInt8,
+                weight_type=quantization.QuantType.QInt8,
+            )
+    _write_converted_sidecar(output_path, metadata, "onnx", quantize, calibration_images)
+    return output_path
+
+
+def export_openvino(
+    model: MultiTypeFCDD,
+    output_path: str | os.PathLike[str],
+    quantize: str = "none",
+    representative_images: RepresentativeImages | None = None,
+    num_calibration_images: int = 100,
+) -> str | os.PathLike[str]:
+    """Converts ``model`` to OpenVINO's IR (``.xml`` + ``.bin``) with its sidecar.
+
+    The route is the ONNX file's (``export_onnx``), converted by
+    ``openvino.convert_model``; the IR reads and outputs what the ONNX file
+    does, and ``mtfcdd.deploy.openvino_runner.OpenVinoModel`` runs it.
+
+    Args:
+        model: see ``export_onnx``.
+        output_path: the ``.xml`` file to write; the weights go to the
+            ``.bin`` beside it, the sidecar to ``output_path + ".json"``.
+        quantize: ``"none"`` (float32 weights) or ``"int8"``: NNCF's
+            post-training quantisation, calibrated on
+            ``representative_images``.
+        representative_images, num_calibration_images: see
+            ``export_tflite``; for ``"int8"`` only.
+
+    Returns:
+        ``output_path``.
+    """
+    output_path = os.fspath(output_path)
+    if not output_path.endswith(".xml"):
+        raise ValueError(
+            f"{output_path}: an OpenVINO model is an .xml file (its weights go to the .bin beside it)."
+        )
+    metadata, calibration_images = _prepare_export(
+        model, output_path, "openvino", quantize, representative_images, num_calibration_images
+    )
+    openvino = import_optional("openvino", "openvino", "OpenVINO export", extra="openvino")
+    with temporary_folder_beside(output_path) as work_dir:
+        float_path = os.path.join(work_dir, "float32.onnx")
+        _write_float_onnx(model, float_path)
+        converted = openvino.convert_model(float_path)
+        if quantize == "int8":
+            nncf = import_optional("nncf", "nncf", "OpenVINO int8 quantisation", extra="openvino")
+            batches = _representative_dataset(calibration_images, model.preprocessor)
+            # NNCF draws progress bars on standard output, which belongs to
+            # the result (`mtfcdd export --json`).
+            with contextlib.redirect_stdout(sys.stderr):
+                converted = nncf.quantize(
+                    converted, nncf.Dataset(list(batches), lambda inputs: inputs[0]),
+                    subset_size=len(calibration_images),
+                )
+        written = os.path.join(work_dir, "model.xml")
+        openvino.save_model(converted, written, compress_to_fp16=False)
+        # The weights first: the .xml is what a reader looks for.
+        for source, target in zip(model_files(written), model_files(output_path)):
+            os.replace(source, target)
+    _write_converted_sidecar(output_path, metadata, "openvino", quantize, calibration_images)
+    return output_path
+
+
+def _write_float_onnx(model, path):
+    """The float32 ONNX file of ``model`` at ``path`` (not atomic: a work file)."""
     import_optional("tf2onnx", "tf2onnx", "ONNX export", extra="onnx")
-    height, width = metadata["image_size"]
+    height, width = model.image_size
     # Keras traces a model that was never called (one just loaded from a
     # file) only with an explicit signature; the batch stays dynamic.
     signature = [keras.InputSpec(shape=(None, height, width, 3), dtype="float32", name="images")]
-    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
-    with atomic_path(output_path, suffix=".onnx") as temporary_path, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # Keras' tf2onnx glue sets np.object for tf2onnx, which NumPy warns about.
         warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
         type_projection_model(model).export(
-            temporary_path, format="onnx", verbose=False, input_signature=signature
+            path, format="onnx", verbose=False, input_signature=signature
         )
+
+
+def _prepare_export(model, output_path, file_format, quantize, representative_images, count):
+    """Checks an ONNX or OpenVINO export's arguments and creates the output's folder.
+
+    Returns:
+        (the sidecar's fields from the model, the calibration images of an
+        int8 export or None).
+    """
+    metadata = model_metadata(model)
+    if quantize not in FORMAT_QUANTIZATIONS[file_format]:
+        raise ValueError(
+            f"quantize must be one of {FORMAT_QUANTIZATIONS[file_format]} for a "
+            f"{file_format} file; got {quantize!r}."
+        )
+    calibration_images = None
+    if quantize == "int8":
+        calibration_images = _calibration_subset(representative_images, count)
+    _require_tensorflow_backend(f"{file_format} export")
+    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    return metadata, calibration_images
+
+
+def _write_converted_sidecar(output_path, metadata, file_format, quantize, calibration_images):
     write_sidecar(
         output_path,
-        {**metadata, "format": "onnx", "quantization": "none", "num_calibration_images": None},
+        {
+            **metadata,
+            "format": file_format,
+            "quantization": quantize,
+            "num_calibration_images": (
+                len(calibration_images) if quantize == "int8" else None
+            ),
+        },
     )
-    return output_path
+
+
+class _OnnxCalibrationReader:
+    """onnxruntime's ``CalibrationDataReader``: the calibration images one
+    by one, as ``{"images": batch}``."""
+
+    def __init__(self, images, preprocessor):
+        self._batches = _representative_dataset(images, preprocessor)
+
+    def get_next(self):
+        batch = next(self._batches, None)
+        return None if batch is None else {"images": batch[0]}
 
 
 def type_projection_model(model):

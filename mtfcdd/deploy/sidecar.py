@@ -1,15 +1,15 @@
 """The JSON sidecar of a converted model: what a board needs beside the weights.
 
-``mtfcdd.deploy.export`` writes it next to each ``.tflite`` or ``.onnx``
-file, named after it with ``.json`` appended (``model.tflite`` ->
+``mtfcdd.deploy.export`` writes it next to each ``.tflite``, ``.onnx`` or
+OpenVINO ``.xml`` file, named after it with ``.json`` appended (``model.tflite`` ->
 ``model.tflite.json``), and the runners (``mtfcdd.deploy.runner``,
-``mtfcdd.deploy.onnx_runner``) read it. Schema, version 3
+``mtfcdd.deploy.onnx_runner``, ``mtfcdd.deploy.openvino_runner``) read it. Schema, version 3
 (docs/deployment.md)::
 
     {
       "schema_version": 3,
       "mtfcdd_version": "0.1.0",           the package that wrote the file
-      "format": "tflite",                  "tflite" (LiteRT) or "onnx"
+      "format": "tflite",                  "tflite" (LiteRT), "onnx" or "openvino"
       "output": "type_projection",         the file outputs phi_k; Eq. 1 follows
       "type_codes": ["AK", ..., "ZW"],     code of each heatmap channel, in order
       "image_size": [299, 299],            the model's input [height, width]
@@ -18,7 +18,7 @@ file, named after it with ``.json`` appended (``model.tflite`` ->
       "threshold_source": "10 % of ...",   how they were fitted, or null;
                                            optional (older files lack it)
       "quantization": "int8",              "none", "float16", "dynamic", "int8";
-                                           always "none" for ONNX
+                                           "none" or "int8" for ONNX and OpenVINO
       "num_calibration_images": 100,       images that calibrated int8, else null
       "weights_source": "imagenet",        the weights the backbone started from
       "preprocessor": {"image_size": [299, 299], "decoder": "opencv",
@@ -41,7 +41,9 @@ import math
 import numbers
 import os
 
-from mtfcdd.constants import DEFECT_CODES, EXPORT_FORMATS, QUANTIZATIONS, SCORE_REDUCTIONS
+from mtfcdd.constants import (
+    DEFECT_CODES, EXPORT_FORMATS, FORMAT_QUANTIZATIONS, QUANTIZATIONS, SCORE_REDUCTIONS,
+)
 from mtfcdd.data.preprocessor import DECODERS, RESIZE_RULES, Preprocessor
 from mtfcdd.utils.atomic_files import write_json
 
@@ -78,13 +80,22 @@ def write_sidecar(model_path, metadata):
     return path
 
 
+def model_files(model_path):
+    """The files of a converted model: itself, and for an OpenVINO ``.xml``
+    the ``.bin`` beside it that holds the weights (OpenVINO's own naming)."""
+    model_path = os.fspath(model_path)
+    stem, extension = os.path.splitext(model_path)
+    return (model_path, stem + ".bin") if extension == ".xml" else (model_path,)
+
+
 def model_fingerprint(model_path, metadata):
-    """SHA-256 of the model file's bytes followed by the JSON of its
-    ``FINGERPRINT_FIELDS`` (keys sorted)."""
+    """SHA-256 of the model's files' bytes (``model_files``) followed by the
+    JSON of its ``FINGERPRINT_FIELDS`` (keys sorted)."""
     digest = hashlib.sha256()
-    with open(model_path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+    for path in model_files(model_path):
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
     fields = {field: metadata.get(field) for field in FINGERPRINT_FIELDS}
     # Covered once recorded: a sidecar written before it keeps its fingerprint.
     if "preprocessor" in metadata:
@@ -178,9 +189,9 @@ def check_sidecar(metadata, source):
             "null or one finite number per type code",
         ),
         "quantization": (
-            lambda value: value in QUANTIZATIONS
-            and (value == "none" or metadata.get("format") == "tflite"),
-            f"one of {QUANTIZATIONS} (only \"none\" for an ONNX file)",
+            lambda value: value in FORMAT_QUANTIZATIONS.get(metadata.get("format"), ()),
+            f"one of {FORMAT_QUANTIZATIONS.get(metadata.get('format'), QUANTIZATIONS)} "
+            f"for a {metadata.get('format')} file",
         ),
         "num_calibration_images": (
             lambda value: value is None or _is_positive_integer(value),

@@ -39,8 +39,10 @@ import keras
 import tensorflow as tf
 
 from mtfcdd.constants import DEFAULT_IMAGE_SIZE
+from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.benchmark.flops import count_flops, profiler_flops
 from mtfcdd.deploy.benchmark.timing import (
+    format_peaks,
     interleaved_timings,
     keras_run,
     litert_matmul_run,
@@ -146,7 +148,9 @@ def measure_footprint(
         ``ms_per_image`` and ``efficiency`` (per runtime, then batch size),
         ``matmul_gflops`` (per device), ``matmul_gflops_by_runtime``,
         ``matmul_size``, ``image_size``, ``num_types``,
-        ``threads``, ``repeats`` and ``machine``.
+        ``threads``, ``repeats``, ``machine`` and ``cpu_features``
+        (``mtfcdd.deploy.benchmark.cpu_features``) and
+        ``matmul_gflops_by_format`` (``timing.format_peaks``).
     """
     gflops = count_flops(model) / 1e9
     matmul_size = matmul_size or matmul_size_for(gflops * 1e9)
@@ -171,6 +175,7 @@ def measure_footprint(
         device: max(value for name, value in matmul_by_runtime.items() if _device_of(name) == device)
         for device in devices
     }
+    features = cpu_features()
     return {
         "image_size": list(model.image_size),
         "num_types": model.num_types,
@@ -199,6 +204,8 @@ def measure_footprint(
             "keras": keras.__version__,
             "ai_edge_litert": importlib.metadata.version("ai-edge-litert"),
         },
+        "cpu_features": features,
+        "matmul_gflops_by_format": format_peaks(features, matmul["cpu"], matmul_size, repeats),
     }
 
 
@@ -208,6 +215,11 @@ def format_footprint(result):
         f"model: {result['model']}",
         f"input {result['image_size'][0]}x{result['image_size'][1]}, "
         f"K = {result['num_types']}, threads: {result['threads'] or 'default'}",
+        format_cpu_features(result["cpu_features"]),
+        "matmul peak per format (GFLOP/s): " + ", ".join(
+            f"{name} {value:.1f}" if isinstance(value, float) else f"{name} {value}"
+            for name, value in result["matmul_gflops_by_format"].items()
+        ),
         f"parameters: {result['params']:,}",
         f"GFLOP per image: {result['gflops_per_image']:.2f} "
         f"(TensorFlow profiler: {result['gflops_per_image_tf_profiler']:.2f})",

@@ -28,11 +28,17 @@ import numpy as np
 import tensorflow as tf
 
 
-def matmul_run(device="cpu", size=2048):
-    """(a function that runs a ``size`` x ``size`` float32 product in TensorFlow, its FLOPs)."""
+def matmul_run(device="cpu", size=2048, dtype="float32"):
+    """(a function that runs a ``size`` x ``size`` product in TensorFlow, its FLOPs).
+
+    Args:
+        device: ``"cpu"`` or ``"gpu"``.
+        size: the matrices' side.
+        dtype: ``"float32"`` or ``"bfloat16"`` (inputs and product).
+    """
     with tf.device(f"/{device.upper()}:0"):
-        left = tf.random.uniform((size, size), dtype=tf.float32)
-        right = tf.random.uniform((size, size), dtype=tf.float32)
+        left = tf.cast(tf.random.uniform((size, size)), dtype)
+        right = tf.cast(tf.random.uniform((size, size)), dtype)
     # Summing on the device keeps the copy of the product to the host out
     # of the measurement.
     product_sum = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
@@ -75,6 +81,38 @@ def litert_matmul_run(size=2048, threads=None):
         interpreter.get_tensor(output_index)
 
     return run, 2 * size**3
+
+
+def format_peaks(features, float32_gflops, size, repeats=10):
+    """The CPU's matmul peak in each number format, GFLOP/s, or why there is none.
+
+    Args:
+        features: ``mtfcdd.deploy.benchmark.cpu_features.cpu_features()``.
+        float32_gflops: the float32 peak, measured between the model's runs.
+        size: the matrices' side, as for the float32 peak.
+        repeats: timed bfloat16 products; the best counts.
+
+    Returns:
+        ``{"float32": GFLOP/s, "bfloat16": GFLOP/s or a reason, "int8": a
+        reason}``. bfloat16 is timed (TensorFlow, after the model's runs)
+        only where the CPU has bfloat16 dot products (AVX512-BF16, AMX-BF16):
+        elsewhere TensorFlow emulates it, and the number would be no
+        roofline. No runtime here offers an int8 matmul to time yet.
+    """
+    peaks = {"float32": float32_gflops}
+    if all(value is None for value in features.values()):
+        return {**peaks, "bfloat16": "unknown CPU features", "int8": "unknown CPU features"}
+    if features["avx512_bf16"] or features["amx_bf16"]:
+        run, flops = matmul_run("cpu", size, dtype="bfloat16")
+        run()
+        peaks["bfloat16"] = flops / min(seconds_of(run) for _ in range(repeats)) / 1e9
+    else:
+        peaks["bfloat16"] = "not available on this CPU (no avx512_bf16 or amx_bf16)"
+    if features["avx_vnni"] or features["avx512_vnni"] or features["amx_int8"]:
+        peaks["int8"] = "not measured (no int8 matmul reference yet)"
+    else:
+        peaks["int8"] = "not available on this CPU (no avx_vnni, avx512_vnni or amx_int8)"
+    return peaks
 
 
 def matmul_size_for(flops):

@@ -1,0 +1,131 @@
+"""Keras, LiteRT, ONNX Runtime and OpenVINO side by side: speed and accuracy of one model.
+
+    python experiments/runtime_comparison.py MODEL.keras --data ROOT --alpha A
+        [--out DIR] [--num-calibration 100] [--repeats 10] [--threads N] [--json FILE]
+
+Converts MODEL to LiteRT, ONNX and OpenVINO, each float32 and int8 (int8
+calibrated on ``--num-calibration`` of the split's training images, evenly
+spaced, as ``mtfcdd export --calibration-images`` does), times every runtime
+at batch 1 and 8 in turns, each run followed by TensorFlow's float32 matmul
+peak (``mtfcdd.deploy.benchmark.timing.interleaved_timings``, as ``mtfcdd
+benchmark`` does: runtimes and peak share the machine's load), and evaluates
+each on the split's test images with ``mtfcdd.evaluate``, the evaluator of
+the Keras model. Prints a Markdown table (ms per image, efficiency against
+the float32 peak, file size, mean I-AUROC / P-AUROC in %) and the CPU's
+features, and writes them to
+``--json`` when given. The converted files stay in ``--out``.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import mtfcdd  # noqa: E402
+from mtfcdd.deploy import export  # noqa: E402
+from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features  # noqa: E402
+from mtfcdd.deploy.benchmark.flops import count_flops  # noqa: E402
+from mtfcdd.deploy.benchmark.timing import (  # noqa: E402
+    interleaved_timings,
+    keras_run,
+    matmul_run,
+    matmul_size_for,
+    set_tensorflow_threads,
+    smooth_random_images,
+)
+from mtfcdd.deploy.onnx_runner import OnnxModel  # noqa: E402
+from mtfcdd.deploy.openvino_runner import OpenVinoModel  # noqa: E402
+from mtfcdd.deploy.runner import LiteRTModel  # noqa: E402
+from mtfcdd.deploy.sidecar import model_files  # noqa: E402
+from mtfcdd.utils.atomic_files import write_json  # noqa: E402
+
+BATCH_SIZES = (1, 8)
+# Row name: (exporter, file name, runner).
+CONVERSIONS = {
+    "LiteRT float32": (export.export_tflite, "model_float32.tflite", LiteRTModel),
+    "LiteRT int8": (export.export_tflite, "model_int8.tflite", LiteRTModel),
+    "ONNX Runtime float32": (export.export_onnx, "model_float32.onnx", OnnxModel),
+    "ONNX Runtime int8": (export.export_onnx, "model_int8.onnx", OnnxModel),
+    "OpenVINO float32": (export.export_openvino, "model_float32.xml", OpenVinoModel),
+    "OpenVINO int8": (export.export_openvino, "model_int8.xml", OpenVinoModel),
+}
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a trained model, a .keras file")
+    parser.add_argument("--data", required=True, help="the data set's root (Real-IAD layout)")
+    parser.add_argument("--alpha", type=float, required=True, help="the split's alpha")
+    parser.add_argument("--out", default="runtime_comparison", help="folder of the converted files")
+    parser.add_argument("--num-calibration", type=int, default=100, help="int8 calibration images")
+    parser.add_argument("--repeats", type=int, default=10, help="timed rounds (default: 10)")
+    parser.add_argument("--threads", type=int, help="CPU threads of every runtime (default: all)")
+    parser.add_argument("--json", help="write the results to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    set_tensorflow_threads(arguments.threads)
+    model = mtfcdd.load_trained_model(arguments.model)
+    split = mtfcdd.load_realiad(arguments.data, alpha=arguments.alpha)
+    calibration = [sample.image_path for sample in split.train]
+    runners = {"Keras float32": model}
+    for name, (exporter, file_name, runner_class) in CONVERSIONS.items():
+        path = os.path.join(arguments.out, file_name)
+        exporter(
+            model, path, quantize="int8" if name.endswith("int8") else "none",
+            representative_images=calibration, num_calibration_images=arguments.num_calibration,
+        )
+        runners[name] = runner_class(path, num_threads=arguments.threads)
+    rows = {name: {} for name in runners}
+    for name, runner in runners.items():
+        file_path = arguments.model if runner is model else runner.model_path
+        rows[name]["file_mb"] = sum(os.path.getsize(path) for path in model_files(file_path)) / 1e6
+        metrics = mtfcdd.evaluate(runner, split.test, verbose=0)["metrics"]["Mean"]
+        rows[name]["mean_i_auroc"], rows[name]["mean_p_auroc"] = metrics["I-AUROC"], metrics["P-AUROC"]
+    runs = {}
+    for name, runner in runners.items():
+        for size in BATCH_SIZES:
+            if runner is model:
+                function = keras_run(model, size)
+            else:
+                images = smooth_random_images(size, runner.image_size)
+                function = lambda runner=runner, images=images: runner.heatmaps(images)  # noqa: E731
+            runs[name, size] = (function, size, "float32")
+    flops = count_flops(model)
+    milliseconds, peaks = interleaved_timings(
+        runs, {"float32": matmul_run("cpu", matmul_size_for(flops))}, arguments.repeats
+    )
+    for (name, size), value in milliseconds.items():
+        rows[name][f"ms_per_image_batch_{size}"] = value
+        # Against the float32 peak, whatever the format: int8 may exceed 1.
+        rows[name][f"efficiency_batch_{size}"] = flops / (value / 1e3) / (peaks["float32"] * 1e9)
+    features = cpu_features()
+    print(format_cpu_features(features))
+    print(markdown_table(rows))
+    if arguments.json:
+        write_json(arguments.json, {
+            "cpu_features": features, "threads": arguments.threads, "gflops_per_image": flops / 1e9,
+            "float32_matmul_gflops": peaks["float32"], "rows": rows,
+        })
+    return rows
+
+
+def markdown_table(rows):
+    lines = [
+        "| runtime | ms/image, batch 1 | ms/image, batch 8 | vs float32 peak, batch 8 | file (MB) "
+        "| mean I-AUROC / P-AUROC (%) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {name} | {row['ms_per_image_batch_1']:.1f} | {row['ms_per_image_batch_8']:.1f} | "
+            f"{row['efficiency_batch_8']:.2f} | {row['file_mb']:.1f} | {100 * row['mean_i_auroc']:.2f} / {100 * row['mean_p_auroc']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
