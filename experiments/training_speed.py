@@ -6,8 +6,8 @@
 Builds one training model per setting (``--precision`` float32,
 mixed_bfloat16, mixed_float16, each without and with ``--jit-compile``) and
 times each on the same batch of the data set's training images, in turns
-(``mtfcdd.training.throughput.interleaved_step_seconds``): on a shared
-machine a change of load then slows every setting alike. Prints seconds
+(``mtfcdd.deploy.benchmark.training_throughput.interleaved_step_seconds``):
+on a shared machine a change of load then slows every setting alike. Prints seconds
 per step and the speed relative to float32 without XLA (docs/training.md
 has the figures of a 2-core CPU).
 """
@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from mtfcdd.constants import PRECISIONS  # noqa: E402
 from mtfcdd.data.pipeline import training_dataset  # noqa: E402
 from mtfcdd.data.realiad.reader import load_realiad  # noqa: E402
+from mtfcdd.deploy.benchmark.training_throughput import interleaved_step_seconds  # noqa: E402
 from mtfcdd.training.config import TrainingConfig  # noqa: E402
-from mtfcdd.training.throughput import interleaved_step_seconds  # noqa: E402
 from mtfcdd.utils.atomic_files import write_json  # noqa: E402
 
 

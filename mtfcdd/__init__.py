@@ -4,23 +4,30 @@ One small fully convolutional model, trained with image-level labels only,
 outputs one anomaly heatmap per defect type (paper: "Explainable Deep
 Convolutional Multi-Type Anomaly Detection", George, Mihaylova, Anderson).
 
-The package follows the flow of the method, one folder per stage:
+The package follows the flow of the method, one folder per stage; each
+stage imports only the stages above it (tests/test_import_graph.py checks
+it, docs/model.md describes it):
 
-    constants     Real-IAD's names and the choices of settings
-    data/         Real-IAD reader and verifier, synthetic data set, tf.data,
-                  balanced sampler and balanced epochs (paper 4.1, 4.2)
-    model/        backbone, network, pseudo-Huber (Eq. 1), scores (Eq. 2),
-                  loss (Eq. 3), saving (paper 3.1)
-    inference/    heatmaps -> scores and detected types, without Keras
-    metrics/      I-AUROC, AP, F1-max, P-AUROC, AUPRO (paper 4.4)
-    training/     TrainingConfig and train (paper 4.3)
-    evaluation/   per-type tables of a test split (Tables 3-5)
-    prediction/   predict on image files
-    visualization/ heatmap panels, the paper's Figures 2 and 3, plots
-    deploy/       LiteRT and ONNX export and runners, footprint benchmark
-                  (paper 5.3)
-    workflows/    one paper experiment, the demo
-    cli/          the ``mtfcdd`` command
+    constants      Real-IAD's names and the choices of settings
+    utils          files, images, memory, progress: no paper concept
+    data           Real-IAD reader and verifier, your own layouts, the
+                   synthetic data set, tf.data, balanced sampling and epochs
+                   (paper 4.1, 4.2)
+    inference      the model's answers without Keras: heatmaps -> scores
+                   (Eq. 1, 2) -> detected types, decision thresholds, a
+                   model run over a list of samples
+    model          backbone, network, pseudo-Huber (Eq. 1), scores (Eq. 2),
+                   loss (Eq. 3), saving (paper 3.1)
+    metrics        I-AUROC, AP, F1-max, P-AUROC, AUPRO (paper 4.4)
+    visualization  heatmap panels, the paper's Figures 2 and 3, plots
+    training       TrainingConfig and train (paper 4.3)
+    evaluation     per-type tables of a test split (Tables 3-5)
+    prediction     predict on image files
+    deploy         LiteRT and ONNX export and runners, the footprint and
+                   training benchmarks (paper 5.3)
+    serve          a web page and a JSON endpoint
+    workflows      one paper experiment, the demo
+    cli            the ``mtfcdd`` command
 
 Public API
 ----------
@@ -32,6 +39,7 @@ Model (paper 3.1, Eq. 1-3; ``keras.ops`` only, any Keras backend):
     PseudoHuber                                Eq. 1 output layer
     anomaly_scores(heatmaps, reduction)        Eq. 2 image scores s_k
     upsample_heatmaps(heatmaps, size)          bilinear full-resolution maps
+                                               (NumPy, after the network)
     MultiTypeFCDDLoss                          Eq. 3 multi-type loss
     DEFECT_CODES, DEFECT_NAMES, NORMAL_CLASS   the channel order (Table 1)
     load_trained_model(path)                   a saved .keras model
@@ -96,7 +104,7 @@ _PUBLIC_API = {
     "MultiTypeFCDDLoss": "mtfcdd.model.multi_type_loss",
     "PseudoHuber": "mtfcdd.model.pseudo_huber",
     "anomaly_scores": "mtfcdd.model.anomaly_map",
-    "upsample_heatmaps": "mtfcdd.model.anomaly_map",
+    "upsample_heatmaps": "mtfcdd.inference.postprocessing",
     "load_trained_model": "mtfcdd.model.saving",
     "load_realiad": "mtfcdd.data.realiad.reader",
     "make_synthetic_iad": "mtfcdd.data.synthetic.dataset",

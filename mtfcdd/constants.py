@@ -39,6 +39,10 @@ IMAGE_CLASSES = (NORMAL_CLASS,) + DEFECT_CODES
 ANY_DEFECT_CODE = "ANY"
 """The one channel of the multi-class setting (paper 5.2): any defect."""
 
+TYPE_NAMES = {**DEFECT_NAMES, ANY_DEFECT_CODE: "Any defect"}
+"""The name of each heatmap channel's code, for tables and plots; a code of
+your own data set (not listed) is its own name."""
+
 DEFECTIVE_CLASS = "defective"
 """The class of every defective image when sampling is normal/defective."""
 

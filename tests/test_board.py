@@ -79,7 +79,7 @@ print(json.dumps({{
 
 def test_evaluate_reads_what_predict_reads(tflite_path, split):
     """Evaluation's image scores are ``predict``'s on the same files (one reading path)."""
-    from mtfcdd.evaluation.model_evaluation import predict_scores
+    from mtfcdd.inference.scoring import predict_scores
     from mtfcdd.metrics import auroc
 
     samples = split.test[:24]

@@ -27,7 +27,6 @@ from mtfcdd.inference.postprocessing import (
     image_scores,
     pseudo_huber,
     types_over_threshold,
-    upsample,
 )
 from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.model import anomaly_map
@@ -50,6 +49,7 @@ BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.data", "mtfcdd.data.preprocessor", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
     "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
+    "mtfcdd.inference.postprocessor",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
     "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages", "mtfcdd.utils.standard_error",
 ])
@@ -427,17 +427,6 @@ def test_image_scores_match_keras_ops():
         image_scores(heatmaps, "median")
     with pytest.raises(ValueError, match="shape"):
         image_scores(heatmaps[0])
-
-
-@pytest.mark.parametrize("size", [(96, 96), (23, 17), (9, 7), (4, 3)])
-@pytest.mark.parametrize("num_types", [8, 1])
-def test_upsample_matches_keras_ops(size, num_types):
-    heatmaps = np.random.default_rng(1).exponential(1.0, (2, 9, 7, num_types)).astype(np.float32)
-    upsampled = upsample(heatmaps, size)
-    assert upsampled.shape == (2, *size, num_types)
-    np.testing.assert_allclose(
-        upsampled, np.asarray(anomaly_map.upsample_heatmaps(heatmaps, size)), atol=1e-5
-    )
 
 
 def test_types_over_threshold():

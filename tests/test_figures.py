@@ -14,7 +14,8 @@ import pytest
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.inference.heatmap_model import HeatmapModel
-from mtfcdd.inference.postprocessing import image_scores, upsample
+from mtfcdd.inference.postprocessing import image_scores, upsample_heatmaps
+from mtfcdd.inference.postprocessor import Postprocessor
 from mtfcdd.utils.image_files import read_mask, read_rgb_image
 from mtfcdd.visualization.figures import model_comparison
 from mtfcdd.visualization.panels import prediction_panel
@@ -28,8 +29,8 @@ def _constant_model(value, type_codes=DEFECT_CODES, thresholds=None):
     """A model whose every heatmap cell is ``value``, on a 4x4 grid."""
     return HeatmapModel(
         heatmaps=lambda images: np.full((len(images), 4, 4, len(type_codes)), value, np.float32),
-        type_codes=tuple(type_codes), image_size=(32, 32), score_reduction="mean",
-        thresholds=thresholds, weights_source="none",
+        postprocessor=Postprocessor(tuple(type_codes), "mean", thresholds), image_size=(32, 32),
+        weights_source="none",
     )
 
 
@@ -94,7 +95,7 @@ def test_figure3_from_three_runs_folders(tiny_dataset, tmp_path, monkeypatch):
                 np.repeat(cv2.resize(np.mean(image, axis=2), (4, 4))[..., None], 8, axis=-1) * factor
                 for image in images
             ]).astype(np.float32)
-        return HeatmapModel(heatmaps, DEFECT_CODES, (75, 75), "mean", thresholds, "none")
+        return HeatmapModel(heatmaps, Postprocessor(DEFECT_CODES, "mean", thresholds), (75, 75), "none")
 
     loaded = []
 
@@ -114,7 +115,7 @@ def test_figure3_from_three_runs_folders(tiny_dataset, tmp_path, monkeypatch):
     for alpha in ("0.1", "0.2", "0.4"):
         factor, thresholds = runs[alpha]
         heatmaps = brightness_model(factor, thresholds).heatmaps([image])
-        rows.append((alpha, thresholds, image_scores(heatmaps)[0], upsample(heatmaps, image.shape[:2])[0]))
+        rows.append((alpha, thresholds, image_scores(heatmaps)[0], upsample_heatmaps(heatmaps, image.shape[:2])[0]))
     shared = (0.0, max(float(maps.max()) for *_, maps in rows))
     expected = [
         prediction_panel(image, maps, scores, DEFECT_CODES, thresholds=thresholds,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mtfcdd.data.realiad.reader import load_realiad
-from mtfcdd.evaluation.model_evaluation import predict_scores
+from mtfcdd.inference.scoring import predict_scores
 from mtfcdd.metrics import auroc
 from mtfcdd.model.backbone import SYNTHETIC_WEIGHTS_FILE, build_backbone
 from mtfcdd.training.trainer import TrainingConfig, train

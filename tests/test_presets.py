@@ -8,8 +8,8 @@ import pytest
 
 import mtfcdd
 from mtfcdd.cli import main
+from mtfcdd.data.sample_batches import resize_bicubic_positive, resize_nearest
 from mtfcdd.evaluation.presets import evaluation_settings
-from mtfcdd.evaluation.sample_batches import resize_bicubic_positive, resize_nearest
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss
 from mtfcdd.training.config import TRAINING_PRESETS, TrainingConfig
 

@@ -36,7 +36,7 @@ import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.postprocessing import most_likely_types, upsample
+from mtfcdd.inference.postprocessing import most_likely_types, upsample_heatmaps
 from mtfcdd.prediction.predict_images import predict_arrays
 from mtfcdd.serve.server import create_app
 from mtfcdd.serve.uploads import UploadError, decode_upload, image_header
@@ -235,7 +235,7 @@ def test_endpoint_answers_what_predict_says(server, test_samples, model_path, im
         assert np.mean(arrays["types"][code]) == pytest.approx(answer["scores"][code], rel=1e-5)
 
     image = read_rgb_image(path)
-    largest = float(upsample(heatmaps[np.newaxis], (128, 128)).max())
+    largest = float(upsample_heatmaps(heatmaps[np.newaxis], (128, 128)).max())
     for query, scale in (("?heatmaps=png", "threshold"), ("?heatmaps=png&scale=image", "image")):
         status, pictures = _post_file(server, path, query)
         assert status == 200

@@ -12,11 +12,11 @@ import pytest
 from conftest import blocking_imports
 from mtfcdd.cli import main
 from mtfcdd.deploy.benchmark.flops import count_flops
+from mtfcdd.deploy.benchmark import training_throughput as throughput
+from mtfcdd.deploy.benchmark.training_throughput import interleaved_step_seconds, training_flops
 from mtfcdd.model.backbone import feature_map_size
 from mtfcdd.model.network import MultiTypeFCDD
-from mtfcdd.training import throughput
 from mtfcdd.training.config import TrainingConfig
-from mtfcdd.training.throughput import interleaved_step_seconds, training_flops
 
 
 @pytest.mark.slow
@@ -66,7 +66,7 @@ def test_benchmark_training_reports_pipeline_step_and_both(tiny_dataset, capsys)
 def test_benchmark_training_does_not_need_litert():
     # ai-edge-litert is an optional extra; the training benchmark times TensorFlow only.
     script = blocking_imports(["ai_edge_litert"]) + (
-        "import mtfcdd.training.throughput, mtfcdd.deploy.benchmark.timing as timing\n"
+        "import mtfcdd.deploy.benchmark.training_throughput, mtfcdd.deploy.benchmark.timing as timing\n"
         "print(sorted(name for name in sys.modules if name.startswith('mtfcdd.deploy.runner')))\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

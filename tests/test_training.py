@@ -20,9 +20,10 @@ from mtfcdd.cli import main
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.data.realiad.reader import load_realiad
 from mtfcdd.data.sample import Sample
-from mtfcdd.evaluation.model_evaluation import evaluate, predict_scores
+from mtfcdd.evaluation.model_evaluation import evaluate
 from mtfcdd.evaluation.reports import markdown, write_reports
 from mtfcdd.inference.decision_thresholds import fit_thresholds
+from mtfcdd.inference.scoring import predict_scores
 from mtfcdd.metrics import auroc
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training import trainer as training

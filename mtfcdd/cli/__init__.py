@@ -22,6 +22,14 @@ predict`` exits with 3 when some of its inputs failed (``EXIT_STATUSES``).
 Under ``--json`` the result, or the error, is one JSON document on standard
 output and everything else goes to standard error
 (``mtfcdd.cli.json_output``).
+
+The verbs' modules: ``train``, ``evaluate``, ``predict``, ``export``,
+``serve``, ``benchmark`` (and ``benchmark_training``, its ``--training``
+part), ``data`` (``data synth``, ``data verify``), ``demo``,
+``balanced_epochs``, and ``experiment`` (the command line of the scripts
+in ``experiments/``). Shared by them: ``options`` (options that several
+verbs read, each declared once) and ``json_output`` (the ``--json``
+convention).
 """
 
 from __future__ import annotations

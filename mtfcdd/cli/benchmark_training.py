@@ -6,7 +6,7 @@
 Images per second of the input pipeline alone, of the training step alone
 on a batch held in memory, and of the two together; the pipeline's
 overhead; FLOPs per training image and the step's efficiency against the
-machine's matmul peak (``mtfcdd.training.throughput``).
+machine's matmul peak (``mtfcdd.deploy.benchmark.training_throughput``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def add_training_benchmark_options(parser):
 
 def run_training_benchmark(arguments: argparse.Namespace) -> int:
     from mtfcdd.deploy.benchmark.timing import set_tensorflow_threads
-    from mtfcdd.training.throughput import format_throughput, measure_training_throughput
+    from mtfcdd.deploy.benchmark.training_throughput import format_throughput, measure_training_throughput
     from mtfcdd.utils.atomic_files import write_json
 
     if arguments.data is None:

@@ -20,4 +20,7 @@
   input, the same for training, evaluation and every runtime (NumPy and
   OpenCV only).
 - ``pipeline``: the tf.data training stream.
+- ``sample_batches``: a list of samples' images, labels and masks in
+  batches, read by the model's preprocessor as every runtime reads images
+  (scoring and evaluation).
 """

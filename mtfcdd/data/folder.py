@@ -1,4 +1,4 @@
-"""The folder layout: a tree of class folders, read as it is (issue: your own data).
+"""The folder layout: a tree of class folders, read as it is.
 
 ::
 

@@ -4,8 +4,9 @@ A file written by ``mtfcdd export`` ends at the type projection phi_k and
 has a JSON sidecar (``mtfcdd.deploy.sidecar``). ``ConvertedModel`` reads the
 sidecar, checks the file against it, reads and resizes images with the
 model's preprocessor (``mtfcdd.data.preprocessor``, the training stream's),
-applies paper Eq. 1 to phi_k and reads scores (Eq. 2) and detected types with
-``mtfcdd.inference.postprocessing``, the same code as the Keras path. A
+and hands phi_k to the model's ``Postprocessor`` (read from the sidecar):
+paper Eq. 1, scores (Eq. 2) and detected types, the same code as the Keras
+path. A
 runtime adds only how phi_k is computed (``_type_projection``):
 ``mtfcdd.deploy.runner.LiteRTModel``,
 ``mtfcdd.deploy.onnx_runner.OnnxModel`` and
@@ -19,10 +20,11 @@ import os
 
 from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.deploy.sidecar import model_files, read_sidecar
-from mtfcdd.inference.postprocessing import prediction_from_heatmaps, pseudo_huber, upsample
+from mtfcdd.inference.postprocessing import upsample_heatmaps
+from mtfcdd.inference.postprocessor import HasPostprocessor, Postprocessor
 
 
-class ConvertedModel:
+class ConvertedModel(HasPostprocessor):
     """A converted file and its sidecar, ready to predict (a base class).
 
     Args:
@@ -31,12 +33,12 @@ class ConvertedModel:
     Attributes:
         model_path: the file.
         metadata: the sidecar, a dict (schema in ``mtfcdd.deploy.sidecar``).
-        type_codes: the code of each heatmap channel.
+        postprocessor: the model's ``Postprocessor``, from the sidecar; its
+            ``threshold_source`` says the thresholds are the sidecar's, and
+            how they were fitted when it records it. ``type_codes``,
+            ``score_reduction``, ``thresholds`` and ``threshold_source``
+            are its.
         image_size: ``(height, width)`` the images are resized to.
-        score_reduction: ``"mean"`` or ``"max"``.
-        thresholds: one threshold per type, or None.
-        threshold_source: where the thresholds come from, in words: the
-            sidecar, and how they were fitted when it records it.
         quantization: how the file was converted (``"none"``, ``"int8"``, ...).
         preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
             from the sidecar (the default one at ``image_size`` for a
@@ -64,12 +66,11 @@ class ConvertedModel:
                 f"{model_path}: its sidecar says it is a {self.metadata['format']} file; "
                 f"{type(self).__name__} ({self.option}) runs {self.file_format} files."
             )
-        self.type_codes = tuple(self.metadata["type_codes"])
         self.image_size = tuple(self.metadata["image_size"])
-        self.score_reduction = self.metadata["score_reduction"]
-        self.thresholds = self.metadata["thresholds"]
         fitted_on = self.metadata.get("threshold_source") or "how they were fitted is not recorded"
-        self.threshold_source = f"the sidecar's ({fitted_on})"
+        self.postprocessor = Postprocessor.from_config(
+            {**self.metadata, "threshold_source": f"the sidecar's ({fitted_on})"}
+        )
         self.quantization = self.metadata["quantization"]
         self.preprocessor = Preprocessor.from_config(
             self.metadata.get("preprocessor"), self.image_size
@@ -105,7 +106,7 @@ class ConvertedModel:
         Returns:
             float32 array (N, u, v, K).
         """
-        return pseudo_huber(self._type_projection(self.preprocessor.batch(images)))
+        return self.postprocessor.heatmaps(self._type_projection(self.preprocessor.batch(images)))
 
     def predict(self, images):
         """Heatmaps, scores and detected types of a batch of images.
@@ -116,9 +117,7 @@ class ConvertedModel:
         Returns:
             A ``mtfcdd.inference.postprocessing.Prediction``.
         """
-        return prediction_from_heatmaps(
-            self.heatmaps(images), self.type_codes, self.score_reduction, self.thresholds
-        )
+        return self.postprocessor.predict(self.heatmaps(images))
 
     def predict_image(self, path, full_resolution=False):
         """``predict`` for one image file (a batch of one).
@@ -138,5 +137,5 @@ class ConvertedModel:
         # Scores stay those of the u x v maps: paper Eq. 2 averages A_k
         # over the model's grid, not over the interpolated pixels.
         return dataclasses.replace(
-            prediction, heatmaps=upsample(prediction.heatmaps, image.shape[:2])
+            prediction, heatmaps=upsample_heatmaps(prediction.heatmaps, image.shape[:2])
         )

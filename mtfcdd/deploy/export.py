@@ -63,6 +63,7 @@ import tensorflow as tf
 from mtfcdd import __version__
 from mtfcdd.constants import FORMAT_QUANTIZATIONS, QUANTIZATIONS
 from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, model_files, write_sidecar
+from mtfcdd.inference.heatmap_model import model_facts
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
 from mtfcdd.utils.optional_packages import import_optional
@@ -72,11 +73,6 @@ if TYPE_CHECKING:
 
 RepresentativeImages = Sequence[str | os.PathLike[str]] | np.ndarray | Sequence[np.ndarray]
 """Calibration images: file paths, an array (N, H, W, 3), or (H, W, 3) arrays."""
-
-# Attributes of MultiTypeFCDD that the sidecar records.
-_MODEL_ATTRIBUTES = (
-    "image_size", "type_codes", "score_reduction", "thresholds", "weights_source", "preprocessor"
-)
 
 
 def export_tflite(
@@ -357,25 +353,14 @@ def type_projection_model(model):
 
 
 def model_metadata(model):
-    """The sidecar fields that come from the model (all but quantisation)."""
-    missing = [name for name in _MODEL_ATTRIBUTES if not hasattr(model, name)]
-    if missing:
-        raise ValueError(
-            f"model has no attribute {missing[0]!r}: expected a MultiTypeFCDD "
-            "(mtfcdd.build_model, or a .keras file it saved)."
-        )
-    height, width = model.image_size
+    """The sidecar fields that come from the model (all but the file's format
+    and quantisation): its config's ``MODEL_FACTS``, under the same names."""
+    config = model.get_config() if callable(getattr(model, "get_config", None)) else {}
     return {
         "schema_version": SCHEMA_VERSION,
         "mtfcdd_version": __version__,
         "output": MODEL_OUTPUT,
-        "type_codes": list(model.type_codes),
-        "image_size": [int(height), int(width)],
-        "score_reduction": model.score_reduction,
-        "thresholds": None if model.thresholds is None else list(model.thresholds),
-        "threshold_source": getattr(model, "threshold_source", None),
-        "weights_source": str(model.weights_source),
-        "preprocessor": model.preprocessor.get_config(),
+        **model_facts(config),
     }
 
 

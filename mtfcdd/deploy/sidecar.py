@@ -28,6 +28,12 @@ OpenVINO ``.xml`` file, named after it with ``.json`` appended (``model.tflite``
                                            older files lack it and get this one
     }
 
+``image_size``, ``weights_source`` and the postprocessor's fields
+(``type_codes``, ``score_reduction``, ``thresholds``, ``threshold_source``)
+are copied from the model's own config, under its names
+(``mtfcdd.inference.heatmap_model.MODEL_FACTS``), and read back into the
+same ``Postprocessor`` (``mtfcdd.deploy.converted_model``).
+
 Version 2 (mtfcdd 0.1) named the input size ``input_size``; such files are
 read as version 3. ``format`` came with ONNX export, within version 3; a
 sidecar without it describes a LiteRT file, the only kind written before.

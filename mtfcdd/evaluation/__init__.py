@@ -2,7 +2,8 @@
 
 - ``model_evaluation``: ``evaluate`` streams the test split through a model
   (Keras, LiteRT or ONNX) into ``mtfcdd.metrics.MultiTypeEvaluator``.
-- ``sample_batches``: the test images, labels and masks, read with OpenCV.
+- ``presets``: named evaluation settings, the paper's or the authors'
+  code's (``evaluation_settings``).
 - ``reports``: the result tables in the paper's layout (Markdown, CSV,
   JSON).
 - ``curve_reports``: the curves under the metrics, per type (CSV, PNG).

@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from mtfcdd.evaluation.reports import ROW_NAMES
+from mtfcdd.constants import TYPE_NAMES
 from mtfcdd.utils.atomic_files import make_output_folder, write_bytes, write_text
 from mtfcdd.visualization import plots
 
@@ -115,7 +115,7 @@ def prevalence(curve):
 
 def _plot(metric, curve_file, type_curves, fpr_limit):
     lines = [
-        (f"{ROW_NAMES.get(code, code)} ({code}): {100 * curve.area:.1f}", curve.x, curve.y)
+        (f"{TYPE_NAMES.get(code, code)} ({code}): {100 * curve.area:.1f}", curve.x, curve.y)
         for code, curve in type_curves.items()
     ]
     baselines = [prevalence(curve) for curve in type_curves.values()] if metric == "AP" else None

@@ -10,9 +10,9 @@ come from the same fixed-memory state (``curves_dir``).
 Any model ``mtfcdd.inference.heatmap_model`` accepts is evaluated the same
 way: a Keras ``MultiTypeFCDD``, a LiteRT or an ONNX file, so that "is my
 int8 file as good as my Keras model?" has one answer. Images are read by
-the model's preprocessor (``mtfcdd.evaluation.sample_batches``), as
-training, prediction and the server read them; a converted file is
-evaluated without TensorFlow.
+the model's preprocessor (``mtfcdd.data.sample_batches``), as training,
+prediction and the server read them; a converted file is evaluated
+without TensorFlow.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mtfcdd.data.realiad.verify import check_sample_files
 from mtfcdd.evaluation.curve_reports import write_curves
-from mtfcdd.evaluation.sample_batches import sample_batches
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.postprocessing import image_scores, upsample
+from mtfcdd.inference.postprocessing import upsample_heatmaps
+from mtfcdd.inference.scoring import predict_batches
 from mtfcdd.metrics import MultiTypeEvaluator
 from mtfcdd.utils.image_size import image_size_pair
 from mtfcdd.utils.memory import check_evaluation_batch_fits
-from mtfcdd.utils.progress import ProgressBar
 
 if TYPE_CHECKING:
     from mtfcdd.data.sample import Sample
@@ -39,48 +36,6 @@ if TYPE_CHECKING:
     from mtfcdd.deploy.runner import LiteRTModel
     from mtfcdd.inference.heatmap_model import HeatmapModel
     from mtfcdd.model.network import MultiTypeFCDD
-
-
-def predict_batches(model, samples, batch_size=32, mask_size=None, verbose=0, mask_resizing="nearest", label="Scoring"):
-    """Heatmaps of ``samples`` in order, one batch at a time.
-
-    Args:
-        model: anything ``heatmap_model`` accepts.
-        samples, batch_size: see ``evaluate``.
-        mask_size: (height, width) of the masks; None reads no masks
-            (scores need none).
-        verbose: 1 shows a progress bar, 0 nothing.
-        mask_resizing: see ``sample_batches``.
-        label: what the pass is, on the progress bar.
-
-    Yields:
-        (heatmaps (B, u, v, K) float32, labels (B, K), masks (B, h, w)
-        uint8 0/1 or None) as NumPy arrays.
-    """
-    source = heatmap_model(model)
-    progress = ProgressBar(len(samples), label, unit_name="image", verbose=verbose)
-    for images, labels, masks in sample_batches(
-        samples, source.preprocessor, mask_size, batch_size, mask_resizing=mask_resizing
-    ):
-        heatmaps = source.heatmaps(images)
-        progress.add(len(heatmaps))
-        yield heatmaps, labels, masks
-
-
-def predict_scores(model, samples, batch_size=32, reduction=None, verbose=0, label="Scoring"):
-    """Image scores of ``samples``: (labels (N, K), scores (N, K)).
-
-    ``model`` is anything ``heatmap_model`` accepts; ``reduction`` defaults
-    to the model's own ``score_reduction``; ``verbose`` and ``label`` as for
-    ``predict_batches``.
-    """
-    source = heatmap_model(model)
-    reduction = reduction or source.score_reduction
-    labels, scores = [], []
-    for heatmaps, batch_labels, _ in predict_batches(source, samples, batch_size, verbose=verbose, label=label):
-        labels.append(batch_labels)
-        scores.append(image_scores(heatmaps, reduction))
-    return np.concatenate(labels), np.concatenate(scores)
 
 
 def evaluate(
@@ -122,7 +77,7 @@ def evaluate(
         aupro: ``"exact"`` (MVTec AD's integration) or ``"authors"`` (the
             authors' evaluate.py's; ``mtfcdd.metrics.aupro``).
         mask_resizing: ``"nearest"`` or ``"bicubic"`` (then ``> 0``, the
-            authors'); see ``mtfcdd.evaluation.sample_batches``.
+            authors'); see ``mtfcdd.data.sample_batches``.
         preset: the name of the evaluation preset these settings come from,
             recorded in the result (``mtfcdd.evaluation.presets``: pass
             ``**evaluation_settings(name)`` to use one).
@@ -150,7 +105,7 @@ def evaluate(
         label="Evaluating",
     ):
         evaluator.update(
-            image_scores(heatmaps, reduction), upsample(heatmaps, pixel_size), labels, masks
+            source.postprocessor.scores(heatmaps, reduction), upsample_heatmaps(heatmaps, pixel_size), labels, masks
         )
     result = evaluator.result()
     result["settings"] = {

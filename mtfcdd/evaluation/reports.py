@@ -13,13 +13,12 @@ import csv
 import io
 import os
 
-from mtfcdd.constants import DEFECT_NAMES
+from mtfcdd.constants import TYPE_NAMES
 from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
 
 IMAGE_TABLE = ("Table 3: image level", ("I-AUROC", "AP", "F1-max"))
 PIXEL_TABLE = ("Table 4: pixel level", ("P-AUROC", "AUPRO"))
 MULTI_CLASS_TABLE = ("Table 5: multi-class (any defect)", ("I-AUROC", "AUPRO"))
-ROW_NAMES = {**DEFECT_NAMES, "ANY": "Any defect"}
 
 
 def record_data_settings(result, data):
@@ -77,7 +76,7 @@ def table(results, metric_names):
     row_codes = list(first["type_codes"]) + (["Mean"] if len(first["type_codes"]) > 1 else [])
     rows = []
     for code in row_codes:
-        cells = [ROW_NAMES.get(code, code)]
+        cells = [TYPE_NAMES.get(code, code)]
         for result in results.values():
             for name in metric_names:
                 value = result["metrics"][code][name]

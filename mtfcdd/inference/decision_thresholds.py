@@ -13,8 +13,7 @@ and used by ``predict``. A type is reported when its score is
 """
 
 import numpy as np
-
-from mtfcdd.metrics import f1_optimal_threshold
+from sklearn import metrics as sklearn_metrics
 
 
 def fit_thresholds(labels, scores):
@@ -38,6 +37,8 @@ def fit_thresholds(labels, scores):
         )
     if len(labels) == 0:
         raise ValueError("No images to fit thresholds on.")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores must be finite to fit thresholds on; got NaN or infinity.")
     thresholds = []
     for type_labels, type_scores in zip(labels.T, scores.T):
         if type_labels.all():
@@ -45,5 +46,33 @@ def fit_thresholds(labels, scores):
         elif not type_labels.any():
             thresholds.append(float(np.nextafter(type_scores.max(), np.inf)))
         else:
-            thresholds.append(f1_optimal_threshold(type_labels, type_scores)[1])
+            thresholds.append(best_f1_threshold(type_labels, type_scores)[1])
     return tuple(thresholds)
+
+
+def best_f1_threshold(labels, scores):
+    """The best F1 over the thresholds of the precision-recall curve, and its threshold.
+
+    An image is called positive when its score is ``>= threshold``.
+    ``mtfcdd.metrics.f1_max`` reports this F1 (F1-max, paper 4.4).
+
+    Args:
+        labels: 1-D 0/1, both values present.
+        scores: 1-D finite scores, one per label.
+
+    Returns:
+        ``(best_f1, threshold)``.
+    """
+    precision, recall, thresholds = sklearn_metrics.precision_recall_curve(labels, scores)
+    denominator = precision + recall
+    # The curve's last point (precision 1, recall 0) and thresholds with no
+    # true positive have precision + recall = 0: their F1 is 0, not NaN.
+    f1 = np.divide(
+        2 * precision * recall,
+        denominator,
+        out=np.zeros_like(denominator),
+        where=denominator > 0,
+    )
+    # The last point of the curve has no threshold of its own.
+    best = int(np.argmax(f1[:-1]))
+    return float(f1[best]), float(thresholds[best])

@@ -12,6 +12,11 @@ Streaming, fixed memory (the full test split does not fit in memory):
                                          and the curve under each metric
 Beyond the paper:
     type_confusion_matrix, macro_f1      argmax type of defective images
+
+Modules: ``image_metrics`` (the image level and its curves), ``aupro``,
+``curves`` (threshold curves and their partial areas), ``streaming``
+(``BinnedPixelScores``), ``evaluator`` (``MultiTypeEvaluator``) and
+``type_classification``.
 """
 
 from mtfcdd.metrics.aupro import aupro, authors_aupro, pro_curve

@@ -12,6 +12,8 @@ import numpy as np
 from sklearn import metrics as sklearn_metrics
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from mtfcdd.inference.decision_thresholds import best_f1_threshold
+
 
 def validate_binary_problem(labels, scores):
     """Check ``labels`` and ``scores`` and return them as 1-D NumPy arrays.
@@ -75,25 +77,14 @@ def f1_max(labels, scores):
 def f1_optimal_threshold(labels, scores):
     """The threshold of the best F1, and that F1.
 
-    An image is called positive when its score is ``>= threshold``.
+    An image is called positive when its score is ``>= threshold``; the
+    decision thresholds are fitted the same way
+    (``mtfcdd.inference.decision_thresholds.best_f1_threshold``).
 
     Returns:
         ``(best_f1, threshold)``.
     """
-    labels, scores = validate_binary_problem(labels, scores)
-    precision, recall, thresholds = sklearn_metrics.precision_recall_curve(labels, scores)
-    denominator = precision + recall
-    # The curve's last point (precision 1, recall 0) and thresholds with no
-    # true positive have precision + recall = 0: their F1 is 0, not NaN.
-    f1 = np.divide(
-        2 * precision * recall,
-        denominator,
-        out=np.zeros_like(denominator),
-        where=denominator > 0,
-    )
-    # The last point of the curve has no threshold of its own.
-    best = int(np.argmax(f1[:-1]))
-    return float(f1[best]), float(thresholds[best])
+    return best_f1_threshold(*validate_binary_problem(labels, scores))
 
 
 def roc_curve(labels, scores):

@@ -9,6 +9,8 @@ Image -> heatmaps -> scores -> loss, one module per part:
 - ``anomaly_map``: image scores (Eq. 2) and full-resolution heatmaps.
 - ``multi_type_loss``: the multi-type loss, Eq. 3.
 - ``saving``: load a trained ``.keras`` file, save one atomically.
+- ``batch_memory``: whether a training batch fits in memory, checked
+  before TensorFlow runs it.
 
 All of it uses ``keras.ops`` only and runs on any Keras backend. Importing
 this package registers the serializable classes (model, layer, losses), so

@@ -17,10 +17,10 @@ from mtfcdd.constants import (
     HEAD_BATCHNORMS,
     INITIALIZERS,
     INPUT_SCALINGS,
-    SCORE_REDUCTIONS,
     type_codes_for,
 )
 from mtfcdd.data.preprocessor import Preprocessor
+from mtfcdd.inference.postprocessor import Postprocessor
 from mtfcdd.model.backbone import build_backbone
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.image_size import image_size_pair
@@ -147,27 +147,8 @@ class MultiTypeFCDD(keras.Model):
         if isinstance(preprocessor, Preprocessor):
             preprocessor = preprocessor.get_config()
         preprocessor = Preprocessor.from_config(preprocessor, image_size)
-        if score_reduction not in SCORE_REDUCTIONS:
-            raise ValueError(
-                f"score_reduction must be one of {SCORE_REDUCTIONS}; got "
-                f"{score_reduction!r}."
-            )
-        if len(set(type_codes)) != len(type_codes):
-            raise ValueError(
-                f"type_codes must be distinct (each names one heatmap); got {list(type_codes)}."
-            )
-        if thresholds is not None:
-            thresholds = tuple(float(value) for value in thresholds)
-            if not all(math.isfinite(value) for value in thresholds):
-                raise ValueError(
-                    f"thresholds must be finite numbers (a NaN threshold detects nothing); got "
-                    f"{list(thresholds)}."
-                )
-            if len(thresholds) != num_types:
-                raise ValueError(
-                    f"thresholds has {len(thresholds)} values for {num_types} "
-                    "types; give one per type, or None."
-                )
+        # Checks the fields that turn heatmaps into answers.
+        postprocessor = Postprocessor(type_codes, score_reduction, thresholds, threshold_source)
         _check_choice("input_scaling", input_scaling, tuple(INPUT_SCALINGS))
         _check_choice("backbone_batchnorm", backbone_batchnorm, BACKBONE_BATCHNORM_MODES)
         _check_choice("head_batchnorm", head_batchnorm, tuple(HEAD_BATCHNORMS))
@@ -177,9 +158,8 @@ class MultiTypeFCDD(keras.Model):
                 "train_backbone=True trains every backbone layer, BatchNorm included; "
                 f"backbone_batchnorm={backbone_batchnorm!r} needs train_backbone=False."
             )
-        for name, value in (("threshold_source", threshold_source), ("run_id", run_id)):
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{name} must be a string or None; got {value!r}.")
+        if run_id is not None and not isinstance(run_id, str):
+            raise ValueError(f"run_id must be a string or None; got {run_id!r}.")
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")
@@ -221,9 +201,9 @@ class MultiTypeFCDD(keras.Model):
         self.weights_source = (
             weights_source if weights_source is not None else str(backbone_weights)
         )
-        self.score_reduction = score_reduction
-        self.thresholds = thresholds
-        self.threshold_source = threshold_source
+        self.score_reduction = postprocessor.score_reduction
+        self.thresholds = postprocessor.thresholds
+        self.threshold_source = postprocessor.threshold_source
         self.train_backbone = train_backbone
         self.input_scaling = input_scaling
         self.backbone_batchnorm = backbone_batchnorm
@@ -256,6 +236,13 @@ class MultiTypeFCDD(keras.Model):
             "run_id": self.run_id,
             "preprocessor": self.preprocessor.get_config(),
         }
+
+    @property
+    def postprocessor(self) -> Postprocessor:
+        """The model's answers out: a ``mtfcdd.inference.postprocessor.Postprocessor``
+        of its config's ``type_codes``, ``score_reduction``, ``thresholds`` and
+        ``threshold_source`` (the fields every sidecar copies)."""
+        return Postprocessor.from_config(self.get_config())
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MultiTypeFCDD:

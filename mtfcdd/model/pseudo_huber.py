@@ -7,6 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from mtfcdd.inference.postprocessing import pseudo_huber
+
 
 @keras.saving.register_keras_serializable(package="mtfcdd")
 class PseudoHuber(keras.layers.Layer):
@@ -20,16 +22,16 @@ class PseudoHuber(keras.layers.Layer):
     so a heatmap is smooth where the model is unsure and grows only linearly
     where it is confident (FCDD's reason for choosing it).
 
-    It is computed as ``phi^2 / (sqrt(phi^2 + 1) + 1)``, the same value
-    without the cancellation of ``sqrt(phi^2 + 1) - 1`` in float32, which
-    loses every digit for ``|phi| < 3e-4``: that is where normal images'
-    heatmaps live, and their scores decide the thresholds.
-    ``mtfcdd.inference.postprocessing.pseudo_huber`` is the same form in NumPy.
+    It is computed by ``mtfcdd.inference.postprocessing.pseudo_huber`` in
+    ``keras.ops``, the formula that the runners of converted models apply in
+    NumPy: without the cancellation of ``sqrt(phi^2 + 1) - 1`` in float32,
+    which loses every digit for ``|phi| < 3e-4`` (where normal images'
+    heatmaps live, and their scores decide the thresholds), and without
+    overflow for large ``|phi|``.
     """
 
     def call(self, inputs: Any) -> Any:
-        squared = ops.square(inputs)
-        return squared / (ops.sqrt(squared + 1.0) + 1.0)
+        return pseudo_huber(inputs, ops=ops)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape

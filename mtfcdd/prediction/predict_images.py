@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
-from mtfcdd.inference.postprocessing import prediction_from_heatmaps, upsample
+from mtfcdd.inference.postprocessing import upsample_heatmaps
 from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
 from mtfcdd.utils.image_files import (
     mask_size_problem,
@@ -185,7 +185,7 @@ def predict(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
     source = heatmap_model(model)
     reduction = reduction or source.score_reduction
-    thresholds = applied_thresholds(source, reduction)
+    thresholds = source.postprocessor.applied_thresholds(reduction)
     selection = select_images(inputs, exclude=output_dir)
     paths = list(selection.paths)
     mask_lookup = _mask_lookup(masks or {}, source.type_codes)
@@ -240,21 +240,9 @@ def predict_arrays(model, images, reduction=None):
         A ``mtfcdd.inference.postprocessing.Prediction``: heatmaps A_k (N, u, v, K)
         on the model's grid (paper Eq. 1), scores s_k (N, K) (Eq. 2), and
         detected types, None when no thresholds apply
-        (``applied_thresholds``).
+        (``Postprocessor.applied_thresholds``).
     """
-    source = heatmap_model(model)
-    reduction = reduction or source.score_reduction
-    return prediction_from_heatmaps(
-        source.heatmaps(images), source.type_codes, reduction, applied_thresholds(source, reduction)
-    )
-
-
-def applied_thresholds(source, reduction):
-    """The thresholds of a ``HeatmapModel`` that apply to ``reduction``'s scores.
-
-    The model's own when it fitted them on that reduction, else None.
-    """
-    return source.thresholds if reduction == source.score_reduction else None
+    return heatmap_model(model).predict(images, reduction)
 
 
 def describe_detection(detected_types, separator=";", none="no thresholds"):
@@ -265,7 +253,7 @@ def describe_detection(detected_types, separator=";", none="no thresholds"):
 
 
 def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_lookup, tile_size):
-    prediction = predict_arrays(source, list(images.values()), reduction)
+    prediction = source.predict(list(images.values()), reduction)
     results = []
     for index, (path, image) in enumerate(images.items()):
         detected = None if prediction.detected_types is None else prediction.detected_types[index]
@@ -276,7 +264,7 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
             image = shrink_to_longest_side(image, PANEL_SIDE_TILES * tile_size)
             panel = prediction_panel(
                 image,
-                upsample(prediction.heatmaps[index:index + 1], image.shape[:2])[0],
+                upsample_heatmaps(prediction.heatmaps[index:index + 1], image.shape[:2])[0],
                 prediction.scores[index],
                 source.type_codes,
                 thresholds=thresholds,

@@ -18,8 +18,8 @@
 
 The model is anything ``mtfcdd.inference.heatmap_model.heatmap_model`` accepts (a Keras
 ``MultiTypeFCDD``, a ``LiteRTModel``, an ``OnnxModel``, a ``HeatmapModel``), and the numbers
-come from ``mtfcdd.prediction.predict_images.predict_arrays``, the function ``mtfcdd
-predict`` uses, on pixels decoded as ``predict`` decodes files
+come from ``HeatmapModel.predict``, as in ``mtfcdd predict`` (and
+``mtfcdd.prediction.predict_images.predict_arrays``), on pixels decoded as ``predict`` decodes files
 (``mtfcdd.serve.uploads``). One image runs at a time (a lock): neither a
 LiteRT interpreter nor the CPU gains from running two.
 
@@ -52,8 +52,8 @@ import werkzeug.utils
 
 from mtfcdd.constants import DEFECT_NAMES, MAX_PIXELS, MAX_UPLOAD_BYTES
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.postprocessing import most_likely_types, upsample
-from mtfcdd.prediction.predict_images import describe_detection, predict_arrays
+from mtfcdd.inference.postprocessing import most_likely_types, upsample_heatmaps
+from mtfcdd.prediction.predict_images import describe_detection
 from mtfcdd.serve.uploads import MEDIA_TYPES, UploadError, decode_upload
 from mtfcdd.utils.atomic_files import write_bytes, write_json
 from mtfcdd.utils.image_files import image_paths, png_bytes, shrink_to_longest_side
@@ -328,7 +328,7 @@ class _Service:
             decoded = decode_upload(data, self.max_pixels)
         decoded_at = time.perf_counter()
         with self.model_lock:
-            prediction = predict_arrays(self.source, [decoded.image])
+            prediction = self.source.predict([decoded.image])
             predicted_at = time.perf_counter()
         result = self._result(decoded, name, origin, prediction, heatmaps_format, scale)
         result["timing_ms"] = {
@@ -455,7 +455,7 @@ def _heatmap_pictures(image, heatmaps, type_codes, thresholds, scale):
     """
     picture = shrink_to_longest_side(image, PICTURE_SIDE)
     size = picture.shape[:2]
-    maps = upsample(heatmaps[np.newaxis], size)[0]
+    maps = upsample_heatmaps(heatmaps[np.newaxis], size)[0]
     if scale == "threshold" and thresholds is not None:
         value_ranges = [(0.0, THRESHOLD_SCALE_TOP * float(threshold)) for threshold in thresholds]
     else:

@@ -6,6 +6,6 @@
 - ``training_curves``: held-out I-AUROC per epoch, ``training_curves.png``.
 - ``precision``: mixed precision (bfloat16, float16 with loss scaling).
 - ``distribution``: tf.distribute strategies, several GPUs or machines.
-- ``throughput``: where a training step's time goes (``mtfcdd benchmark
-  --training``).
+- ``run_folder``: a run's folder, what is in it and when it may be reused.
+- ``progress_callback``: the progress bar of each epoch.
 """

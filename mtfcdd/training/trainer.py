@@ -33,7 +33,6 @@ import os
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from mtfcdd.constants import DEFECT_CODES
@@ -43,8 +42,7 @@ from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
 from mtfcdd.data.dataset import DataSet, hold_out
 from mtfcdd.data.layouts import load_dataset
 from mtfcdd.data.realiad.verify import check_sample_files, label_conflicts
-from mtfcdd.evaluation.model_evaluation import predict_scores
-from mtfcdd.inference.decision_thresholds import fit_thresholds
+from mtfcdd.inference.scoring import predict_scores
 from mtfcdd.model.backbone import feature_map_size
 from mtfcdd.model.batch_memory import check_batch_fits
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss, MultiTypePixelLoss
@@ -282,8 +280,8 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
     labels, scores = predict_scores(
         trained, held_out or fit_samples, config.batch_size, verbose=verbose, label="Fitting thresholds"
     )
-    trained.thresholds = fit_thresholds(labels, scores)
-    trained.threshold_source = config.threshold_source
+    fitted = trained.postprocessor.fit_thresholds(labels, scores, config.threshold_source)
+    trained.thresholds, trained.threshold_source = fitted.thresholds, fitted.threshold_source
     model_path = os.path.join(output_dir, MODEL_FILE)
     save_model_atomically(trained, model_path)
     return TrainingResult(

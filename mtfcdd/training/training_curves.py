@@ -16,8 +16,8 @@ import os
 import keras
 import numpy as np
 
-from mtfcdd.evaluation.model_evaluation import predict_scores
-from mtfcdd.evaluation.reports import ROW_NAMES
+from mtfcdd.constants import TYPE_NAMES
+from mtfcdd.inference.scoring import predict_scores
 from mtfcdd.metrics import auroc
 from mtfcdd.utils.atomic_files import write_bytes
 from mtfcdd.utils.optional_packages import import_optional
@@ -33,7 +33,7 @@ class HeldOutAUROC(keras.callbacks.Callback):
     """Logs ``val_i_auroc_<code>`` for each type after every epoch.
 
     The held-out images are scored as the thresholds will be
-    (``mtfcdd.evaluation.model_evaluation.predict_scores``, no
+    (``mtfcdd.inference.scoring.predict_scores``, no
     augmentation). A type without both positive and negative held-out
     images gets no entry.
 
@@ -85,7 +85,7 @@ def write_training_plot(output_dir, log_file):
     for column in rows[0]:
         if column.startswith(HELD_OUT_PREFIX):
             code = column[len(HELD_OUT_PREFIX):]
-            held_out[f"{ROW_NAMES.get(code, code)} ({code})"] = [_number(row[column]) for row in rows]
+            held_out[f"{TYPE_NAMES.get(code, code)} ({code})"] = [_number(row[column]) for row in rows]
     picture = plots.training_plot(
         [int(row["epoch"]) + 1 for row in rows], [_number(row["loss"]) for row in rows], held_out or None
     )

@@ -13,7 +13,7 @@ import numpy as np
 
 from mtfcdd.constants import DEFECT_CODES
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
-from mtfcdd.inference.postprocessing import image_scores, prediction_from_heatmaps, upsample
+from mtfcdd.inference.postprocessing import upsample_heatmaps
 from mtfcdd.utils.atomic_files import make_output_folder
 from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
 from mtfcdd.visualization.panels import GridExample, GridRow, heatmap_grid, prediction_panel
@@ -93,7 +93,7 @@ def figure2_grid(
         source.heatmaps(images[start:start + batch_size])
         for start in range(0, len(images), batch_size)
     ])
-    scores = prediction_from_heatmaps(heatmaps, source.type_codes, source.score_reduction).scores
+    scores = source.postprocessor.scores(heatmaps)
     grid_rows, index = [], 0
     for code, row_samples in rows:
         channel = channel_of(code, source.type_codes)
@@ -101,7 +101,7 @@ def figure2_grid(
         for sample in row_samples:
             examples.append(GridExample(
                 image=images[index],
-                heatmap=upsample(heatmaps[index:index + 1, ..., channel:channel + 1],
+                heatmap=upsample_heatmaps(heatmaps[index:index + 1, ..., channel:channel + 1],
                                  images[index].shape[:2])[0, ..., 0],
                 mask=read_mask(sample.mask_path),
                 caption=f"{sample.category}  s={scores[index, channel]:.3g}",
@@ -145,8 +145,8 @@ def model_comparison(sources, image, output_path, mask=None, mask_type=None, til
     for title, model in sources.items():
         source = heatmap_model(model)
         heatmaps = source.heatmaps([image])
-        scores = image_scores(heatmaps, source.score_reduction)[0]
-        rows.append((title, source, scores, upsample(heatmaps, np.shape(image)[:2])[0]))
+        scores = source.postprocessor.scores(heatmaps)[0]
+        rows.append((title, source, scores, upsample_heatmaps(heatmaps, np.shape(image)[:2])[0]))
     type_codes = rows[0][1].type_codes
     different = [title for title, source, _, _ in rows if source.type_codes != type_codes]
     if different:

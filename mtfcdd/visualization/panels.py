@@ -3,7 +3,7 @@
 
 Every array here is RGB (never OpenCV's BGR) with uint8 values; heatmaps are
 the anomaly maps A_k (paper Eq. 1) at the image's size
-(``mtfcdd.inference.postprocessing.upsample``).
+(``mtfcdd.inference.postprocessing.upsample_heatmaps``).
 
 Colour scale. A_k >= 0, and 0 is the score of a perfectly normal region (the
 minimum of the pseudo-Huber output), so every map is drawn on ``[0, vmax]``
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from mtfcdd.constants import DEFECT_NAMES
-from mtfcdd.inference.postprocessing import types_over_threshold, upsample
+from mtfcdd.inference.postprocessing import types_over_threshold, upsample_heatmaps
 from mtfcdd.visualization.text import put_text, text_size
 
 COLORMAP = cv2.COLORMAP_JET
@@ -88,7 +88,7 @@ def overlay_heatmap(image_rgb, heatmap, value_range=None, alpha=0.5):
     Args:
         image_rgb: (H, W, 3) RGB, uint8 or float in 0..255.
         heatmap: (h, w) anomaly map; upsampled bilinearly
-            (``mtfcdd.inference.postprocessing.upsample``) when not (H, W).
+            (``mtfcdd.inference.postprocessing.upsample_heatmaps``) when not (H, W).
         value_range: ``(vmin, vmax)`` of the colour map; ``(0, max of the
             map)`` when None (see the module docstring).
         alpha: weight of the colours, 0 (the image) to 1 (the colours only).
@@ -404,7 +404,7 @@ def _fit_heatmap(heatmap, size):
         raise ValueError(f"a heatmap must have shape (height, width); got {heatmap.shape}.")
     if heatmap.shape == tuple(size):
         return heatmap
-    return upsample(heatmap[np.newaxis, :, :, np.newaxis], size)[0, :, :, 0]
+    return upsample_heatmaps(heatmap[np.newaxis, :, :, np.newaxis], size)[0, :, :, 0]
 
 
 def _fit_mask(mask, size):

@@ -35,6 +35,7 @@ The modules, each using only those above it in this list:
     render          a sample's five views and masks, ``render_sample``
     dataset         planning, writing files and splits, ``make_synthetic_iad``
     contact_sheets  a page of examples per defect type, ``write_contact_sheets``
+    layouts         the same in the folder and MVTec layouts, your type names
 
 This file imports nothing: the command line lists the presets without
 loading OpenCV or NumPy.

@@ -1,4 +1,4 @@
-"""Which of the number formats' fast instructions the CPU has (issue: rooflines per format).
+"""Which of the number formats' fast instructions the CPU has.
 
 A runtime's speed depends on the format it computes in and on the CPU's
 instructions for that format: float32 FMA (AVX2, AVX-512), int8 dot products

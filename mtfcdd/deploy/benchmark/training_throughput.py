@@ -17,8 +17,8 @@ and the two together are timed in alternating rounds, so that a change in
 the machine's load affects both alike.
 
 FLOPs per training image (``training_flops``), counted with
-``mtfcdd.deploy.benchmark.flops.count_flops``'s rule (two per multiply-add
-of every convolution, one per bias add; element-wise layers not counted):
+``flops.count_flops``'s rule (two per multiply-add of every convolution,
+one per bias add; element-wise layers not counted):
 the forward pass of the whole network, plus the backward pass of its
 trainable part, counted as twice that part's forward FLOPs (the gradients
 with respect to the weights and to the inputs), less the input gradient of
@@ -26,8 +26,8 @@ the first trainable convolution, which nothing needs (its input comes from
 the frozen backbone, or is the image). The efficiency is the achieved
 FLOP/s of the step alone over the machine's float32 matmul peak: the best
 of TensorFlow matrix products of about one training image's work, timed
-after each round of the step alone (``mtfcdd.deploy.benchmark.timing``
-says why a peak is measured interleaved with what it is compared with).
+after each round of the step alone (``timing`` says why a peak is
+measured interleaved with what it is compared with).
 """
 
 import time
