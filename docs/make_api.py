@@ -52,7 +52,7 @@ GROUPS = (
             "load_dataset",
             "make_synthetic_dataset",
             "training_dataset",
-            "evaluation_dataset",
+            "Preprocessor",
             "AugmentationConfig",
             "expected_draws",
             "balanced_epoch_summary",

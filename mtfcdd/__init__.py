@@ -51,7 +51,8 @@ Data (paper 4.1, 4.2):
     make_synthetic_iad(output_dir, preset)     a synthetic Real-IAD-format set
     make_synthetic_dataset(output_dir, layout, types)  ... in the folder or
                                                MVTec layout, your type names
-    training_dataset, evaluation_dataset       tf.data pipelines
+    training_dataset                           the tf.data training stream
+    Preprocessor                               image file or array -> model input
     AugmentationConfig                         paper 4.3.2 augmentation
     expected_draws(counts)                     Eq. 4 / 5, balanced epochs
     balanced_epoch_summary(counts, batch_size) the paper's Table 2
@@ -110,7 +111,7 @@ _PUBLIC_API = {
     "load_dataset": "mtfcdd.data.layouts",
     "make_synthetic_dataset": "mtfcdd.data.synthetic.layouts",
     "training_dataset": "mtfcdd.data.pipeline",
-    "evaluation_dataset": "mtfcdd.data.pipeline",
+    "Preprocessor": "mtfcdd.data.preprocessor",
     "AugmentationConfig": "mtfcdd.data.augmentation",
     "expected_draws": "mtfcdd.data.balanced_epoch",
     "balanced_epoch_summary": "mtfcdd.data.balanced_epoch",

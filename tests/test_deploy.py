@@ -47,11 +47,11 @@ QUANTIZATIONS = ("none", "float16", "int8")
 BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 # The files docs/deployment.md says to copy to a board, as modules.
 BOARD_MODULES = sorted([
-    "mtfcdd", "mtfcdd.constants", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
+    "mtfcdd", "mtfcdd.constants", "mtfcdd.data", "mtfcdd.data.preprocessor", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
     "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
     "mtfcdd.inference.postprocessor",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
-    "mtfcdd.utils.optional_packages",
+    "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages", "mtfcdd.utils.standard_error",
 ])
 
 
@@ -207,10 +207,14 @@ def test_sidecar_round_trip(converted, model):
             "quantization": quantize,
             "num_calibration_images": NUM_CALIBRATION if quantize == "int8" else None,
             "weights_source": "None",
+            "preprocessor": {
+                "image_size": [IMAGE_SIZE, IMAGE_SIZE], "decoder": "opencv", "resize": "area_bilinear",
+            },
         }
     runner = LiteRTModel(converted["none"])
     assert runner.type_codes == DEFECT_CODES
     assert runner.image_size == (IMAGE_SIZE, IMAGE_SIZE)
+    assert runner.preprocessor == model.preprocessor
 
 
 @pytest.mark.parametrize(
@@ -224,6 +228,9 @@ def test_sidecar_round_trip(converted, model):
         ("output", "heatmaps"),
         ("format", "pytorch"),
         ("threshold_source", 0.1),
+        ("preprocessor", {"image_size": [IMAGE_SIZE, IMAGE_SIZE], "decoder": "pillow", "resize": "area_bilinear"}),
+        ("preprocessor", {"image_size": [64, 64], "decoder": "opencv", "resize": "area_bilinear"}),
+        ("preprocessor", None),
     ],
 )
 def test_bad_sidecar_field_is_named(converted, tmp_path, field, value):
@@ -251,18 +258,24 @@ def test_sidecar_missing_field_version_and_file(converted, tmp_path):
 
 
 def test_sidecar_of_mtfcdd_0_1_is_read(converted, tmp_path):
-    """Schema 2 named the input size ``input_size`` and had no ``format``; it reads as today's schema."""
+    """Schema 2 named the input size ``input_size`` and had no ``format`` nor
+    ``preprocessor``; it reads as today's schema, with the default preprocessor."""
     current = read_sidecar(converted["none"])
-    old = {key: value for key, value in current.items() if key not in ("image_size", "format")}
+    old = {
+        key: value for key, value in current.items() if key not in ("image_size", "format", "preprocessor")
+    }
     model_path = _copy_with_sidecar(converted["none"], tmp_path)
     with open(sidecar_path(model_path), "w") as file:
         json.dump({**old, "schema_version": 2, "input_size": current["image_size"]}, file)
-    assert read_sidecar(model_path) == current
-    assert LiteRTModel(model_path).image_size == (IMAGE_SIZE, IMAGE_SIZE)
+    assert read_sidecar(model_path) == {key: value for key, value in current.items() if key != "preprocessor"}
+    runner = LiteRTModel(model_path)
+    assert runner.image_size == (IMAGE_SIZE, IMAGE_SIZE)
+    assert runner.preprocessor.get_config() == current["preprocessor"]
 
 
 def test_sidecar_that_belongs_to_another_model(converted, tmp_path):
-    model_path = _copy_with_sidecar(converted["none"], tmp_path, image_size=[128, 128])
+    other_size = {"image_size": [128, 128], "decoder": "opencv", "resize": "area_bilinear"}
+    model_path = _copy_with_sidecar(converted["none"], tmp_path, image_size=[128, 128], preprocessor=other_size)
     with pytest.raises(ValueError, match="do not belong together"):
         LiteRTModel(model_path)
     model_path = _copy_with_sidecar(

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from mtfcdd.cli import main
+from mtfcdd.data.sample import Sample
 from mtfcdd.utils.image_bytes import ImageFileError, decode_image
 from mtfcdd.utils.image_files import image_and_mask_problems
 
@@ -154,15 +155,16 @@ def with_exif_orientation(data, orientation):
 
 
 def test_every_reader_ignores_exif_orientation_as_tensorflow_does(tmp_path):
-    from mtfcdd.data.pipeline import _load_image
+    import tensorflow as tf
+
     from mtfcdd.utils.image_files import read_rgb_image
 
     # Orientation 6: "rotate 90 degrees to view"; a 128x256 file.
     path = tmp_path / "rotated.jpg"
     path.write_bytes(with_exif_orientation(jpeg_bytes(128, 256), 6))
     opencv = read_rgb_image(str(path))
-    _, tensorflow_size = _load_image(str(path), 75)
-    assert opencv.shape[:2] == tuple(tensorflow_size.numpy()) == (128, 256)
+    tensorflow_size = tf.io.decode_jpeg(path.read_bytes()).shape[:2]
+    assert opencv.shape[:2] == tuple(tensorflow_size) == (128, 256)
     plain = cv2.imdecode(np.frombuffer(jpeg_bytes(128, 256), np.uint8), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(opencv, cv2.cvtColor(plain, cv2.COLOR_BGR2RGB))
 
@@ -197,6 +199,20 @@ def test_corrupt_entropy_data_is_damage_for_every_reader(kind, app, tmp_path):
     assert str(path) in problem and "Corrupt JPEG data" in problem
     answer = app.test_client().post("/predict", data=data, content_type="image/jpeg")
     assert answer.status_code == 422 and "Corrupt JPEG data" in answer.json["error"]
+    # The training stream, through the model's preprocessor.
+    import tensorflow as tf
+
+    from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
+
+    sample = Sample(str(path), None, "object", "OK", (1,))
+    stream = training_dataset([sample], 32, batch_size=1, augmentation=None, balanced=False)
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        next(iter(stream))
+    assert pipeline_error_message(error.value).startswith(
+        f"{path} is a damaged JPEG file: libjpeg reports \"Corrupt JPEG data"
+    )
+    # Without the check (a file already read with it), libjpeg's grey fill is decoded.
+    assert decode_image(data, max_pixels=25_000_000, check_data=False).image.shape == (128, 128, 3)
     # The undamaged file decodes, and libjpeg's other output is not swallowed.
     assert decode_image(jpeg_bytes(128, 128), max_pixels=25_000_000).image.shape == (128, 128, 3)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mtfcdd
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.model.backbone import build_backbone, feature_map_size
 
 
@@ -120,7 +121,18 @@ def test_keras_file_round_trip(small_model, tmp_path):
     assert restored.weights_source == "None"
     assert restored.image_size == (75, 75)
     assert restored.get_config()["dtype"] == model.get_config()["dtype"]
+    assert restored.preprocessor == model.preprocessor == Preprocessor((75, 75))
     assert not restored.backbone.trainable
+
+
+def test_model_refuses_a_preprocessor_of_another_size_or_rule():
+    with pytest.raises(ValueError, match=r"image_size \[80, 80\] is not the model's \[75, 75\]"):
+        mtfcdd.MultiTypeFCDD(num_types=1, image_size=75, backbone_weights=None, preprocessor=Preprocessor(80))
+    with pytest.raises(ValueError, match="resize must be one of"):
+        mtfcdd.MultiTypeFCDD(
+            num_types=1, image_size=75, backbone_weights=None,
+            preprocessor={"image_size": [75, 75], "decoder": "opencv", "resize": "nearest"},
+        )
 
 
 @pytest.mark.slow
@@ -152,6 +164,9 @@ def test_files_written_by_mtfcdd_0_1_still_load(tmp_path, legacy_config):
         restored = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(restored, mtfcdd.MultiTypeFCDD)
     assert restored.image_size == (75, 75)
+    # Saved before the preprocessor was recorded: the one the deployed path always used.
+    assert "preprocessor" not in config["config"]
+    assert restored.preprocessor == Preprocessor((75, 75))
     np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
     if "compile_config" in config and config["compile_config"]:
         assert isinstance(restored.loss, mtfcdd.MultiTypeFCDDLoss)

@@ -136,6 +136,7 @@ def test_sidecar_and_files(conversion, model):
         "thresholds": [1.0] * 8,
         "threshold_source": None,
         "weights_source": "None",
+        "preprocessor": {"image_size": [SIDE, SIDE], "decoder": "opencv", "resize": "area_bilinear"},
         "format": file_format,
         "quantization": quantize,
         "num_calibration_images": NUM_CALIBRATION if quantize == "int8" else None,

@@ -16,14 +16,9 @@ from mtfcdd.data.balanced_sampler import (
     reshuffled_stream,
     shuffled_index_stream,
 )
-from mtfcdd.data.pipeline import (
-    evaluation_dataset,
-    load_image,
-    load_mask,
-    training_dataset,
-)
+from mtfcdd.data.pipeline import pipeline_error_message, training_dataset
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.data.sample import Sample
-from mtfcdd.utils.image_files import resize_image
 
 # Images per class: a large normal class, small and absent defect classes.
 CLASS_SIZES = {"OK": 40, "AK": 3, "CH": 7, "PS": 1, "YW": 12, "ZW": 5}
@@ -176,61 +171,6 @@ def test_skip_resumes_the_index_streams():
     np.testing.assert_array_equal(_draws(shuffled_index_stream(10, seed=5, skip=13), 17), shuffled[13:])
     for start in (0, 10, 20):
         assert sorted(shuffled[start : start + 10]) == list(range(10))
-
-
-def test_load_image_converts_to_rgb_and_keeps_a_constant_colour(tmp_path):
-    png_path = str(tmp_path / "colour.png")
-    jpeg_path = str(tmp_path / "colour.jpg")
-    image = np.full((50, 70, 3), (10, 20, 200), np.uint8)
-    cv2.imwrite(png_path, image)
-    cv2.imwrite(jpeg_path, image)
-    loaded = load_image(png_path, (32, 48)).numpy()
-    assert loaded.shape == (32, 48, 3) and loaded.dtype == np.float32
-    np.testing.assert_allclose(loaded, np.broadcast_to([200.0, 20.0, 10.0], loaded.shape), atol=1e-3)
-    np.testing.assert_allclose(load_image(jpeg_path, 24).numpy().mean((0, 1)), [200, 20, 10], atol=3)
-
-
-@pytest.mark.parametrize("size", [(40, 40), (23, 57), (150, 130)])
-def test_load_image_resizes_as_the_litert_runner_does(tmp_path, size):
-    """Training and deployed models see the same pixels (OpenCV's rounding aside)."""
-    image = cv2.GaussianBlur(
-        np.random.default_rng(0).integers(0, 256, (100, 120, 3), dtype=np.uint8), (5, 5), 2
-    )
-    path = str(tmp_path / "image.png")
-    cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    from_pipeline = load_image(path, size).numpy()
-    from_runner = resize_image(image, size).astype(np.float32)
-    assert from_pipeline.shape == (*size, 3)
-    # OpenCV rounds to uint8 and enlarges with fixed-point weights.
-    assert np.abs(from_pipeline - from_runner).max() <= 1.0
-    assert np.abs(from_pipeline - from_runner).mean() <= 0.3
-
-
-def test_load_mask_stays_binary_and_keeps_its_halves(tmp_path):
-    mask = np.zeros((40, 60), np.uint8)
-    mask[:, :30] = 255
-    path = str(tmp_path / "mask.png")
-    cv2.imwrite(path, mask)
-    resized = load_mask(path, (20, 24)).numpy()
-    assert resized.dtype == np.uint8 and resized.shape == (20, 24)
-    np.testing.assert_array_equal(resized[:, :12], 1)
-    np.testing.assert_array_equal(resized[:, 12:], 0)
-
-
-def test_evaluation_dataset_order_remainder_masks_and_no_augmentation(image_samples):
-    batches = list(evaluation_dataset(image_samples, 16, batch_size=3, mask_size=(10, 12)))
-    assert [len(batch[3]) for batch in batches] == [3, 3, 1]
-    images, labels, masks, index = (np.concatenate(part) for part in zip(*batches))
-    np.testing.assert_array_equal(index, np.arange(7))
-    assert [_number_of(image) for image in images] == list(range(7))
-    # Not augmented: identical to a plain load.
-    np.testing.assert_array_equal(images[4], load_image(image_samples[4].image_path, 16).numpy())
-    np.testing.assert_array_equal(labels, [sample.labels for sample in image_samples])
-    assert masks.dtype == np.uint8 and masks.shape == (7, 10, 12)
-    for sample, mask in zip(image_samples, masks):
-        expected_left = 0 if sample.mask_path is None else 1
-        np.testing.assert_array_equal(mask[:, :6], expected_left)
-        np.testing.assert_array_equal(mask[:, 6:], 0)
 
 
 @pytest.mark.slow
@@ -394,11 +334,24 @@ def test_undecodable_and_missing_files_are_named(image_samples, tmp_path):
     truncated.write_bytes(open(good_jpeg, "rb").read()[:600])
     for bad_path in (garbage, truncated):
         bad_sample = Sample(str(bad_path), None, "object", "OK", (0,) * 8)
-        with pytest.raises(tf.errors.InvalidArgumentError, match=bad_path.name):
-            list(evaluation_dataset(image_samples[:2] + [bad_sample], 16, batch_size=2))
+        stream = training_dataset(
+            image_samples[:2] + [bad_sample], 16, batch_size=3, augmentation=None, balanced=False
+        )
+        with pytest.raises(tf.errors.InvalidArgumentError) as error:
+            next(iter(stream))
+        # The preprocessor's own line, as every other reader gives it.
+        with pytest.raises(ValueError) as expected:
+            Preprocessor(16).read(str(bad_path))
+        assert pipeline_error_message(error.value) == str(expected.value)
+        assert str(bad_path) in str(expected.value)
     missing = Sample(str(tmp_path / "missing.jpg"), None, "object", "OK", (0,) * 8)
     with pytest.raises(FileNotFoundError, match="missing.jpg"):
         training_dataset(image_samples + [missing], 16)
+
+
+def test_training_stream_refuses_a_preprocessor_of_another_size(image_samples):
+    with pytest.raises(ValueError, match=r"image_size \[20, 20\] is not the model's \[16, 16\]"):
+        training_dataset(image_samples, 16, preprocessor=Preprocessor(20))
 
 
 def test_training_stream_with_mask_grid_gives_per_type_coverage(image_samples):

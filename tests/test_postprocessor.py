@@ -83,8 +83,10 @@ def test_the_sidecar_and_heatmap_model_read_the_models_own_config(model):
     assert {field: metadata[field] for field in MODEL_FACTS} == model_facts(config) == {
         "image_size": [75, 75], "weights_source": "None", "type_codes": list(DEFECT_CODES),
         "score_reduction": "max", "thresholds": list(THRESHOLDS), "threshold_source": "by hand",
+        "preprocessor": {"image_size": [75, 75], "decoder": "opencv", "resize": "area_bilinear"},
     }
     source = heatmap_model(model)
+    assert source.preprocessor == model.preprocessor
     assert source.postprocessor == model.postprocessor == Postprocessor.from_config(metadata)
     assert (source.image_size, source.weights_source) == ((75, 75), "None")
     # A threshold set after building reaches every reader.

@@ -16,8 +16,11 @@
 - ``balanced_epoch``: the expected length of a balanced epoch (Eq. 4, 5).
 - ``augmentation``: the ranges of the random augmentation (paper 4.3.2);
   ``augmentation_ops`` applies them in TensorFlow.
-- ``pipeline``: the tf.data streams for training and evaluation.
+- ``preprocessor``: ``Preprocessor``, an image file or array -> the model's
+  input, the same for training, evaluation and every runtime (NumPy and
+  OpenCV only).
+- ``pipeline``: the tf.data training stream.
 - ``sample_batches``: a list of samples' images, labels and masks in
-  batches, read with OpenCV as every runtime reads images (scoring and
-  evaluation).
+  batches, read by the model's preprocessor as every runtime reads images
+  (scoring and evaluation).
 """

@@ -1,108 +1,101 @@
-"""The tf.data input pipelines: training (paper 4.2, 4.3.2) and evaluation.
+"""The tf.data training stream (paper 4.2, 4.3.2).
 
-Images are decoded and resized in TensorFlow, in parallel, to float32 RGB
-in 0..255; the model does its own pre-processing. They shrink by area
-averaging and grow bilinearly, exactly as OpenCV does in the resize cache and
-in the LiteRT runner (``mtfcdd.utils.image_files.resize_image``; the two agree to
-OpenCV's rounding to uint8), so a deployed model sees the pixels it was
-trained and calibrated on. Area averaging also keeps fine scratches, which
-plain bilinear would alias away when Real-IAD's 1024-pixel images shrink ~3.4
-times. Masks are resized nearest and binarised to uint8 0/1.
+Each drawn image is read once, by the model's own preprocessor
+(``mtfcdd.data.preprocessor.Preprocessor``: OpenCV decoding, area averaging
+when shrinking and bilinear when enlarging, to uint8), the very code that
+evaluation, prediction, the server, int8 calibration and the LiteRT and
+ONNX runners read images with; so the model is trained on the pixels it is
+judged and deployed on. The preprocessor runs in ``tf.numpy_function``
+(OpenCV releases Python's lock while it decodes and resizes); augmentation
+and batching stay in TensorFlow, in parallel, with prefetching. Masks (only
+to pre-train the offline backbone) are read with OpenCV too and resampled
+by area to the heatmap grid.
 
 A file that cannot be read or decoded, or a mask of another size than its
-image, stops the pipeline with an error that names it
-(``pipeline_error_message`` gives its one line). TensorFlow's decoders do
-not name the file, and decoding with cv2 in a ``tf.numpy_function`` would
-serialise the workers on Python's lock and misses truncated JPEGs (cv2 only
-warns); so each file is decoded in a one-element dataset that
-``ignore_errors`` empties on failure, and an assertion then fails with the
-path. It costs no measurable time. Training and evaluation check every file
-before they start (``mtfcdd.data.realiad.verify.check_sample_files``), so
-these assertions are the last line of defence.
+image, stops the stream with an error that names it: the preprocessor's
+own one line, which ``pipeline_error_message`` takes out of TensorFlow's
+error. Training checks every file's header and completeness before it
+starts (``mtfcdd.data.realiad.verify.check_sample_files``) without decoding
+it: the stream's decoding is the only one, and refuses damaged data on a
+file's first draw (libjpeg's check lets one JPEG decode at a time, so later
+draws of the file decode without it, in parallel).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from mtfcdd.data.augmentation import AugmentationConfig
 from mtfcdd.data.augmentation_ops import augment
 from mtfcdd.data.balanced_sampler import balanced_index_stream, shuffled_index_stream
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.data.sample import Sample
+from mtfcdd.utils.image_files import mask_size_problem, read_mask
 from mtfcdd.utils.image_size import image_size_pair
 
 
-def load_image(path, image_size):
-    """Read, decode and resize an image file (JPEG, PNG, BMP, GIF, WebP).
+def _read_sample(image_path, mask_path, preprocessor, checked_paths):
+    """One training image through the model's preprocessor, and its mask.
 
     Args:
-        path: string scalar tensor or str.
-        image_size: int or (height, width).
+        image_path: string scalar tensor.
+        mask_path: string scalar tensor, "" to read no mask.
+        preprocessor: a ``mtfcdd.data.preprocessor.Preprocessor``.
+        checked_paths: a set of the image files already read once; they
+            are read again without libjpeg's data check, which lets only
+            one JPEG decode at a time (``Preprocessor.decode``), and the
+            file read first is added.
 
     Returns:
-        (height, width, 3) float32 RGB, values in 0..255.
+        (image (height, width, 3) uint8 RGB, exactly ``preprocessor.read``'s;
+        mask (H, W) uint8 at the image file's size, any value > 0 defect,
+        or (0, 0) when ``mask_path`` is "").
     """
-    return _load_image(path, image_size)[0]
-
-
-def _load_image(path, image_size):
-    """(``load_image``'s image, the file's own (height, width)): masks are
-    checked against the latter."""
-    decoded = _decode(path, channels=3)
-    return resize_image(decoded, image_size_pair(image_size, "image_size")), tf.shape(decoded)[:2]
-
-
-def resize_image(image, size):
-    """Area averaging when shrinking, bilinear when enlarging (as OpenCV).
-
-    Args:
-        image: (H, W, C) tensor.
-        size: (height, width).
-
-    Returns:
-        (height, width, C) float32.
-    """
-    height, width = size
-    source_shape = tf.shape(image)
-    shrinking = height * width < source_shape[0] * source_shape[1]
-    return tf.cond(
-        shrinking,
-        lambda: tf.image.resize(image, size, method=tf.image.ResizeMethod.AREA),
-        lambda: tf.image.resize(image, size, method=tf.image.ResizeMethod.BILINEAR),
+    image, mask, problem = tf.numpy_function(
+        functools.partial(_read_files, preprocessor, checked_paths), [image_path, mask_path],
+        [tf.uint8, tf.uint8, tf.string], stateful=False,
     )
+    check = tf.debugging.Assert(tf.equal(tf.strings.length(problem), 0), [problem])
+    with tf.control_dependencies([check]):
+        image, mask = tf.identity(image), tf.identity(mask)
+    image.set_shape([*preprocessor.image_size, 3])
+    mask.set_shape([None, None])
+    return image, mask
 
 
-def load_mask(path, mask_size, image_path=None, image_shape=None):
-    """Read a defect mask (any value > 0 is defect), resize it nearest.
+def _read_files(preprocessor, checked_paths, image_path, mask_path):
+    """(image, mask, "") of ``_read_sample``, or (zeros, empty mask, the
+    problem's line naming the file): the caller's assertion fails with it."""
+    image_path, mask_path = image_path.decode(), mask_path.decode()
+    try:
+        decoded = preprocessor.decode(image_path, check_data=image_path not in checked_paths)
+        mask = np.zeros((0, 0), np.uint8)
+        if mask_path:
+            mask = read_mask(mask_path)
+            problem = mask_size_problem(mask_path, mask.shape, image_path, decoded.shape[:2])
+            if problem:
+                raise ValueError(problem)
+        checked_paths.add(image_path)
+        return preprocessor.resize_image(decoded), mask, b""
+    except (OSError, ValueError) as error:
+        empty = np.zeros((*preprocessor.image_size, 3), np.uint8)
+        return empty, np.zeros((0, 0), np.uint8), str(error).encode()
 
-    Args:
-        path: string scalar tensor or str.
-        mask_size: int or (height, width) to resize it to.
-        image_path, image_shape: its image and the image's decoded shape:
-            a mask of another size fails, naming both files.
 
-    Returns:
-        (height, width) uint8, values 0 and 1.
-    """
-    mask = tf.cast(_decode_mask(path, image_path, image_shape) > 0, tf.uint8)
-    resized = tf.image.resize(
-        mask, image_size_pair(mask_size, "mask_size"), method=tf.image.ResizeMethod.NEAREST_NEIGHBOR
-    )
-    return resized[..., 0]
-
-
-def defect_coverage(mask_path, labels, grid_size, image_path=None, image_shape=None):
+def defect_coverage(mask, labels, grid_size):
     """Per-type defect masks on the heatmap grid.
 
     Args:
-        mask_path: string scalar, "" for an image without mask.
+        mask: (H, W) uint8 defect mask (any value > 0 is defect), (0, 0)
+            for an image without mask.
         labels: (K,) the image's labels; the mask goes to its type's channel.
         grid_size: int or (height, width) of the grid.
-        image_path, image_shape: see ``load_mask``.
 
     Returns:
         (height, width, K) float32: the fraction of each cell's pixels that
@@ -111,12 +104,10 @@ def defect_coverage(mask_path, labels, grid_size, image_path=None, image_shape=N
     height, width = image_size_pair(grid_size, "grid_size")
 
     def coverage():
-        mask = tf.cast(_decode_mask(mask_path, image_path, image_shape) > 0, tf.float32)
-        return tf.image.resize(mask, (height, width), method=tf.image.ResizeMethod.AREA)
+        defect = tf.cast(mask[..., tf.newaxis] > 0, tf.float32)
+        return tf.image.resize(defect, (height, width), method=tf.image.ResizeMethod.AREA)
 
-    covered = tf.cond(
-        tf.strings.length(mask_path) > 0, coverage, lambda: tf.zeros([height, width, 1])
-    )
+    covered = tf.cond(tf.size(mask) > 0, coverage, lambda: tf.zeros([height, width, 1]))
     return covered * labels
 
 
@@ -131,6 +122,7 @@ def training_dataset(
     mask_grid: Sequence[int] | None = None,
     sampling_classes: str = "types",
     shard: tuple[int, int] | None = None,
+    preprocessor: Preprocessor | None = None,
 ) -> tf.data.Dataset:
     """The infinite training stream of (images, labels) batches.
 
@@ -159,6 +151,9 @@ def training_dataset(
             of ``count`` training machines computes. The slices are taken
             from the draws before any image is read, so each machine decodes
             only its own images; together they are the unsharded batches.
+        preprocessor: the model's ``Preprocessor`` (``model.preprocessor``);
+            None for ``Preprocessor(image_size)``, the only rule there is
+            today. Its ``image_size`` must be ``image_size``.
 
     Returns:
         A ``tf.data.Dataset`` of (images (B, H, W, 3) float32 in 0..255,
@@ -178,7 +173,11 @@ def training_dataset(
             "image but not its mask."
         )
     shard_index, shard_count = _shard(shard, batch_size)
+    preprocessor = Preprocessor.from_config(
+        None if preprocessor is None else preprocessor.get_config(), image_size
+    )
     image_paths, mask_paths, labels = _sample_tensors(samples)
+    checked_paths: set[str] = set()
     first_draw = start_step * batch_size
     if balanced:
         indices = balanced_index_stream(
@@ -188,15 +187,15 @@ def training_dataset(
         indices = shuffled_index_stream(len(samples), seed, skip=first_draw)
 
     def load(position, index):
-        image_path = tf.gather(image_paths, index)
-        image, file_size = _load_image(image_path, image_size)
+        mask_path = tf.gather(mask_paths, index) if mask_grid is not None else tf.constant("")
+        image, mask = _read_sample(
+            tf.gather(image_paths, index), mask_path, preprocessor, checked_paths
+        )
+        image = tf.cast(image, tf.float32)
         if augmentation is not None:
             image = augment(image, position, seed, augmentation)
         if mask_grid is not None:
-            return image, defect_coverage(
-                tf.gather(mask_paths, index), tf.gather(labels, index), mask_grid,
-                image_path, file_size,
-            )
+            return image, defect_coverage(mask, tf.gather(labels, index), mask_grid)
         return image, tf.gather(labels, index)
 
     draws = indices.enumerate(start=first_draw)
@@ -222,87 +221,12 @@ def _shard(shard, batch_size):
     return int(index), int(count)
 
 
-def evaluation_dataset(
-    samples: Sequence[Sample],
-    image_size: int | Sequence[int],
-    batch_size: int = 32,
-    mask_size: int | Sequence[int] | None = None,
-) -> tf.data.Dataset:
-    """Every sample once, in order, without augmentation.
-
-    Args:
-        samples: the ``Sample``s to evaluate.
-        image_size: int or (height, width) of the model input.
-        batch_size: images per batch; the last batch holds the remainder.
-        mask_size: int or (height, width) of the masks; ``image_size`` if None.
-
-    Returns:
-        A ``tf.data.Dataset`` of (images (B, H, W, 3) float32 in 0..255,
-        labels (B, K) float32, masks (B, h, w) uint8 0/1 (zeros where a
-        sample has no mask), index (B,) int64 position in ``samples``).
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
-    mask_size = image_size if mask_size is None else mask_size
-    mask_height, mask_width = image_size_pair(mask_size, "mask_size")
-    image_paths, mask_paths, labels = _sample_tensors(samples)
-
-    def load(index):
-        image_path, mask_path = image_paths[index], mask_paths[index]
-        image, file_size = _load_image(image_path, image_size)
-        mask = tf.cond(
-            tf.strings.length(mask_path) > 0,
-            lambda: load_mask(mask_path, mask_size, image_path, file_size),
-            lambda: tf.zeros([mask_height, mask_width], tf.uint8),
-        )
-        return image, labels[index], mask, index
-
-    positions = tf.data.Dataset.range(len(samples))
-    loaded = positions.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return loaded.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def _decode(path, channels):
-    """Decode an image file to uint8 (h, w, channels); fail naming the file."""
-    contents = tf.io.read_file(path)
-    attempt = tf.data.Dataset.from_tensors(contents).map(
-        lambda data: (
-            tf.io.decode_image(data, channels=channels, expand_animations=False),
-            True,
-        )
-    )
-    failure = tf.data.Dataset.from_tensors((tf.zeros([0, 0, channels], tf.uint8), False))
-    image, decoded = attempt.ignore_errors().concatenate(failure).take(1).get_single_element()
-    check = tf.debugging.Assert(
-        decoded, ["Cannot decode the image file", path, "(corrupt, truncated or not an image)."]
-    )
-    with tf.control_dependencies([check]):
-        image = tf.identity(image)
-    image.set_shape([None, None, channels])
-    return image
-
-
-def _decode_mask(path, image_path, image_shape):
-    """Decode a mask to (h, w, 1) uint8; fail naming it when ``image_shape``
-    is given and differs (a stretched mask would mark the wrong pixels)."""
-    mask = _decode(path, channels=1)
-    if image_shape is None:
-        return mask
-    check = tf.debugging.Assert(
-        tf.reduce_all(tf.equal(tf.shape(mask)[:2], image_shape)),
-        ["The mask", path, "is not the size of its image", image_path,
-         "(a mask must have its image's size)."],
-    )
-    with tf.control_dependencies([check]):
-        return tf.identity(mask)
-
-
 def pipeline_error_message(error):
     """One line for a ``tf.errors.OpError`` raised while a pipeline reads files.
 
     The file checks of this module fail with ``tf.debugging.Assert``, whose
     message TensorFlow wraps in lines about the graph; this returns the
-    check's own sentence (naming the file), or the error's first line.
+    check's own line (naming the file), or the error's first line.
     """
     message = getattr(error, "message", str(error))
     failed = re.search(r"assertion failed: (.*)", message)

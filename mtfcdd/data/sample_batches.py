@@ -1,11 +1,10 @@
-"""Test images, labels and masks in batches, read with OpenCV (paper 4.4).
+"""Test images, labels and masks in batches (paper 4.4).
 
-Evaluation reads images exactly as ``mtfcdd predict``, the server and the
-LiteRT and ONNX runners do (``mtfcdd.utils.image_files``: OpenCV, area
-averaging when shrinking), so that a Keras model and its converted files
-are scored on the same pixels, and a converted file is evaluated without
-TensorFlow. (The tf.data pipeline, ``mtfcdd.data.pipeline``, shrinks by the
-same area averaging in float32; OpenCV rounds the result to uint8.)
+Evaluation reads images with the model's preprocessor
+(``mtfcdd.data.preprocessor``), as training, ``mtfcdd predict``, the server
+and the LiteRT and ONNX runners do, so that a model is scored on the pixels
+it was trained on, a Keras model and its converted files on the same
+pixels, and a converted file without TensorFlow.
 
 Files are read by a thread pool (OpenCV releases Python's lock while it
 decodes) one batch ahead of the model, so at most two batches are in memory
@@ -18,15 +17,16 @@ import os
 import cv2
 import numpy as np
 
-from mtfcdd.utils.image_files import read_mask, read_rgb_image, resize_image
+from mtfcdd.utils.image_files import read_mask
 
 
-def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None, mask_resizing="nearest"):
+def sample_batches(samples, preprocessor, mask_size, batch_size=32, workers=None, mask_resizing="nearest"):
     """Every sample once, in order, in batches.
 
     Args:
         samples: ``Sample``s (image path, mask path or None, labels).
-        image_size: ``(height, width)`` the images are resized to.
+        preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
+            which reads each image as the model's input.
         mask_size: ``(height, width)`` the masks are resized to;
             None reads no masks (scores need none).
         batch_size: samples per batch; the last batch holds the remainder.
@@ -35,7 +35,7 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None, 
             (``resize_bicubic_positive``, the authors' evaluate.py).
 
     Yields:
-        (images (B, height, width, 3) uint8 RGB, labels (B, K) uint8,
+        (images (B, height, width, 3) uint8 RGB, ``preprocessor.read``'s, labels (B, K) uint8,
         masks (B, mask height, mask width) uint8 0/1, zeros where a sample
         has no mask; None when ``mask_size`` is None).
 
@@ -45,7 +45,6 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None, 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
-    image_size = tuple(image_size)
     mask_size = None if mask_size is None else tuple(mask_size)
     mask_resizers = {"nearest": resize_nearest, "bicubic": resize_bicubic_positive}
     if mask_resizing not in mask_resizers:
@@ -55,7 +54,7 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None, 
 
         def submit(start):
             return [
-                executor.submit(_read_sample, sample, image_size, mask_size, resize_mask)
+                executor.submit(_read_sample, sample, preprocessor, mask_size, resize_mask)
                 for sample in samples[start:start + batch_size]
             ]
 
@@ -66,8 +65,8 @@ def sample_batches(samples, image_size, mask_size, batch_size=32, workers=None, 
             yield np.stack(images), np.stack(labels), None if mask_size is None else np.stack(masks)
 
 
-def _read_sample(sample, image_size, mask_size, resize_mask):
-    image = resize_image(read_rgb_image(sample.image_path), image_size)
+def _read_sample(sample, preprocessor, mask_size, resize_mask):
+    image = preprocessor.read(sample.image_path)
     labels = np.asarray(sample.labels, np.uint8)
     if mask_size is None:
         return image, labels, None

@@ -2,7 +2,8 @@
 
 A file written by ``mtfcdd export`` ends at the type projection phi_k and
 has a JSON sidecar (``mtfcdd.deploy.sidecar``). ``ConvertedModel`` reads the
-sidecar, checks the file against it, resizes images to the model's input,
+sidecar, checks the file against it, reads and resizes images with the
+model's preprocessor (``mtfcdd.data.preprocessor``, the training stream's),
 and hands phi_k to the model's ``Postprocessor`` (read from the sidecar):
 paper Eq. 1, scores (Eq. 2) and detected types, the same code as the Keras
 path. A
@@ -17,10 +18,10 @@ No Keras or TensorFlow here: a board has neither.
 import dataclasses
 import os
 
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.deploy.sidecar import model_files, read_sidecar
 from mtfcdd.inference.postprocessing import upsample_heatmaps
 from mtfcdd.inference.postprocessor import HasPostprocessor, Postprocessor
-from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 
 class ConvertedModel(HasPostprocessor):
@@ -39,6 +40,9 @@ class ConvertedModel(HasPostprocessor):
             are its.
         image_size: ``(height, width)`` the images are resized to.
         quantization: how the file was converted (``"none"``, ``"int8"``, ...).
+        preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
+            from the sidecar (the default one at ``image_size`` for a
+            sidecar written before it was recorded).
     """
 
     runtime: str | None = None
@@ -68,6 +72,9 @@ class ConvertedModel(HasPostprocessor):
             {**self.metadata, "threshold_source": f"the sidecar's ({fitted_on})"}
         )
         self.quantization = self.metadata["quantization"]
+        self.preprocessor = Preprocessor.from_config(
+            self.metadata.get("preprocessor"), self.image_size
+        )
 
     def _check_file_against_sidecar(self, height, width, channels):
         """Raises unless the file's input and output agree with the sidecar."""
@@ -99,7 +106,7 @@ class ConvertedModel(HasPostprocessor):
         Returns:
             float32 array (N, u, v, K).
         """
-        return self.postprocessor.heatmaps(self._type_projection(image_batch(images, self.image_size)))
+        return self.postprocessor.heatmaps(self._type_projection(self.preprocessor.batch(images)))
 
     def predict(self, images):
         """Heatmaps, scores and detected types of a batch of images.
@@ -116,14 +123,14 @@ class ConvertedModel(HasPostprocessor):
         """``predict`` for one image file (a batch of one).
 
         Args:
-            path: an image file OpenCV reads (JPEG, PNG, ...).
+            path: a JPEG, PNG or BMP file (read by ``preprocessor``).
             full_resolution: upsample the heatmaps to the file's size
                 (bilinear, paper 3.1) instead of the model's u x v grid.
 
         Returns:
             A ``mtfcdd.inference.postprocessing.Prediction`` of one image.
         """
-        image = read_rgb_image(path)
+        image = self.preprocessor.decode(path)
         prediction = self.predict(image)
         if not full_resolution:
             return prediction

@@ -66,7 +66,6 @@ from mtfcdd.deploy.sidecar import MODEL_OUTPUT, SCHEMA_VERSION, model_files, wri
 from mtfcdd.inference.heatmap_model import model_facts
 from mtfcdd.model.pseudo_huber import PseudoHuber
 from mtfcdd.utils.atomic_files import atomic_path, remove_stale_partials, temporary_folder_beside, write_bytes
-from mtfcdd.utils.image_files import image_batch, read_rgb_image
 from mtfcdd.utils.optional_packages import import_optional
 
 if TYPE_CHECKING:
@@ -154,7 +153,7 @@ def export_tflite_variants(
         )
         for quantize, output_path in output_paths.items():
             converter = _converter(
-                saved_model_dir, quantize, calibration_images, metadata["image_size"]
+                saved_model_dir, quantize, calibration_images, model.preprocessor
             )
             write_bytes(output_path, converter.convert())
             _write_converted_sidecar(
@@ -209,7 +208,7 @@ def export_onnx(
             # QDQ on x86: U8S8 can saturate on AVX2 without VNNI.
             quantization.quantize_static(
                 float_path, temporary_path,
-                _OnnxCalibrationReader(calibration_images, metadata["image_size"]),
+                _OnnxCalibrationReader(calibration_images, model.preprocessor),
                 quant_format=quantization.QuantFormat.QDQ, per_channel=True,
                 activation_type=quantization.QuantType.QInt8,
                 weight_type=quantization.QuantType.QInt8,
@@ -259,7 +258,7 @@ def export_openvino(
         converted = openvino.convert_model(float_path)
         if quantize == "int8":
             nncf = import_optional("nncf", "nncf", "OpenVINO int8 quantisation", extra="openvino")
-            batches = _representative_dataset(calibration_images, metadata["image_size"])
+            batches = _representative_dataset(calibration_images, model.preprocessor)
             # NNCF draws progress bars on standard output, which belongs to
             # the result (`mtfcdd export --json`).
             with contextlib.redirect_stdout(sys.stderr):
@@ -330,8 +329,8 @@ class _OnnxCalibrationReader:
     """onnxruntime's ``CalibrationDataReader``: the calibration images one
     by one, as ``{"images": batch}``."""
 
-    def __init__(self, images, image_size):
-        self._batches = _representative_dataset(images, image_size)
+    def __init__(self, images, preprocessor):
+        self._batches = _representative_dataset(images, preprocessor)
 
     def get_next(self):
         batch = next(self._batches, None)
@@ -396,7 +395,7 @@ def _calibration_subset(representative_images, count):
     return subset
 
 
-def _converter(saved_model_dir, quantize, calibration_images, image_size):
+def _converter(saved_model_dir, quantize, calibration_images, preprocessor):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "none":
@@ -408,13 +407,14 @@ def _converter(saved_model_dir, quantize, calibration_images, image_size):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.representative_dataset = lambda: _representative_dataset(
-            calibration_images, image_size
+            calibration_images, preprocessor
         )
     return converter
 
 
-def _representative_dataset(images, image_size):
-    """Yields the calibration images one by one, as the converter wants them.
+def _representative_dataset(images, preprocessor):
+    """Yields the calibration images one by one, as the converter wants them,
+    read by the model's preprocessor (as the runner will read images).
 
     The first image gets one black and one white pixel, so that the input's
     calibrated range is exactly 0..255: quantisation scale 1, zero point 0,
@@ -422,8 +422,8 @@ def _representative_dataset(images, image_size):
     """
     for index, image in enumerate(images):
         if isinstance(image, (str, os.PathLike)):
-            image = read_rgb_image(image)
-        batch = image_batch([image], image_size).astype(np.float32)
+            image = preprocessor.decode(image)
+        batch = preprocessor.batch([image]).astype(np.float32)
         if index == 0:
             batch[0, 0, 0, 0], batch[0, 0, 1, 0] = 0.0, 255.0
         yield [batch]

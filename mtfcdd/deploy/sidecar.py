@@ -20,7 +20,12 @@ OpenVINO ``.xml`` file, named after it with ``.json`` appended (``model.tflite``
       "quantization": "int8",              "none", "float16", "dynamic", "int8";
                                            "none" or "int8" for ONNX and OpenVINO
       "num_calibration_images": 100,       images that calibrated int8, else null
-      "weights_source": "imagenet"         the weights the backbone started from
+      "weights_source": "imagenet",        the weights the backbone started from
+      "preprocessor": {"image_size": [299, 299], "decoder": "opencv",
+                       "resize": "area_bilinear"}
+                                           how images become the input
+                                           (mtfcdd.data.preprocessor); optional:
+                                           older files lack it and get this one
     }
 
 ``image_size``, ``weights_source`` and the postprocessor's fields
@@ -45,6 +50,7 @@ import os
 from mtfcdd.constants import (
     DEFECT_CODES, EXPORT_FORMATS, FORMAT_QUANTIZATIONS, QUANTIZATIONS, SCORE_REDUCTIONS,
 )
+from mtfcdd.data.preprocessor import DECODERS, RESIZE_RULES, Preprocessor
 from mtfcdd.utils.atomic_files import write_json
 
 SCHEMA_VERSION = 3
@@ -97,6 +103,9 @@ def model_fingerprint(model_path, metadata):
             for block in iter(lambda: file.read(1 << 20), b""):
                 digest.update(block)
     fields = {field: metadata.get(field) for field in FINGERPRINT_FIELDS}
+    # Covered once recorded: a sidecar written before it keeps its fingerprint.
+    if "preprocessor" in metadata:
+        fields["preprocessor"] = metadata["preprocessor"]
     digest.update(json.dumps(fields, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -196,9 +205,14 @@ def check_sidecar(metadata, source):
         ),
         "weights_source": (_is_string, "a string"),
     }
-    # Added within version 3: a sidecar may lack it.
+    # Added within version 3: a sidecar may lack them.
     optional_checks = {
         "threshold_source": (lambda value: value is None or _is_string(value), "null or a string"),
+        "preprocessor": (
+            lambda value: _is_preprocessor(value, metadata.get("image_size")),
+            f"an object with image_size {metadata.get('image_size')} (the sidecar's), decoder "
+            f"one of {DECODERS} and resize one of {RESIZE_RULES}",
+        ),
     }
     for field, (is_valid, expected) in {**checks, **optional_checks}.items():
         if field not in metadata:
@@ -219,6 +233,14 @@ def _are_type_codes(value):
         return False
     realiad_codes = [code for code in value if code in DEFECT_CODES]
     return len(set(value)) == len(value) and realiad_codes == sorted(realiad_codes, key=DEFECT_CODES.index)
+
+
+def _is_preprocessor(value, image_size):
+    try:
+        Preprocessor.from_config(value, image_size)
+    except (TypeError, ValueError):
+        return False
+    return value is not None
 
 
 def _is_string(value):

@@ -9,9 +9,10 @@ come from the same fixed-memory state (``curves_dir``).
 
 Any model ``mtfcdd.inference.heatmap_model`` accepts is evaluated the same
 way: a Keras ``MultiTypeFCDD``, a LiteRT or an ONNX file, so that "is my
-int8 file as good as my Keras model?" has one answer. Images are read with
-OpenCV (``mtfcdd.data.sample_batches``), as prediction and the server
-read them; a converted file is evaluated without TensorFlow.
+int8 file as good as my Keras model?" has one answer. Images are read by
+the model's preprocessor (``mtfcdd.data.sample_batches``), as training,
+prediction and the server read them; a converted file is evaluated
+without TensorFlow.
 """
 
 from __future__ import annotations

@@ -16,19 +16,22 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.inference.postprocessor import HasPostprocessor, Postprocessor
-from mtfcdd.utils.image_files import image_batch
 
-MODEL_FACTS = ("image_size", "weights_source") + Postprocessor.FIELDS
+MODEL_FACTS = ("image_size", "weights_source", "preprocessor") + Postprocessor.FIELDS
 """What a model is, beside its weights: the fields of ``MultiTypeFCDD``'s
-config that turn its heatmaps into answers or describe them. Every sidecar
+config that turn pixels into its input, its heatmaps into answers, or
+describe them. Every sidecar
 copies them under the same names (``mtfcdd.deploy.export.model_metadata``),
 and ``heatmap_model`` reads them from either."""
 
 
 def model_facts(config):
     """The ``MODEL_FACTS`` of a model's config or of a sidecar, as JSON values, checked."""
-    missing = [field for field in MODEL_FACTS if field not in config and field != "threshold_source"]
+    # Files from before these fields existed get their defaults.
+    optional = ("threshold_source", "preprocessor")
+    missing = [field for field in MODEL_FACTS if field not in config and field not in optional]
     if missing:
         raise ValueError(
             f"the model's config has no {missing[0]!r}: expected a MultiTypeFCDD "
@@ -38,6 +41,7 @@ def model_facts(config):
     return {
         "image_size": [int(height), int(width)],
         "weights_source": str(config["weights_source"]),
+        "preprocessor": Preprocessor.from_config(config.get("preprocessor"), (height, width)).get_config(),
         **Postprocessor.from_config(config).get_config(),
     }
 
@@ -59,6 +63,9 @@ class HeatmapModel(HasPostprocessor):
         model_file: the file the model was loaded from, when known.
         quantization: a converted file's (``"none"``, ``"int8"``, ...);
             None for a Keras model.
+        preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
+            which reads files for it and resizes arrays in ``heatmaps``;
+            None gives the default one at ``image_size``.
     """
 
     heatmaps: Callable
@@ -68,6 +75,11 @@ class HeatmapModel(HasPostprocessor):
     runtime: str = "Keras"
     model_file: Optional[str] = None
     quantization: Optional[str] = None
+    preprocessor: Optional[Preprocessor] = None
+
+    def __post_init__(self):
+        if self.preprocessor is None:
+            object.__setattr__(self, "preprocessor", Preprocessor(self.image_size))
 
     def predict(self, images, reduction=None):
         """Heatmaps, scores and detected types of RGB images (values 0..255,
@@ -92,15 +104,16 @@ def heatmap_model(model):
     # imported to recognise the other.
     if callable(getattr(model, "predict_on_batch", None)) and hasattr(model, "type_codes"):
         facts = model_facts(model.get_config())
-        image_size = tuple(facts["image_size"])
+        preprocessor = model.preprocessor
         return HeatmapModel(
             heatmaps=lambda images: np.asarray(
-                model.predict_on_batch(image_batch(images, image_size).astype(np.float32)),
+                model.predict_on_batch(preprocessor.batch(images).astype(np.float32)),
                 np.float32,
             ),
             postprocessor=Postprocessor.from_config(facts),
-            image_size=image_size,
+            image_size=preprocessor.image_size,
             weights_source=facts["weights_source"],
+            preprocessor=preprocessor,
         )
     if callable(getattr(model, "heatmaps", None)) and hasattr(model, "metadata"):
         return HeatmapModel(
@@ -111,6 +124,7 @@ def heatmap_model(model):
             runtime=model.runtime,
             model_file=model.model_path,
             quantization=model.metadata["quantization"],
+            preprocessor=model.preprocessor,
         )
     raise ValueError(
         "model must be a MultiTypeFCDD (Keras), a converted file (LiteRTModel, "

@@ -34,7 +34,7 @@ def predict_batches(source, samples, batch_size=32, mask_size=None, verbose=0, m
     """
     progress = ProgressBar(len(samples), label, unit_name="image", verbose=verbose)
     for images, labels, masks in sample_batches(
-        samples, source.image_size, mask_size, batch_size, mask_resizing=mask_resizing
+        samples, source.preprocessor, mask_size, batch_size, mask_resizing=mask_resizing
     ):
         heatmaps = source.heatmaps(images)
         progress.add(len(heatmaps))

@@ -19,6 +19,7 @@ from mtfcdd.constants import (
     INPUT_SCALINGS,
     type_codes_for,
 )
+from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.inference.postprocessor import Postprocessor
 from mtfcdd.model.backbone import build_backbone
 from mtfcdd.model.pseudo_huber import PseudoHuber
@@ -97,6 +98,12 @@ class MultiTypeFCDD(keras.Model):
         run_id: the id of the training run that made the model (its run
             folder's ``config.json``), or None; a resume refuses a
             checkpoint of another run.
+        preprocessor: how an image file or array becomes the model's input
+            (``mtfcdd.data.preprocessor.Preprocessor`` or its config dict);
+            None for the default decoder and resize rule at ``image_size``
+            (also what a model saved before this was recorded gets). Saved
+            with the model and written into every sidecar, so that training,
+            evaluation and every runtime read images alike.
     """
 
     def __init__(
@@ -117,6 +124,7 @@ class MultiTypeFCDD(keras.Model):
         head_batchnorm: str = "keras",
         initializer: str = "glorot",
         run_id: str | None = None,
+        preprocessor: Preprocessor | dict | None = None,
         **kwargs: Any,
     ) -> None:
         if image_shape is not None:
@@ -136,6 +144,9 @@ class MultiTypeFCDD(keras.Model):
                 "types; give one code per type."
             )
         image_size = image_size_pair(image_size)
+        if isinstance(preprocessor, Preprocessor):
+            preprocessor = preprocessor.get_config()
+        preprocessor = Preprocessor.from_config(preprocessor, image_size)
         # Checks the fields that turn heatmaps into answers.
         postprocessor = Postprocessor(type_codes, score_reduction, thresholds, threshold_source)
         _check_choice("input_scaling", input_scaling, tuple(INPUT_SCALINGS))
@@ -199,6 +210,7 @@ class MultiTypeFCDD(keras.Model):
         self.head_batchnorm = head_batchnorm
         self.initializer = initializer
         self.run_id = run_id
+        self.preprocessor = preprocessor
         self.backbone = backbone
 
     def get_config(self) -> dict[str, Any]:
@@ -222,6 +234,7 @@ class MultiTypeFCDD(keras.Model):
             "head_batchnorm": self.head_batchnorm,
             "initializer": self.initializer,
             "run_id": self.run_id,
+            "preprocessor": self.preprocessor.get_config(),
         }
 
     @property

@@ -30,7 +30,6 @@ from mtfcdd.utils.image_files import (
     mask_size_problem,
     read_image_size,
     read_mask,
-    read_rgb_image,
     select_images,
     shrink_to_longest_side,
     write_png,
@@ -200,7 +199,7 @@ def predict(
         images = {}
         for path in paths[start:start + batch_size]:
             try:
-                images[path] = read_rgb_image(path)
+                images[path] = source.preprocessor.decode(path)
             except (ValueError, FileNotFoundError) as error:
                 failures.append((path, str(error)))
         if images:

@@ -4,9 +4,10 @@
 ``decode_upload``: the rules of ``mtfcdd.utils.image_bytes`` (the format
 from the signature, the size from the header before anything is decoded, a
 truncated file refused, a large JPEG decoded at 1/2, 1/4 or 1/8 of its size,
-a larger PNG or BMP refused), the very code with which
-``mtfcdd.utils.image_files.read_rgb_image`` reads files, so the server's
-scores are ``mtfcdd predict``'s.
+a larger PNG or BMP refused), the very decoder with which the model's
+preprocessor (``mtfcdd.data.preprocessor``) reads files; the arrays are
+then resized by that preprocessor, so the server's scores are ``mtfcdd
+predict``'s.
 
 Errors are ``UploadError``s, which carry the HTTP status to answer with.
 """

@@ -211,7 +211,9 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
             f"contradicting labels ({description}): {contradictions[0].rstrip('.')}. "
             f"`mtfcdd data verify {data_root}` lists them all."
         )
-    check_sample_files(data.train, description, "training images", decode=True, verbose=verbose)
+    # Headers and completeness only: the training stream decodes each image
+    # (once per draw) and stops, naming it, at damaged image data.
+    check_sample_files(data.train, description, "training images", decode=False, verbose=verbose)
     fit_samples, held_out = hold_out(data.train, config.threshold_fraction, config.seed)
     steps_per_epoch = config.steps_per_epoch or _balanced_steps(
         fit_samples, config.batch_size, config.sampling_classes
@@ -240,6 +242,7 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
             augmentation=config.augmentation, start_step=epochs_done * steps_per_epoch,
             balanced=config.balanced, mask_grid=_mask_grid(config),
             sampling_classes=config.sampling_classes, shard=shard,
+            preprocessor=model.preprocessor,
         )
 
     checkpoint = AtomicCheckpoint(output_dir, steps_per_epoch, save=writes)

@@ -15,6 +15,8 @@
   needs it, with the extra to install when it is absent.
 - ``tensorflow_logs``: TensorFlow's own C++ log lines kept off standard
   error.
+- ``standard_error``: file descriptor 2 sent elsewhere for a block (libjpeg's
+  warnings read, TensorFlow's log lines filtered).
 
 Nothing here imports Keras or TensorFlow.
 """

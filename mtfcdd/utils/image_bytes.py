@@ -19,9 +19,8 @@ training and evaluation, the server's uploads) goes through
   is damaged: libjpeg's warnings are read from the standard error it
   writes them to (``_decode_jpeg``);
 - the pixels are taken as stored: an EXIF orientation tag is ignored
-  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders, which train
-  and evaluate the model, ignore it; a camera's rotated file is scored as
-  its sensor saw it, whichever reader reads it;
+  (``IMREAD_IGNORE_ORIENTATION``), as TensorFlow's decoders ignore it; a
+  camera's rotated file is scored as its sensor saw it;
 - an image over ``max_pixels``: a baseline JPEG is decoded at 1/2, 1/4 or
   1/8 of its size, the first that fits (libjpeg scales while it decodes, so
   the full image never exists in memory; OpenCV's ``IMREAD_REDUCED_*``); a
@@ -37,12 +36,13 @@ is wrong, so that the server can answer with the right HTTP status.
 import dataclasses
 import os
 import struct
-import sys
 import tempfile
 import threading
 
 import cv2
 import numpy as np
+
+from mtfcdd.utils.standard_error import standard_error_to
 
 # Formats the package reads (IMAGE_EXTENSIONS), by signature.
 SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"BM", "bmp"))
@@ -210,7 +210,9 @@ def decoding_plan(data, max_pixels, mode="color", name="the file", limit_name="t
     return image_format, (height, width), reduction, flag
 
 
-def decode_image(data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True):
+def decode_image(
+    data, max_pixels, mode="color", name="the file", limit_name="the limit", reduce=True, check_data=True
+):
     """Decodes a complete JPEG, PNG or BMP file within ``max_pixels``.
 
     Args:
@@ -220,8 +222,12 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         name: what the data is called in error messages.
         limit_name: what ``max_pixels`` is called in error messages.
         reduce: False refuses an image over ``max_pixels`` instead of
-            decoding it reduced (files that must be read whole: masks, the
-            images TensorFlow reads for training).
+            decoding it reduced (files that must be read whole: masks, and
+            training images, which the checks before training read so).
+        check_data: refuse a JPEG whose data libjpeg reports corrupt
+            (``_decode_jpeg``: one JPEG decodes at a time, since libjpeg
+            reports on the process's standard error); False decodes in
+            parallel, for a file already decoded with the check.
 
     Returns:
         A ``DecodedImage``.
@@ -235,7 +241,10 @@ def decode_image(data, max_pixels, mode="color", name="the file", limit_name="th
         data, max_pixels, mode, name, limit_name, reduce
     )
     buffer = np.frombuffer(data, np.uint8)
-    decoded = _decode_jpeg(buffer, flag, name) if image_format == "jpeg" else cv2.imdecode(buffer, flag)
+    if image_format == "jpeg" and check_data:
+        decoded = _decode_jpeg(buffer, flag, name)
+    else:
+        decoded = cv2.imdecode(buffer, flag)
     if decoded is None:
         raise ImageFileError(
             f"OpenCV cannot decode {name}, a {image_format.upper()} file of {width}x{height} "
@@ -254,14 +263,8 @@ def _decode_jpeg(buffer, flag, name):
     to a temporary file while it decodes. Other output is passed on.
     """
     with _STANDARD_ERROR_LOCK, tempfile.TemporaryFile() as captured:
-        sys.stderr.flush()
-        standard_error = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
+        with standard_error_to(captured.fileno()):
             decoded = cv2.imdecode(buffer, flag)
-        finally:
-            os.dup2(standard_error, 2)
-            os.close(standard_error)
         captured.seek(0)
         lines = captured.read().decode("utf-8", "replace").splitlines()
     damage = [line for line in lines if line.startswith(LIBJPEG_DAMAGE_WARNINGS)]

@@ -27,7 +27,7 @@ _DIRECTORY = "a directory, not an image file"
 _HEADER_BYTES = 65536
 
 
-def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
+def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True, check_data=True):
     """Reads a complete JPEG, PNG or BMP file (``mtfcdd.utils.image_bytes``).
 
     Args:
@@ -37,6 +37,7 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
             a larger PNG or BMP is refused.
         reduce: False refuses a larger JPEG too (a file that must be read
             whole).
+        check_data: see ``mtfcdd.utils.image_bytes.decode_image``.
 
     Returns:
         A ``mtfcdd.utils.image_bytes.DecodedImage``.
@@ -53,12 +54,12 @@ def read_image_file(path, mode="color", max_pixels=MAX_PIXELS, reduce=True):
         raise FileNotFoundError(f"{path}: image file not found.")
     with open(path, "rb") as file:
         data = file.read()
-    return decode_image(data, max_pixels, mode=mode, name=path, reduce=reduce)
+    return decode_image(data, max_pixels, mode=mode, name=path, reduce=reduce, check_data=check_data)
 
 
-def read_rgb_image(path, max_pixels=MAX_PIXELS):
+def read_rgb_image(path, max_pixels=MAX_PIXELS, check_data=True):
     """Reads an image file as an (H, W, 3) uint8 RGB array (see ``read_image_file``)."""
-    return read_image_file(path, "color", max_pixels).image
+    return read_image_file(path, "color", max_pixels, check_data=check_data).image
 
 
 def read_image_size(path):
@@ -94,8 +95,8 @@ def image_and_mask_problems(image_path, mask_path=None, decode=True):
     Returns:
         A list of problems, each naming the file at fault; empty when both
         files are good. Both are read whole (a mask must match its image
-        pixel for pixel, TensorFlow decodes training images whole), so
-        either over ``MAX_PIXELS`` is too large.
+        pixel for pixel, and a training image is learnt at its full
+        detail), so either over ``MAX_PIXELS`` is too large.
     """
     image_size, _, problems = _file_size(image_path, "color", decode, "image")
     if mask_path is None:

@@ -7,7 +7,8 @@ drivers", "failed call to cuInit", "oneDNN custom operations are on") reach
 standard error whatever ``TF_CPP_MIN_LOG_LEVEL`` says, and no environment
 variable or Python call silences them. They are written by C++ straight to
 file descriptor 2, so ``hidden_tensorflow_logs`` puts a pipe there and
-copies to the real standard error every line that is not one of them.
+copies to the real standard error every line that is not one of them
+(``mtfcdd.utils.standard_error``).
 
 Standard library only: the board's commands run through it too.
 """
@@ -17,8 +18,9 @@ import logging
 import os
 import re
 import select
-import sys
 import threading
+
+from mtfcdd.utils.standard_error import standard_error_to
 
 # TF_CPP_MIN_LOG_LEVEL still filters TensorFlow's own (TSL) logger; 2 keeps
 # its errors. It must be set before TensorFlow is imported.
@@ -81,24 +83,20 @@ def hidden_tensorflow_logs(hidden=True):
     python_logger = logging.getLogger("tensorflow")
     python_level = python_logger.level
     python_logger.setLevel(logging.ERROR)
-    sys.stderr.flush()
     real_stderr = os.dup(2)
     read_end, write_end = os.pipe()
     copier = threading.Thread(target=_copy_lines, args=(read_end, real_stderr), daemon=True)
     copier.start()
-    os.dup2(write_end, 2)
-    os.close(write_end)
     try:
-        yield
+        with standard_error_to(write_end):
+            os.close(write_end)
+            yield
     finally:
-        sys.stderr.flush()
-        # The pipe closes when no descriptor is left on it: the copier then
-        # sees its end, passes the rest on and stops.
-        os.dup2(real_stderr, 2)
-        # A descriptor that outlives the block (a child process started in it
-        # inherits descriptor 2) keeps the pipe open; the copier, a daemon
-        # thread, then passes on what that writes, and the block does not
-        # wait for it: a log filter must never keep a command from ending.
+        # The pipe closed when the block ended, unless a descriptor outlives
+        # the block (a child process started in it inherits descriptor 2);
+        # the copier, a daemon thread, then passes on what that writes, and
+        # the block does not wait for it: a log filter must never keep a
+        # command from ending.
         copier.join(_COPIER_WAIT_SECONDS)
         if not copier.is_alive():
             os.close(real_stderr)

@@ -294,8 +294,9 @@ def check_sample_files(samples, description, files_name="images", decode=True, w
         description: what they are, for the message (e.g. "training images
             of realiad_jsons_fuiad_0.1").
         files_name: what they are on the progress bar, e.g. "training images".
-        decode: also decode every file (slower; TensorFlow would otherwise
-            find a corrupt one only when it draws it).
+        decode: also decode every file (slower; without it, damaged
+            image data is found only when the file is read: for training,
+            when the training stream first draws it).
         workers, verbose: see ``verify_dataset``.
     """
     pairs = list(dict.fromkeys((sample.image_path, sample.mask_path) for sample in samples))
