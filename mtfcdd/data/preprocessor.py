@@ -21,6 +21,9 @@ One decoder, one resize rule (docs/data.md, "Pixels in"):
 
 The model's input is (height, width, 3) uint8 RGB, values 0..255; the
 model scales it itself. NumPy and OpenCV only: a board runs this module.
+OpenCV is imported where an image is read or resized, because the model
+holds a preprocessor and must build where OpenCV is not installed (a GPU
+server with JAX alone, ``experiments/gpu_check.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from typing import Any
 
 import numpy as np
 
-from mtfcdd.utils.image_files import image_batch, read_rgb_image, resize_image
 from mtfcdd.utils.image_size import image_size_pair
 
 DECODERS = ("opencv",)
@@ -84,10 +86,14 @@ class Preprocessor:
             FileNotFoundError, ValueError: naming the file (see
                 ``mtfcdd.utils.image_files.read_image_file``).
         """
+        from mtfcdd.utils.image_files import read_rgb_image
+
         return read_rgb_image(path, check_data=check_data)
 
     def resize_image(self, image: np.ndarray) -> np.ndarray:
         """One (H, W, 3) RGB array resized to ``image_size`` (uint8 stays uint8)."""
+        from mtfcdd.utils.image_files import resize_image
+
         return resize_image(image, self.image_size)
 
     def read(self, path: str | os.PathLike[str]) -> np.ndarray:
@@ -105,6 +111,8 @@ class Preprocessor:
             (N, height, width, 3): uint8 when every image is uint8, float32
             otherwise (see ``mtfcdd.utils.image_files.image_batch``).
         """
+        from mtfcdd.utils.image_files import image_batch
+
         return image_batch(images, self.image_size)
 
     def get_config(self) -> dict[str, Any]:
