@@ -40,9 +40,8 @@ import time
 
 import numpy as np
 
-from mtfcdd.constants import NORMAL_CLASS
+from mtfcdd.constants import DEFECT_CODES, NORMAL_CLASS
 from mtfcdd.data.layouts import load_dataset
-from mtfcdd.data.manifest import write_manifest
 from mtfcdd.data.synthetic.presets import PRESETS as SYNTHETIC_PRESETS
 from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.inference.open_set import UNKNOWN_DEFECT, open_set_decisions
@@ -52,7 +51,7 @@ from mtfcdd.inference.scoring import predict_scores
 from mtfcdd.metrics import auroc
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training.config import TrainingConfig
-from mtfcdd.training.run_folder import MODEL_FILE, read_saved_config
+from mtfcdd.training.run_folder import MODEL_FILE
 from mtfcdd.training.trainer import train
 from mtfcdd.utils.atomic_files import write_json, write_text
 from mtfcdd.utils.image_files import read_mask, read_rgb_image, write_png
@@ -100,6 +99,7 @@ class FoldScores:
     test_scores: np.ndarray
 
     def to_dict(self):
+        """The scores as JSON values."""
         return {
             "held_out": self.held_out, "type_codes": list(self.type_codes),
             "thresholds": list(self.thresholds), "train_labels": self.train_labels.tolist(),
@@ -109,6 +109,7 @@ class FoldScores:
 
     @classmethod
     def from_dict(cls, values):
+        """The scores of ``to_dict``'s dict (other keys ignored)."""
         return cls(
             values["held_out"], tuple(values["type_codes"]), tuple(values["thresholds"]),
             np.asarray(values["train_labels"], np.int64), np.asarray(values["train_scores"], np.float64),
@@ -117,58 +118,35 @@ class FoldScores:
         )
 
 
-def without_type(data, held_out):
-    """``data`` with the training images of type ``held_out`` left out, and
-    the test split too (the manifest layout refuses a test type it cannot
-    score; every test image is scored from the Real-IAD split itself)."""
-    return dataclasses.replace(
-        data,
-        train=tuple(sample for sample in data.train if sample.anomaly_class != held_out),
-        test=tuple(sample for sample in data.test if sample.anomaly_class != held_out),
-    )
-
-
-def fold_scores(data, held_out, output_dir, config, batch_size, verbose):
-    """The ``FoldScores`` of holding ``held_out`` out, training first if needed.
-
-    The fold's training images are written as a manifest (the package's
-    layout for any file list) beside the data set, since a manifest's
-    paths stay inside its folder.
-    """
+def fold_scores(data_root, held_out, output_dir, config, verbose):
+    """The ``FoldScores`` of training without ``held_out``
+    (``TrainingConfig.exclude_types``), training first unless the fold's
+    folder holds the scores of the same settings."""
     folder = os.path.join(output_dir, "folds", held_out)
-    run_folder = os.path.join(folder, "run")
     cached = os.path.join(folder, SCORES_FILE)
-    model_path = os.path.join(run_folder, MODEL_FILE)
-    trained_with = read_saved_config(run_folder)[0] if os.path.isfile(model_path) else None
-    manifest = os.path.join(data.root, f"open_set_without_{held_out}.csv")
-    expected = dataclasses.replace(config, layout="manifest")
-    if trained_with is not None and _same_training(trained_with, expected) and os.path.isfile(cached):
+    config = dataclasses.replace(config, exclude_types=(held_out,))
+    settings = config.to_dict()
+    if os.path.isfile(cached):
         with open(cached) as file:
-            return FoldScores.from_dict(json.load(file))
-    if trained_with is None or not _same_training(trained_with, expected):
-        write_manifest(without_type(data, held_out), manifest)
-        train(manifest, run_folder, config=config, overwrite=True, verbose=verbose)
-    model = load_trained_model(model_path)
-    fold_data = load_dataset(manifest, layout="manifest", types=model.type_codes)
+            saved = json.load(file)
+        if saved["settings"] == settings:
+            return FoldScores.from_dict(saved)
+    training = train(data_root, os.path.join(folder, "run"), config=config, overwrite=True, verbose=verbose)
+    model = load_trained_model(training.model_path)
     # The rules are fitted on the normal training images alone.
     train_labels, train_scores = predict_scores(
-        model, [sample for sample in fold_data.train if sample.is_normal], batch_size, verbose=verbose,
-        label="Scoring normal training images",
+        model, [sample for sample in training.data.train if sample.is_normal], config.batch_size,
+        verbose=verbose, label="Scoring normal training images",
     )
-    _, test_scores = predict_scores(model, data.test, batch_size, verbose=verbose, label="Scoring test split")
+    test = training.data.test + training.data.excluded_test
+    _, test_scores = predict_scores(model, test, config.batch_size, verbose=verbose, label="Scoring test split")
     scores = FoldScores(
         held_out, tuple(model.type_codes), tuple(model.thresholds), train_labels, train_scores,
-        tuple(sample.image_path for sample in data.test),
-        tuple(sample.anomaly_class for sample in data.test), test_scores,
+        tuple(sample.image_path for sample in test), tuple(sample.anomaly_class for sample in test),
+        test_scores,
     )
-    write_json(cached, scores.to_dict())
+    write_json(cached, {"settings": settings, **scores.to_dict()})
     return scores
-
-
-def _same_training(saved, expected):
-    """Whether a saved run trained as ``expected`` (the saved config holds
-    the manifest's types, which the request leaves to the data)."""
-    return dataclasses.replace(saved, types=None) == expected
 
 
 def decisions(postprocessor, type_scores):
@@ -267,11 +245,10 @@ def held_out_figure(test_samples, folds, output_path, examples_per_fold=4, tile_
     decision of each method.
 
     Args:
-        test_samples: the test ``Sample``s, in the order the folds scored them.
-        folds: ``[(FoldScores, model path, {method: decisions})]``.
+        test_samples: the test ``Sample``s.
+        folds: ``[(FoldScores, model path, {method: {image path: decision}})]``.
     """
     rows = []
-    position = {sample.image_path: index for index, sample in enumerate(test_samples)}
     for scores, model_path, names in folds:
         held_out = [sample for sample in test_samples if sample.anomaly_class == scores.held_out]
         [(_, chosen)] = select_examples(held_out, (scores.held_out,), examples_per_fold)
@@ -280,7 +257,7 @@ def held_out_figure(test_samples, folds, output_path, examples_per_fold=4, tile_
         heatmaps = np.max(source.heatmaps(images) / np.asarray(scores.thresholds), axis=-1, keepdims=True)
         examples = []
         for image, heatmap, sample in zip(images, heatmaps, chosen):
-            caption = " / ".join(_short(names[method][position[sample.image_path]]) for method in names)
+            caption = " / ".join(_short(names[method][sample.image_path]) for method in names)
             examples.append(GridExample(
                 image=image, heatmap=upsample_heatmaps(heatmap[None], image.shape[:2])[0, ..., 0],
                 mask=read_mask(sample.mask_path), caption=caption,
@@ -301,8 +278,9 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join("results", "open_set"), metavar="DIR")
     parser.add_argument("--data-preset", choices=tuple(SYNTHETIC_PRESETS), default=demo.preset,
                         help="synthetic data set, generated in OUT/data (default: %(default)s)")
-    parser.add_argument("--folds", nargs="+", metavar="TYPE",
-                        help="the types to hold out, one fold each (default: every type with test images)")
+    parser.add_argument("--folds", nargs="+", choices=DEFECT_CODES, metavar="TYPE",
+                        help="the types to hold out, one fold each, of %(choices)s (default: every type "
+                        "with test images)")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                         help="open-set methods; the first is the baseline (default: %(default)s)")
     parser.add_argument("--image-size", type=int, default=demo.image_size,
@@ -325,23 +303,19 @@ def main(argv=None):
     data = load_dataset(data_root, alpha=arguments.alpha)
     folds = arguments.folds or [code for code in data.defect_types
                                 if any(sample.anomaly_class == code for sample in data.test)]
-    unknown_folds = sorted(set(folds) - set(data.defect_types))
-    if unknown_folds:
-        parser.error(f"--folds {unknown_folds[0]}: not a type of the data set; expected one of "
-                     f"{list(data.defect_types)}.")
     config = TrainingConfig(
         image_size=arguments.image_size, backbone_weights=arguments.backbone_weights,
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate, epochs=arguments.epochs,
-        steps_per_epoch=arguments.steps, seed=arguments.seed,
+        steps_per_epoch=arguments.steps, seed=arguments.seed, alpha=arguments.alpha,
     )
     progress = ProgressBar(len(folds), "Folds", unit_name="fold", verbose=arguments.verbose)
     results, per_image, figure_folds = {}, [], []
     for held_out in folds:
-        scores = fold_scores(data, held_out, arguments.out, config, arguments.batch_size, arguments.verbose)
+        scores = fold_scores(data_root, held_out, arguments.out, config, arguments.verbose)
         results[held_out], names = {}, {}
         for method in arguments.methods:
             results[held_out][method], rows = fold_metrics(scores, method)
-            names[method] = [row["decision"] for row in rows]
+            names[method] = {row["image"]: row["decision"] for row in rows}
             per_image.extend(rows)
         figure_folds.append((scores, os.path.join(arguments.out, "folds", held_out, "run", MODEL_FILE), names))
         progress.add(1)
