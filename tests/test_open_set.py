@@ -1,6 +1,8 @@
 """The open-set decision: its scores, fitted threshold, decisions and round-trips."""
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -96,3 +98,146 @@ def test_fit_refuses_images_without_normal_ones():
         fit_open_set([[1, 0]], [[1.0, 1.0]], THRESHOLDS)
     with pytest.raises(ValueError, match="false_alarm_rate"):
         fit_open_set(LABELS, SCORES, THRESHOLDS, false_alarm_rate=1.5)
+
+
+# --- End to end: a type left out of training is reported as an unknown defect ---
+
+LEFT_OUT = "HS"
+
+
+@pytest.fixture(scope="module")
+def left_out_run(tiny_dataset, tmp_path_factory):
+    """A model trained on the tiny set without HS, its LiteRT file, and HS's test images.
+
+    25 steps on the shipped backbone: enough for HS's images to stand out
+    from the normal ones' pattern of type scores.
+    """
+    from mtfcdd.data.layouts import load_dataset
+    from mtfcdd.deploy.export import export_tflite
+    from mtfcdd.model.saving import load_trained_model
+    from mtfcdd.training.trainer import TrainingConfig, train
+
+    folder = tmp_path_factory.mktemp("open_set")
+    config = TrainingConfig(
+        alpha=0.4, image_size=96, backbone_weights="synthetic", batch_size=16, learning_rate=1e-3,
+        epochs=1, steps_per_epoch=25, exclude_types=(LEFT_OUT,),
+    )
+    result = train(tiny_dataset, folder / "run", config, verbose=0)
+    model = load_trained_model(result.model_path)
+    tflite_path = str(folder / "model.tflite")
+    export_tflite(model, tflite_path, quantize="none")
+    data = load_dataset(tiny_dataset, alpha=0.4, exclude_types=[LEFT_OUT])
+    return {
+        "model_path": result.model_path, "model": model, "tflite": tflite_path,
+        "left_out": [sample.image_path for sample in data.excluded_test],
+        "normal": [sample.image_path for sample in data.test if sample.is_normal][:4],
+        "folder": folder,
+    }
+
+
+def _predicted(arguments, output_dir):
+    from mtfcdd.cli import main
+
+    assert main(["predict", *arguments, "--out", str(output_dir), "--json"]) == 0
+    with open(output_dir / "predictions.json") as file:
+        return json.load(file)
+
+
+@pytest.mark.slow
+def test_a_type_left_out_of_training_is_an_unknown_defect_everywhere(left_out_run):
+    from mtfcdd.deploy.runner import LiteRTModel
+    from mtfcdd.serve.server import create_app
+
+    model = left_out_run["model"]
+    assert LEFT_OUT not in model.type_codes and model.open_set["method"] == "normal_distance"
+    images = left_out_run["left_out"] + left_out_run["normal"]
+    assert len(left_out_run["left_out"]) == 3
+    keras_answer = _predicted([left_out_run["model_path"], *images], left_out_run["folder"] / "keras")
+    litert_answer = _predicted(["--tflite", left_out_run["tflite"], *images], left_out_run["folder"] / "litert")
+    client = create_app(LiteRTModel(left_out_run["tflite"])).test_client()
+    served = []
+    for path in left_out_run["left_out"]:
+        with open(path, "rb") as file:
+            served.append(client.post("/predict", data=file.read(), content_type="image/jpeg").get_json())
+    for answer in (keras_answer, litert_answer):
+        assert answer["open_set"] == {"method": "normal_distance", "threshold": model.open_set["threshold"]}
+        left_out = answer["images"][:3]
+        assert [image["decision"] for image in left_out] == [[UNKNOWN_DEFECT]] * 3
+        assert all(image["detected_types"] == [] for image in left_out)
+        assert all(image["open_set_score"] >= model.open_set["threshold"] for image in left_out)
+    assert [answer["decision"] for answer in served] == [[UNKNOWN_DEFECT]] * 3
+    assert [answer["verdict"] for answer in served] == [UNKNOWN_DEFECT] * 3
+    np.testing.assert_allclose(
+        [answer["open_set_score"] for answer in served],
+        [image["open_set_score"] for image in litert_answer["images"][:3]], rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        [image["open_set_score"] for image in litert_answer["images"]],
+        [image["open_set_score"] for image in keras_answer["images"]], rtol=1e-3,
+    )
+    # The panel of an unknown defect says so.
+    assert os.path.isfile(keras_answer["images"][0]["panel"])
+
+
+@pytest.mark.slow
+def test_the_rule_travels_with_the_model_and_leaves_known_types_unchanged(left_out_run, tmp_path):
+    import keras
+
+    from mtfcdd.deploy.sidecar import read_sidecar
+    from mtfcdd.prediction.predict_images import predict
+
+    model = left_out_run["model"]
+    assert read_sidecar(left_out_run["tflite"])["open_set"] == model.open_set
+    model.save(tmp_path / "again.keras")
+    assert keras.saving.load_model(tmp_path / "again.keras").open_set == model.open_set
+    images = left_out_run["left_out"] + left_out_run["normal"]
+    with_rule = predict(model, images)
+    rule, model.open_set = model.open_set, None
+    try:
+        without = predict(model, images)
+    finally:
+        model.open_set = rule
+    assert [p.detected_types for p in with_rule.predictions] == [p.detected_types for p in without.predictions]
+    assert [p.scores for p in with_rule.predictions] == [p.scores for p in without.predictions]
+    assert all(p.open_set_score is None and p.decision == p.detected_types for p in without.predictions)
+    assert without.open_set is None
+
+
+def test_decision_counts_give_types_absent_from_training_their_own_row():
+    from mtfcdd.evaluation.model_evaluation import decision_counts
+
+    postprocessor = Postprocessor(("A", "B"), thresholds=THRESHOLDS).fit_open_set(LABELS, SCORES, "max_ratio")
+    # Known: an A found as A, a B found as both (B is the larger multiple,
+    # 8/4 > 3/2), a B missed; normal images take no part. Unknown: one in
+    # the open-set band (0.75 > 0.4), one under it, one found as A.
+    labels = [[1, 0], [0, 1], [0, 1], [0, 0]]
+    scores = [[3.0, 0.1], [3.0, 8.0], [0.1, 0.1], [9.0, 9.0]]
+    unknown_scores = np.array([[1.0, 3.0], [0.1, 0.1], [2.5, 0.1]])
+    counts = decision_counts(postprocessor, labels, scores, unknown_scores)
+    assert counts["rows"] == ["A", "B", "unknown"]
+    assert counts["columns"] == ["A", "B", UNKNOWN_DEFECT, "normal"]
+    assert counts["matrix"] == [[1, 0, 0, 0], [0, 1, 0, 1], [1, 0, 1, 1]]
+    assert counts["open_set"] == {"method": "max_ratio", "threshold": postprocessor.open_set["threshold"]}
+    # Without a rule nothing is unknown, and without left-out images no such row.
+    plain = decision_counts(Postprocessor(("A", "B"), thresholds=THRESHOLDS), labels, scores)
+    assert plain["rows"] == ["A", "B"] and plain["matrix"] == [[1, 0, 0, 0], [0, 1, 0, 1]]
+
+
+def test_excluded_types_leave_training_and_keep_their_test_images(tiny_dataset):
+    from mtfcdd.data.layouts import load_dataset, load_for_model
+
+    full = load_dataset(tiny_dataset, alpha=0.4)
+    data = load_dataset(tiny_dataset, alpha=0.4, exclude_types=["HS", "AK"])
+    assert data.type_codes == ("BX", "CH", "PS", "QS", "YW", "ZW")
+    assert {sample.anomaly_class for sample in data.train + data.test} == set(data.type_codes) | {"OK"}
+    assert len(data.train) == len(full.train) - 8 and len(data.test) == len(full.test) - 6
+    assert sorted(sample.anomaly_class for sample in data.excluded_test) == ["AK"] * 3 + ["HS"] * 3
+    assert all(sample.labels == (0,) * 6 for sample in data.excluded_test)
+    by_path = {sample.image_path: sample for sample in full.test}
+    # The kept channels keep their labels.
+    for sample in data.test:
+        assert sample.labels == tuple(by_path[sample.image_path].labels[i] for i in (1, 2, 4, 5, 6, 7))
+    # A model trained without them reads the data set the same way.
+    assert load_for_model(tiny_dataset, data.type_codes, alpha=0.4) == data
+    with pytest.raises(ValueError, match=r"cannot exclude \['XX'\]"):
+        load_dataset(tiny_dataset, exclude_types=["XX"])

@@ -212,6 +212,12 @@ def open_set_decisions(detected_types, unknown):
     ]
 
 
+def open_set_summary(open_set):
+    """The method and threshold of a rule's config (what outputs show; the
+    fitted parameters stay with the model), or None for None."""
+    return None if open_set is None else {"method": open_set["method"], "threshold": open_set["threshold"]}
+
+
 def _fit_normal_distance(normal_scores, type_thresholds):
     """Mean and precision of the normal images' log ratios (shrunk covariance)."""
     logs = np.log(threshold_ratios(normal_scores, type_thresholds) + LOG_OFFSET)
