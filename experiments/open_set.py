@@ -238,10 +238,9 @@ def per_image_csv(rows):
     return buffer.getvalue()
 
 
-def held_out_figure(test_samples, folds, output_path, examples_per_fold=4, tile_size=128):
+def held_out_figure(test_samples, folds, output_path, examples_per_fold=4, tile_size=96):
     """One row per fold: held-out test images with the map of where the
-    model sees a defect, the largest over the type channels of each heatmap
-    over its threshold (what ``max_ratio`` reads), captioned with the
+    model sees a defect (the largest of the K maps), captioned with the
     decision of each method.
 
     Args:
@@ -254,7 +253,9 @@ def held_out_figure(test_samples, folds, output_path, examples_per_fold=4, tile_
         [(_, chosen)] = select_examples(held_out, (scores.held_out,), examples_per_fold)
         source = heatmap_model(load_trained_model(model_path))
         images = [read_rgb_image(sample.image_path) for sample in chosen]
-        heatmaps = np.max(source.heatmaps(images) / np.asarray(scores.thresholds), axis=-1, keepdims=True)
+        # Where, as predict's panel of an unknown defect shows it: no
+        # channel is the new type's, so the largest of the K maps.
+        heatmaps = source.heatmaps(images).max(axis=-1, keepdims=True)
         examples = []
         for image, heatmap, sample in zip(images, heatmaps, chosen):
             caption = " / ".join(_short(names[method][sample.image_path]) for method in names)

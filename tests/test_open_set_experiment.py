@@ -110,3 +110,14 @@ def test_unknown_fold_is_refused(tmp_path, capsys):
     assert raised.value.code == 2
     assert "argument --folds: invalid choice: 'XX'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before generating any data
+
+
+def test_docs_table_is_the_recorded_run():
+    """docs/open_set.md shows the table of the run recorded beside its figure."""
+    repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(repository, "docs", "images", "open_set.json"), encoding="utf-8") as file:
+        record = json.load(file)
+    with open(os.path.join(repository, "docs", "open_set.md"), encoding="utf-8") as file:
+        page = file.read()
+    assert SCRIPT["markdown_table"](record["results"]) in page
+    assert set(record["settings"]["folds"]) < set(record["results"])  # every fold and the mean
