@@ -18,11 +18,14 @@ The first method, ``max_ratio`` (the largest type score over its
 threshold), is the baseline.
 
     python experiments/open_set.py --out results/open_set
-    python experiments/open_set.py --out results/open_set --data-preset tiny --folds AK BX --steps 4
+    python experiments/open_set.py --out results/open_set --batch-size 16 --epochs 2 --steps 15
 
-The first is what docs/open_set.md reports: the ``demo`` synthetic set
-trained as ``mtfcdd demo`` trains (96x96, the shipped synthetic backbone,
-Adam 1e-3, 8 epochs of 60 steps, alpha 0.4), every type held out in turn.
+The defaults train as ``mtfcdd demo`` trains, on the ``demo`` synthetic
+set (96x96, the shipped synthetic backbone, Adam 1e-3, 8 epochs of 60
+steps of 32 images, alpha 0.4), every type held out in turn; the second,
+1/32 of the images drawn per fold, is what docs/open_set.md reports (it
+fits in an hour of a shared 2-core machine).
+
 Each fold keeps its model and its scores in ``OUT/folds/<type>/``: an
 interrupted script, started again with the same options, reuses what is
 done. Writes ``open_set.md`` (the table), ``open_set.json``,
@@ -85,9 +88,9 @@ PERCENT_COLUMNS = ("unknown", "known", "missed", "normal_called_unknown", "known
 
 @dataclasses.dataclass(frozen=True)
 class FoldScores:
-    """What one fold's model gave: the training split's labels and type
-    scores (to fit the open-set rule on), its thresholds, and every test
-    image's type scores."""
+    """What one fold's model gave: its normal training images' labels and
+    type scores (to fit the open-set rules on), its thresholds, and every
+    test image's type scores."""
 
     held_out: str
     type_codes: tuple
