@@ -48,7 +48,7 @@ BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 # The files docs/deployment.md says to copy to a board, as modules.
 BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.data", "mtfcdd.data.preprocessor", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
-    "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
+    "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.open_set", "mtfcdd.inference.postprocessing",
     "mtfcdd.inference.postprocessor",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
     "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages", "mtfcdd.utils.standard_error",

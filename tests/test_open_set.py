@@ -241,3 +241,40 @@ def test_excluded_types_leave_training_and_keep_their_test_images(tiny_dataset):
     assert load_for_model(tiny_dataset, data.type_codes, alpha=0.4) == data
     with pytest.raises(ValueError, match=r"cannot exclude \['XX'\]"):
         load_dataset(tiny_dataset, exclude_types=["XX"])
+
+
+def test_train_options_choose_the_rule_and_the_types_left_out():
+    from mtfcdd.cli import build_parser
+    from mtfcdd.cli.options import training_config
+    from mtfcdd.training.config import TrainingConfig
+
+    arguments = build_parser().parse_args(["train", "--out", "run", "--open-set", "none", "--exclude-types", "HS, QS"])
+    config = training_config(arguments)
+    assert (config.open_set_method, config.exclude_types) == (None, ("HS", "QS"))
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+    assert TrainingConfig().open_set_method == "normal_distance"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--out", "run", "--open-set", "sum"])
+
+
+def test_an_unknown_defects_panel_shows_where_under_a_red_header():
+    from mtfcdd.visualization.panels import DETECTED_COLOUR, HEADER_COLOUR, prediction_panel
+
+    image = np.full((40, 40, 3), 128, np.uint8)
+    heatmaps = np.zeros((40, 40, 2), np.float32)
+    heatmaps[10:20, 10:20, 1] = 1.0
+    arguments = dict(thresholds=THRESHOLDS, tile_size=64)
+    normal = prediction_panel(image, heatmaps, [0.1, 0.1], ("A", "B"), decision=(), **arguments)
+    unknown = prediction_panel(
+        image, heatmaps, [0.1, 0.1], ("A", "B"), decision=(UNKNOWN_DEFECT,), open_set_score=5.0, **arguments
+    )
+    assert normal.shape == unknown.shape
+    # The input tile's header turns red, and the tile shows the maps over the image.
+    def pixels_of(panel, colour):
+        return (panel[:, :64] == colour).all(axis=-1).sum()
+
+    assert pixels_of(normal, DETECTED_COLOUR) == 0 < pixels_of(normal, HEADER_COLOUR)
+    assert pixels_of(unknown, HEADER_COLOUR) < pixels_of(unknown, DETECTED_COLOUR)
+    assert not (normal[:, :64] == unknown[:, :64]).all()
+    # The type tiles are the same.
+    assert (normal[:, 64:] == unknown[:, 64:]).all()

@@ -207,16 +207,17 @@ def prediction_panel(
     verdict = "no thresholds" if detected is None else (
         f"detected: {' '.join(detected)}" if detected else "normal"
     )
+    input_tile = image_tile
     if unknown:
         verdict = UNKNOWN_DEFECT + ("" if open_set_score is None else f" (open-set {open_set_score:.3g})")
         # Where: no type's channel claims the defect, so all of them together.
-        image_tile = overlay_heatmap(
+        input_tile = overlay_heatmap(
             image_tile, _resize(heatmaps.max(axis=-1), tile_size, tile_height), value_range, alpha
         )
     # Every header is three lines high (the input's third is the colour
     # scale), so that the tiles line up.
     columns = [_with_header(
-        image_tile, [title, verdict], colour_scale=value_range,
+        input_tile, [title, verdict], colour_scale=value_range,
         background=DETECTED_COLOUR if unknown else HEADER_COLOUR,
     )]
     for index, code in enumerate(type_codes):
