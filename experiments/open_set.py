@@ -128,7 +128,8 @@ def fold_scores(data_root, held_out, output_dir, config, verbose):
     folder = os.path.join(output_dir, "folds", held_out)
     cached = os.path.join(folder, SCORES_FILE)
     config = dataclasses.replace(config, exclude_types=(held_out,))
-    settings = config.to_dict()
+    # As read back from JSON (lists, not tuples), to compare with a saved run's.
+    settings = json.loads(json.dumps(config.to_dict()))
     if os.path.isfile(cached):
         with open(cached) as file:
             saved = json.load(file)

@@ -19,13 +19,14 @@ SCRIPT = runpy.run_path(
 FOLDS = ("AK", "BX")
 
 
+ARGUMENTS = ("--data-preset", "tiny", "--folds", *FOLDS, "--image-size", "75", "--epochs", "1", "--steps", "2",
+             "--batch-size", "8", "--verbose", "0")
+
+
 @pytest.fixture(scope="module")
 def open_set_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("open_set")
-    results = SCRIPT["main"]([
-        "--out", str(out), "--data-preset", "tiny", "--folds", *FOLDS, "--image-size", "75",
-        "--epochs", "1", "--steps", "2", "--batch-size", "8", "--verbose", "0",
-    ])
+    results = SCRIPT["main"](["--out", str(out), *ARGUMENTS])
     with open(out / SCRIPT["PER_IMAGE_FILE"]) as file:
         rows = list(csv.DictReader(file))
     return out, results, rows
@@ -102,6 +103,15 @@ def test_table_and_figure_are_written(open_set_run):
     figure = cv2.imread(str(out / SCRIPT["FIGURE_FILE"]))
     # One row per fold (a caption line under each), examples beside the label column.
     assert figure is not None and figure.shape[1] > figure.shape[0] / len(FOLDS)
+
+
+@pytest.mark.slow
+def test_a_second_call_reuses_the_folds(open_set_run):
+    out, results, _ = open_set_run
+    scores = [out / "folds" / fold / SCRIPT["SCORES_FILE"] for fold in FOLDS]
+    written = [path.stat().st_mtime_ns for path in scores]
+    assert SCRIPT["main"](["--out", str(out), *ARGUMENTS]) == results
+    assert [path.stat().st_mtime_ns for path in scores] == written
 
 
 def test_unknown_fold_is_refused(tmp_path, capsys):
