@@ -278,3 +278,26 @@ def test_an_unknown_defects_panel_shows_where_under_a_red_header():
     assert not (normal[:, :64] == unknown[:, :64]).all()
     # The type tiles are the same.
     assert (normal[:, 64:] == unknown[:, 64:]).all()
+
+
+def test_serve_answers_unknown_defect_with_its_score_and_rule():
+    import cv2
+
+    from mtfcdd.inference.heatmap_model import HeatmapModel
+    from mtfcdd.serve.server import create_app
+
+    postprocessor = Postprocessor(("A", "B"), thresholds=THRESHOLDS).fit_open_set(LABELS, SCORES, "max_ratio")
+    # Every image gets the scores (1, 3): no type fires, max ratio 0.75 > 0.4.
+    model = HeatmapModel(
+        heatmaps=lambda images: np.broadcast_to(
+            np.array([1.0, 3.0], np.float32), (len(images), 4, 4, 2)
+        ).copy(),
+        postprocessor=postprocessor, image_size=(32, 32), weights_source="stand-in",
+    )
+    client = create_app(model).test_client()
+    _, encoded = cv2.imencode(".png", np.zeros((32, 32, 3), np.uint8))
+    answer = client.post("/predict", data=encoded.tobytes(), content_type="image/png").get_json()
+    assert answer["detected_types"] == [] and answer["decision"] == [UNKNOWN_DEFECT]
+    assert answer["verdict"] == UNKNOWN_DEFECT and answer["open_set_score"] == pytest.approx(0.75)
+    facts = client.get("/model").get_json()
+    assert facts["open_set"] == {"method": "max_ratio", "threshold": postprocessor.open_set["threshold"]}
