@@ -278,3 +278,45 @@ def test_an_unknown_defects_panel_shows_where_under_a_red_header():
     assert not (normal[:, :64] == unknown[:, :64]).all()
     # The type tiles are the same.
     assert (normal[:, 64:] == unknown[:, 64:]).all()
+
+
+def test_serve_answers_unknown_defect_with_its_score_and_rule():
+    import cv2
+
+    from mtfcdd.inference.heatmap_model import HeatmapModel
+    from mtfcdd.serve.server import create_app
+
+    postprocessor = Postprocessor(("A", "B"), thresholds=THRESHOLDS).fit_open_set(LABELS, SCORES, "max_ratio")
+    # Every image gets the scores (1, 3): no type fires, max ratio 0.75 > 0.4.
+    model = HeatmapModel(
+        heatmaps=lambda images: np.broadcast_to(
+            np.array([1.0, 3.0], np.float32), (len(images), 4, 4, 2)
+        ).copy(),
+        postprocessor=postprocessor, image_size=(32, 32), weights_source="stand-in",
+    )
+    client = create_app(model).test_client()
+    _, encoded = cv2.imencode(".png", np.zeros((32, 32, 3), np.uint8))
+    answer = client.post("/predict", data=encoded.tobytes(), content_type="image/png").get_json()
+    assert answer["detected_types"] == [] and answer["decision"] == [UNKNOWN_DEFECT]
+    assert answer["verdict"] == UNKNOWN_DEFECT and answer["open_set_score"] == pytest.approx(0.75)
+    facts = client.get("/model").get_json()
+    assert facts["open_set"] == {"method": "max_ratio", "threshold": postprocessor.open_set["threshold"]}
+
+
+@pytest.mark.slow
+def test_evaluate_gives_the_left_out_type_an_unknown_row(left_out_run, tiny_dataset):
+    from mtfcdd.data.layouts import load_for_model
+    from mtfcdd.evaluation.model_evaluation import evaluate
+    from mtfcdd.evaluation.reports import markdown
+
+    model = left_out_run["model"]
+    data = load_for_model(tiny_dataset, model.type_codes, alpha=0.4)
+    result = evaluate(model, data.test, batch_size=16, pixel_size=32, verbose=0, unknown_samples=data.excluded_test)
+    decisions = result["decisions"]
+    assert decisions["rows"] == [*model.type_codes, "unknown"]
+    unknown_row = decisions["matrix"][-1]
+    # predict called all three unknown defects (the test above).
+    assert unknown_row[decisions["columns"].index(UNKNOWN_DEFECT)] == 3 == sum(unknown_row)
+    # The known types' images: 3 each, in their rows.
+    assert [sum(row) for row in decisions["matrix"][:-1]] == [3] * len(model.type_codes)
+    assert "| unknown | " in markdown({0.4: result})
