@@ -19,7 +19,7 @@ SCRIPT = runpy.run_path(
 FOLDS = ("AK", "BX")
 
 
-ARGUMENTS = ("--data-preset", "tiny", "--folds", *FOLDS, "--image-size", "75", "--epochs", "1", "--steps", "2",
+ARGUMENTS = ("--data-preset", "tiny", "--folds", *FOLDS, "--image-size", "75", "--epochs", "1", "--steps", "6",
              "--batch-size", "8", "--verbose", "0")
 
 
