@@ -49,6 +49,7 @@ from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_featur
 from mtfcdd.deploy.benchmark.flops import count_flops, profiler_flops
 from mtfcdd.deploy.benchmark.timing import (
     efficiency,
+    efficiency_text,
     format_peaks,
     format_references,
     interleaved_timings,
@@ -281,7 +282,7 @@ def format_footprint(result):
     for runtime, by_size in result["ms_per_image"].items():
         lines.append(
             f"  {runtime:20s}" + "  ".join(
-                f"batch {size}: {milliseconds:8.1f} ({_ratio(result['efficiency'][runtime][size])})"
+                f"batch {size}: {milliseconds:8.1f} ({efficiency_text(result['efficiency'][runtime][size])})"
                 for size, milliseconds in by_size.items()
             )
         )
@@ -299,10 +300,6 @@ def _benchmark_model(model_path, image_size):
             f"images; --image-size {image_size} applies only to the default model."
         )
     return model, os.fspath(model_path)
-
-
-def _ratio(value):
-    return "n/a" if isinstance(value, str) else f"{value:.2f}"
 
 
 def _device_of(runtime):

@@ -175,6 +175,12 @@ def efficiency(gflops_per_image, milliseconds_per_image, peak):
     return gflops_per_image / (milliseconds_per_image / 1e3) / peak
 
 
+def efficiency_text(value):
+    """An ``efficiency`` in a table: two decimals, or "n/a" where it is
+    the reason its format has no peak (which the JSON keeps)."""
+    return "n/a" if isinstance(value, str) else f"{value:.2f}"
+
+
 def matmul_size_for(flops):
     """The side of a square product of about ``flops`` FLOPs.
 
