@@ -60,6 +60,10 @@ NOT_RUN = (
     ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo --epochs 2 --steps-per-epoch 25",
      "trains the demo's model, then converts it six times and evaluates seven runtimes, many minutes: "
      "tests/test_onnx.py::test_runtime_comparison_script runs the script on the tiny set"),
+    ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo",
+     "trains the demo's model (minutes), then evaluates it twice: "
+     "tests/test_precision.py::test_predict_evaluate_and_serve_take_precision runs evaluate "
+     "--precision mixed_bfloat16 on the tiny set against float32"),
     ("docs/deployment.md", "import mtfcdd",
      "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
      "converted files against the Keras model"),

@@ -11,16 +11,15 @@ import runpy
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
-from conftest import blocking_imports
+from conftest import blocking_imports, unit_scale_model
 
 import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
-from mtfcdd.deploy.export import export_openvino, type_projection_model
+from mtfcdd.deploy.export import export_openvino
 from mtfcdd.deploy.onnx_runner import OnnxModel
 from mtfcdd.deploy.openvino_runner import OpenVinoModel
 from mtfcdd.deploy.runner import LiteRTModel
@@ -56,14 +55,7 @@ def images(split):
 
 @pytest.fixture(scope="module")
 def model(images):
-    """A random model whose type projection is scaled so that the maps are O(1)."""
-    keras.utils.set_random_seed(0)
-    model = mtfcdd.build_model(8, SIDE, backbone_weights=None)
-    projection = np.asarray(type_projection_model(model).predict_on_batch(images.astype(np.float32)))
-    layer = model.get_layer("type_projection")
-    layer.kernel.assign(layer.kernel / projection.std())
-    model.thresholds = (1.0,) * 8
-    return model
+    return unit_scale_model(images, SIDE)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import os
 import keras
 import numpy as np
 import pytest
+from conftest import unit_scale_model
 
 import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.options import CONVERTED_MODEL_OPTIONS, training_config
 from mtfcdd.cli.serve import build_server
-from mtfcdd.deploy.export import type_projection_model
 from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss
 from mtfcdd.model.saving import load_trained_model
@@ -148,14 +148,7 @@ def test_images(split):
 
 @pytest.fixture(scope="module")
 def inference_model(test_images):
-    """A random 75x75 model whose type projection is scaled so that the maps are O(1)."""
-    keras.utils.set_random_seed(0)
-    model = mtfcdd.build_model(8, 75, backbone_weights=None)
-    projection = np.asarray(type_projection_model(model).predict_on_batch(test_images.astype(np.float32)))
-    layer = model.get_layer("type_projection")
-    layer.kernel.assign(layer.kernel / projection.std())
-    model.thresholds = (1.0,) * 8
-    return model
+    return unit_scale_model(test_images, 75)
 
 
 @pytest.fixture(scope="module")
