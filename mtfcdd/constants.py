@@ -212,3 +212,8 @@ def type_codes_for(num_types):
     if num_types == 1:
         return (ANY_DEFECT_CODE,)
     return tuple(f"TYPE{index}" for index in range(1, num_types + 1))
+
+# evaluate's matrix of decisions at the thresholds: the row of the test
+# images of types absent from training, and the column of no defect found.
+UNKNOWN_ROW = "unknown"
+NORMAL_DECISION = "normal"

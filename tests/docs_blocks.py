@@ -75,3 +75,28 @@ def scaled_down(code):
     for pattern, replacement, _ in SCALE_DOWN:
         code = re.sub(pattern, replacement, code, flags=re.MULTILINE)
     return code
+
+
+# Commands the tests run in their own process (tests/test_docs.py) or kernel
+# (tests/test_notebook.py), as their entry points, to spare a TensorFlow
+# start-up (~5 s) per command. `mtfcdd benchmark` sets
+# TensorFlow's thread counts, which only a fresh process can do.
+_IN_PROCESS = re.compile(r"^(mtfcdd (?!benchmark\b)|python \S+\.py\b)")
+_SHELL_SYNTAX = re.compile(r"[*?\[\]$<>|;~`(){}]|&(?!&)")
+
+
+def simple_commands(code):
+    """The commands of a bash block, if it is only ``&&``-chained commands
+    that an entry point called in-process runs exactly as bash would; else None."""
+    joined = re.sub(r"\\\n", " ", code)
+    commands = []
+    for line in joined.splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        for command in line.split(" && "):
+            unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", command)
+            if not _IN_PROCESS.match(command) or _SHELL_SYNTAX.search(unquoted):
+                return None
+            commands.append(command.strip())
+    return commands

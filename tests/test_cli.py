@@ -77,8 +77,11 @@ def test_experiment_scripts_share_the_train_options():
     experiment_options = _option_strings(parser)
     # Everything train offers but what an experiment script fixes or does not
     # need (its Real-IAD split's noise is alpha: no emulated --label-noise; it
-    # prints its tables and writes results.json, no JSON document).
-    assert train_options - experiment_options == {"--alpha", "--multi-class", "--label-noise", "--json"}
+    # prints its tables and writes results.json, no JSON document; it trains
+    # on every type of its split: no --exclude-types).
+    assert train_options - experiment_options == {
+        "--alpha", "--multi-class", "--label-noise", "--exclude-types", "--json",
+    }
 
 
 def _subparsers(parser):

@@ -48,7 +48,7 @@ BLOCKED_PACKAGES = ("keras", "tensorflow", "tf_keras", "jax")
 # The files docs/deployment.md says to copy to a board, as modules.
 BOARD_MODULES = sorted([
     "mtfcdd", "mtfcdd.constants", "mtfcdd.data", "mtfcdd.data.preprocessor", "mtfcdd.deploy", "mtfcdd.deploy.converted_model", "mtfcdd.deploy.runner",
-    "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.postprocessing",
+    "mtfcdd.deploy.sidecar", "mtfcdd.inference", "mtfcdd.inference.open_set", "mtfcdd.inference.postprocessing",
     "mtfcdd.inference.postprocessor",
     "mtfcdd.utils", "mtfcdd.utils.atomic_files", "mtfcdd.utils.image_bytes", "mtfcdd.utils.image_files",
     "mtfcdd.utils.image_size", "mtfcdd.utils.optional_packages", "mtfcdd.utils.standard_error",
@@ -210,6 +210,7 @@ def test_sidecar_round_trip(converted, model):
             "preprocessor": {
                 "image_size": [IMAGE_SIZE, IMAGE_SIZE], "decoder": "opencv", "resize": "area_bilinear",
             },
+            "open_set": None,
         }
     runner = LiteRTModel(converted["none"])
     assert runner.type_codes == DEFECT_CODES
@@ -228,6 +229,8 @@ def test_sidecar_round_trip(converted, model):
         ("output", "heatmaps"),
         ("format", "pytorch"),
         ("threshold_source", 0.1),
+        ("open_set", {"method": "sum", "threshold": 1.0, "parameters": {}}),
+        ("open_set", {"method": "max_ratio", "threshold": None, "parameters": {}}),
         ("preprocessor", {"image_size": [IMAGE_SIZE, IMAGE_SIZE], "decoder": "pillow", "resize": "area_bilinear"}),
         ("preprocessor", {"image_size": [64, 64], "decoder": "opencv", "resize": "area_bilinear"}),
         ("preprocessor", None),
@@ -258,17 +261,22 @@ def test_sidecar_missing_field_version_and_file(converted, tmp_path):
 
 
 def test_sidecar_of_mtfcdd_0_1_is_read(converted, tmp_path):
-    """Schema 2 named the input size ``input_size`` and had no ``format`` nor
-    ``preprocessor``; it reads as today's schema, with the default preprocessor."""
+    """Schema 2 named the input size ``input_size`` and had no ``format``,
+    ``preprocessor`` nor ``open_set``; it reads as today's schema, with the
+    default preprocessor and no open-set rule."""
     current = read_sidecar(converted["none"])
     old = {
-        key: value for key, value in current.items() if key not in ("image_size", "format", "preprocessor")
+        key: value for key, value in current.items()
+        if key not in ("image_size", "format", "preprocessor", "open_set")
     }
     model_path = _copy_with_sidecar(converted["none"], tmp_path)
     with open(sidecar_path(model_path), "w") as file:
         json.dump({**old, "schema_version": 2, "input_size": current["image_size"]}, file)
-    assert read_sidecar(model_path) == {key: value for key, value in current.items() if key != "preprocessor"}
+    assert read_sidecar(model_path) == {
+        key: value for key, value in current.items() if key not in ("preprocessor", "open_set")
+    }
     runner = LiteRTModel(model_path)
+    assert runner.open_set is None
     assert runner.image_size == (IMAGE_SIZE, IMAGE_SIZE)
     assert runner.preprocessor.get_config() == current["preprocessor"]
 

@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 import pytest
-from docs_blocks import PAGES, REPOSITORY, RUNNABLE, SCALE_DOWN, code_blocks, scaled_down
+from docs_blocks import PAGES, REPOSITORY, RUNNABLE, SCALE_DOWN, code_blocks, scaled_down, simple_commands
 
 STARTS_A_SERVER = (
     "installs, then starts a server that runs until Ctrl+C; tests/test_serve.py builds the same "
@@ -149,30 +149,6 @@ def test_every_block_of_the_page_runs(page, sandbox_template, tmp_path, monkeypa
             _run_in_bash(code, where)
         for command in commands or ():
             _run_in_process(command, where, monkeypatch)
-
-
-# Commands the test runs in this process, as their entry points, to spare a
-# TensorFlow start-up (~5 s) per command. `mtfcdd benchmark` sets
-# TensorFlow's thread counts, which only a fresh process can do.
-_IN_PROCESS = re.compile(r"^(mtfcdd (?!benchmark\b)|python \S+\.py\b)")
-_SHELL_SYNTAX = re.compile(r"[*?\[\]$<>|;~`(){}]|&(?!&)")
-
-
-def simple_commands(code):
-    """The commands of a bash block, if it is only ``&&``-chained commands
-    that ``_run_in_process`` runs exactly as bash would; else None."""
-    joined = re.sub(r"\\\n", " ", code)
-    commands = []
-    for line in joined.splitlines():
-        line = line.split(" #")[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        for command in line.split(" && "):
-            unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", command)
-            if not _IN_PROCESS.match(command) or _SHELL_SYNTAX.search(unquoted):
-                return None
-            commands.append(command.strip())
-    return commands
 
 
 def _run_in_process(command, where, monkeypatch):

@@ -10,7 +10,8 @@ import pytest
 
 import mtfcdd
 from mtfcdd.data.preprocessor import Preprocessor
-from mtfcdd.model.backbone import build_backbone, feature_map_size
+from mtfcdd.model import backbone as backbone_module
+from mtfcdd.model.backbone import CUT_LAYER, build_backbone, feature_map_size
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +201,33 @@ def test_backbone_loads_a_local_notop_file(tmp_path):
     np.testing.assert_array_equal(
         reloaded.get_layer("block35_10_conv").kernel.numpy(), backbone.get_layer("block35_10_conv").kernel.numpy()
     )
+
+
+@pytest.mark.slow
+def test_backbone_is_the_full_networks_cut_with_its_initial_weights(monkeypatch):
+    """Built from the cut's own config, not by building the whole network
+    (three times as many layers) and cutting it: the same layers computing
+    the same function, and the same initial weights under one seed whether
+    the config is built or reused."""
+    monkeypatch.setattr(backbone_module, "_CUT_CONFIGS", {})
+    keras.utils.set_random_seed(3)
+    first = mtfcdd.build_model(8, 75, backbone_weights=None)  # builds the config
+    keras.utils.set_random_seed(3)
+    second = mtfcdd.build_model(8, 75, backbone_weights=None)  # reuses it
+    assert len(first.weights) == len(second.weights) > 0
+    for first_weight, second_weight in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(first_weight.numpy(), second_weight.numpy())
+    full_network = keras.applications.InceptionResNetV2(include_top=False, weights=None, input_shape=(75, 75, 3))
+    cut = keras.Model(full_network.input, full_network.get_layer(CUT_LAYER).output)
+    assert len(cut.layers) == len(first.backbone.layers) < len(full_network.layers)
+    for expected, built in zip(cut.layers, first.backbone.layers):
+        expected_config, built_config = expected.get_config(), built.get_config()
+        for key in ("name", "trainable"):  # Keras' own names; frozen
+            expected_config.pop(key, None), built_config.pop(key, None)
+        assert type(built) is type(expected) and built_config == expected_config, built.name
+    first.backbone.set_weights(cut.get_weights())
+    images = random_images(2, 75, 75, seed=5) / 127.5 - 1
+    np.testing.assert_array_equal(first.backbone.predict(images, verbose=0), cut.predict(images, verbose=0))
 
 
 @pytest.mark.slow

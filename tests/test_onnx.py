@@ -129,6 +129,7 @@ def test_sidecar_and_files(conversion, model):
         "threshold_source": None,
         "weights_source": "None",
         "preprocessor": {"image_size": [SIDE, SIDE], "decoder": "opencv", "resize": "area_bilinear"},
+        "open_set": None,
         "format": file_format,
         "quantization": quantize,
         "num_calibration_images": NUM_CALIBRATION if quantize == "int8" else None,

@@ -84,6 +84,7 @@ def test_the_sidecar_and_heatmap_model_read_the_models_own_config(model):
         "image_size": [75, 75], "weights_source": "None", "type_codes": list(DEFECT_CODES),
         "score_reduction": "max", "thresholds": list(THRESHOLDS), "threshold_source": "by hand",
         "preprocessor": {"image_size": [75, 75], "decoder": "opencv", "resize": "area_bilinear"},
+        "open_set": None,
     }
     source = heatmap_model(model)
     assert source.preprocessor == model.preprocessor

@@ -74,6 +74,7 @@ def run(arguments: argparse.Namespace) -> int:
         model, data.test, batch_size=arguments.batch_size,
         pixel_size=arguments.pixel_size, verbose=0 if arguments.json else 1, curves_dir=arguments.out,
         **requested_evaluation_settings(arguments, arguments.given_options),
+        unknown_samples=data.excluded_test,
     )
     record_data_settings(result, data)
     results = {data.setting: result}

@@ -26,6 +26,7 @@ from mtfcdd.constants import (
 )
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS
 from mtfcdd.evaluation.presets import EVALUATION_FIELDS, EVALUATION_PRESETS, evaluation_settings
+from mtfcdd.inference.open_set import OPEN_SET_METHODS
 from mtfcdd.training.config import TRAINING_PRESETS, TrainingConfig
 
 # The TrainingConfig fields that the training options set.
@@ -33,12 +34,13 @@ _TRAINING_FIELDS = (
     "multi_class", "image_size", "backbone_weights", "batch_size", "learning_rate",
     "epochs", "steps_per_epoch", "balanced", "sampling_classes", "augmentation",
     "threshold_fraction", "seed", "strategy", "tensorboard", "jit_compile", "precision",
+    "open_set_method",
 )
 
 # The TrainingConfig fields that the data options set.
 _DATA_FIELDS = (
     "alpha", "resolution", "objects", "layout", "types", "normal_name", "label_noise",
-    "defect_train_fraction",
+    "defect_train_fraction", "exclude_types",
 )
 
 
@@ -75,6 +77,11 @@ def add_data_options(parser, alpha=True, objects=True, required=True, label_nois
         "training, never tested on (default: 0.5; the same for evaluate as for train)",
     )
     if label_noise:
+        parser.add_argument(
+            "--exclude-types", default=None, type=objects_argument, metavar="A,B",
+            help="defect types left out of training, their images and channels (e.g. to see "
+            "them flagged as unknown defects; docs/open_set.md); default: none",
+        )
         parser.add_argument(
             "--label-noise", type=float, default=None, metavar="F",
             help="emulate FUIAD's noise on your own data: relabel this seeded fraction of each "
@@ -158,6 +165,13 @@ def add_training_options(parser, fixed=()):
         help="fraction of each training class held out from training to fit the per-type "
         "decision thresholds on (default: %(default)s: train on every image, fit them on "
         "the training split afterwards)",
+    )
+    group.add_argument(
+        "--open-set", dest="open_set_method", type=open_set_argument, default=defaults.open_set_method,
+        metavar="METHOD",
+        help=f"the rule, fitted after the thresholds, that calls an image no type fires on an "
+        f"'unknown defect': {', '.join(OPEN_SET_METHODS)} or none (off); the known types' "
+        "answers are the same either way (default: %(default)s)",
     )
     group.add_argument(
         "--seed", type=int, default=defaults.seed,
@@ -395,6 +409,15 @@ def _preset_name(augmentation):
 def backbone_weights_argument(value):
     """'none' means random initialisation; anything else is passed on."""
     return None if value.lower() == "none" else value
+
+
+def open_set_argument(value):
+    """``--open-set``: a method of ``OPEN_SET_METHODS``, or ``none`` (None)."""
+    if value == "none":
+        return None
+    if value not in OPEN_SET_METHODS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(OPEN_SET_METHODS)} or none; got {value!r}")
+    return value
 
 
 def objects_argument(value):

@@ -86,7 +86,7 @@ def run(arguments: argparse.Namespace) -> int:
         top = sorted(prediction.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
         print(
             f"{os.path.basename(prediction.path)}: "
-            f"{describe_detection(prediction.detected_types, separator=' ')}  "
+            f"{describe_detection(prediction.decision, separator=' ')}  "
             f"(top scores: {', '.join(f'{code} {score:.4g}' for code, score in top)})"
         )
     if len(results.predictions) > SHOWN_PREDICTIONS:

@@ -38,6 +38,11 @@ class DataSet:
         record: the file lists a reader or ``with_label_noise`` decided on
             (plain JSON values), which a run keeps in ``data_files.json``:
             e.g. the training images relabelled normal.
+        excluded_test: the test images of the defect types left out
+            (``without_types``), with labels of zeros (no channel is
+            theirs) and their own ``anomaly_class``: images of a type the
+            model has never seen, which only an open-set decision
+            (``mtfcdd.inference.open_set``) can flag.
     """
 
     train: Tuple[Sample, ...]
@@ -49,6 +54,7 @@ class DataSet:
     alpha: Optional[float] = None
     label_noise: Optional[float] = None
     record: Optional[dict] = None
+    excluded_test: Tuple[Sample, ...] = ()
 
     @property
     def setting(self):
@@ -89,6 +95,50 @@ def labelled_sample(image_path, mask_path, category, anomaly_class, defect_types
     return Sample(
         image_path=image_path, mask_path=mask_path, category=category,
         anomaly_class=anomaly_class, labels=labels,
+    )
+
+
+def without_types(data, excluded, types=None):
+    """``data`` without the defect types ``excluded``: their images leave both
+    splits (the test ones go to ``excluded_test``) and their channels the
+    labels, as if the data set had never had them.
+
+    Args:
+        data: a ``DataSet``.
+        excluded: names of some of ``data.defect_types``.
+        types: the kept types in channel order (``--types``); None keeps
+            the data set's order.
+    """
+    excluded = tuple(excluded)
+    unknown = [name for name in excluded if name not in data.defect_types]
+    if unknown:
+        raise ValueError(
+            f"{data.root}: cannot exclude {unknown}: not a defect type of the data set "
+            f"{list(data.defect_types)}."
+        )
+    kept = tuple(name for name in data.defect_types if name not in excluded)
+    if not kept:
+        raise ValueError(f"{data.root}: excluding {list(excluded)} leaves no defect type to train.")
+    if types is not None:
+        kept = ordered_types(kept, types, data.root)
+    multi_class = data.type_codes == (ANY_DEFECT_CODE,)
+    columns = [data.defect_types.index(name) for name in kept]
+
+    def relabelled(samples):
+        if multi_class:
+            return samples
+        return tuple(
+            dataclasses.replace(sample, labels=tuple(sample.labels[column] for column in columns))
+            for sample in samples
+        )
+
+    def split(samples, left_out):
+        return tuple(sample for sample in samples if (sample.anomaly_class in excluded) == left_out)
+
+    return dataclasses.replace(
+        data, train=relabelled(split(data.train, False)), test=relabelled(split(data.test, False)),
+        excluded_test=relabelled(split(data.test, True)), type_codes=channel_codes(kept, multi_class),
+        defect_types=kept,
     )
 
 

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 
 from mtfcdd.constants import ANY_DEFECT_CODE, DATA_LAYOUTS, DEFAULT_NORMAL_NAME, SPLITS_FOLDER
-from mtfcdd.data.dataset import DataSet, with_label_noise
+from mtfcdd.data.dataset import DataSet, with_label_noise, without_types
 from mtfcdd.data.folder import is_folder_layout, load_folder
 from mtfcdd.data.manifest import load_manifest
 from mtfcdd.data.mvtec import DEFAULT_DEFECT_TRAIN_FRACTION, is_mvtec_layout, load_mvtec
@@ -60,6 +60,7 @@ def load_dataset(
     label_noise: float | None = None,
     seed: int = 0,
     defect_train_fraction: float | None = None,
+    exclude_types: Sequence[str] | None = None,
 ) -> DataSet:
     """Read the data set at ``root`` in any layout.
 
@@ -77,10 +78,20 @@ def load_dataset(
             normal, seeded by ``seed`` (``with_label_noise``); not for Real-IAD.
         defect_train_fraction: the MVTec layout's fraction of each type's
             test images moved into training (default 0.5).
+        exclude_types: defect types left out of both splits and of the
+            channels (``without_types``; their test images are kept in
+            ``excluded_test``): to train a model that has never seen them.
 
     Returns:
         A ``DataSet``.
     """
+    if exclude_types:
+        # Read whole, then the types left out: ``types`` orders the kept ones.
+        data = load_dataset(
+            root, layout, multi_class, alpha, resolution, objects, None, normal_name, label_noise,
+            seed, defect_train_fraction,
+        )
+        return without_types(data, exclude_types, types)
     if layout not in DATA_LAYOUTS:
         raise ValueError(f"layout must be one of {DATA_LAYOUTS}; got {layout!r}.")
     root = os.fspath(root)
@@ -130,7 +141,8 @@ def _refuse_options(root, layout_name, **options):
 
 def load_for_model(root, type_codes, **options):
     """The data set at ``root`` read for a trained model whose channels are
-    ``type_codes``: its multi-class setting, its own channel order.
+    ``type_codes``: its multi-class setting, its own channel order, without
+    the types the model was trained without.
 
     Args:
         options: ``load_dataset``'s, but ``multi_class`` and ``types``
@@ -148,9 +160,13 @@ def load_for_model(root, type_codes, **options):
             "(the model's channel order is fixed when it is trained); leave --types out."
         )
     layout = options.pop("layout", None) or "auto"
-    if (detect_layout(root) if layout == "auto" else layout) != "realiad" and not multi_class:
-        types = tuple(type_codes)
-    data = load_dataset(root, layout=layout, multi_class=multi_class, types=types, **options)
+    data = load_dataset(root, layout=layout, multi_class=multi_class, **options)
+    # A model trained without some of the data set's types (exclude_types)
+    # is evaluated on the rest; their test images stay in excluded_test.
+    excluded = [name for name in data.defect_types if name not in type_codes]
+    if not multi_class and set(type_codes) <= set(data.defect_types):
+        realiad = data.layout == "realiad"
+        data = without_types(data, excluded, None if realiad else tuple(type_codes))
     if not multi_class and data.type_codes != tuple(type_codes):
         raise ValueError(
             f"{root}: the data set's types {list(data.type_codes)} are not the model's "

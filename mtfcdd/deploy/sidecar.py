@@ -17,6 +17,12 @@ OpenVINO ``.xml`` file, named after it with ``.json`` appended (``model.tflite``
       "thresholds": [0.21, ...] or null,   one decision threshold per type
       "threshold_source": "10 % of ...",   how they were fitted, or null;
                                            optional (older files lack it)
+      "open_set": {"method": "normal_distance", "threshold": 4.2,
+                   "parameters": {...}} or null
+                                           the rule that calls an image no type
+                                           fires on an "unknown defect"
+                                           (mtfcdd.inference.open_set); optional:
+                                           older files lack it (off)
       "quantization": "int8",              "none", "float16", "dynamic", "int8";
                                            "none" or "int8" for ONNX and OpenVINO
       "num_calibration_images": 100,       images that calibrated int8, else null
@@ -29,7 +35,8 @@ OpenVINO ``.xml`` file, named after it with ``.json`` appended (``model.tflite``
     }
 
 ``image_size``, ``weights_source`` and the postprocessor's fields
-(``type_codes``, ``score_reduction``, ``thresholds``, ``threshold_source``)
+(``type_codes``, ``score_reduction``, ``thresholds``, ``threshold_source``,
+``open_set``)
 are copied from the model's own config, under its names
 (``mtfcdd.inference.heatmap_model.MODEL_FACTS``), and read back into the
 same ``Postprocessor`` (``mtfcdd.deploy.converted_model``).
@@ -51,6 +58,7 @@ from mtfcdd.constants import (
     DEFECT_CODES, EXPORT_FORMATS, FORMAT_QUANTIZATIONS, QUANTIZATIONS, SCORE_REDUCTIONS,
 )
 from mtfcdd.data.preprocessor import DECODERS, RESIZE_RULES, Preprocessor
+from mtfcdd.inference.open_set import OPEN_SET_METHODS, OpenSetRule
 from mtfcdd.utils.atomic_files import write_json
 
 SCHEMA_VERSION = 3
@@ -65,6 +73,8 @@ SIDECAR_SUFFIX = ".json"
 # against its file or thresholds, is refused. (The runner checks the
 # quantization against the file's input type itself.)
 FINGERPRINT_FIELDS = ("format", "type_codes", "image_size", "score_reduction", "thresholds")
+# Covered by the fingerprint once present: a sidecar written before them keeps its fingerprint.
+OPTIONAL_FINGERPRINT_FIELDS = ("preprocessor", "open_set")
 
 
 def sidecar_path(model_path):
@@ -103,9 +113,9 @@ def model_fingerprint(model_path, metadata):
             for block in iter(lambda: file.read(1 << 20), b""):
                 digest.update(block)
     fields = {field: metadata.get(field) for field in FINGERPRINT_FIELDS}
-    # Covered once recorded: a sidecar written before it keeps its fingerprint.
-    if "preprocessor" in metadata:
-        fields["preprocessor"] = metadata["preprocessor"]
+    for field in OPTIONAL_FINGERPRINT_FIELDS:
+        if field in metadata:
+            fields[field] = metadata[field]
     digest.update(json.dumps(fields, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -213,6 +223,11 @@ def check_sidecar(metadata, source):
             f"an object with image_size {metadata.get('image_size')} (the sidecar's), decoder "
             f"one of {DECODERS} and resize one of {RESIZE_RULES}",
         ),
+        "open_set": (
+            lambda value: value is None or _is_open_set_rule(value),
+            "null or an object with method (one of "
+            f"{OPEN_SET_METHODS}), threshold and the method's parameters",
+        ),
     }
     for field, (is_valid, expected) in {**checks, **optional_checks}.items():
         if field not in metadata:
@@ -241,6 +256,14 @@ def _is_preprocessor(value, image_size):
     except (TypeError, ValueError):
         return False
     return value is not None
+
+
+def _is_open_set_rule(value):
+    try:
+        OpenSetRule.from_config(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _is_string(value):

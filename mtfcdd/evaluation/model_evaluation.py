@@ -21,12 +21,17 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from mtfcdd.constants import NORMAL_DECISION, UNKNOWN_ROW
 from mtfcdd.data.realiad.verify import check_sample_files
 from mtfcdd.evaluation.curve_reports import write_curves
 from mtfcdd.inference.heatmap_model import heatmap_model
-from mtfcdd.inference.postprocessing import upsample_heatmaps
-from mtfcdd.inference.scoring import predict_batches
+from mtfcdd.inference.open_set import UNKNOWN_DEFECT, open_set_summary
+from mtfcdd.inference.postprocessing import most_likely_types, upsample_heatmaps
+from mtfcdd.inference.scoring import predict_batches, predict_scores
 from mtfcdd.metrics import MultiTypeEvaluator
+from mtfcdd.metrics.type_classification import decision_matrix
 from mtfcdd.utils.image_size import image_size_pair
 from mtfcdd.utils.memory import check_evaluation_batch_fits
 
@@ -51,6 +56,7 @@ def evaluate(
     aupro: str = "exact",
     mask_resizing: str = "nearest",
     preset: str = "paper",
+    unknown_samples: Sequence[Sample] = (),
 ) -> dict[str, Any]:
     """Per-type image and pixel metrics of ``model`` on ``samples``.
 
@@ -81,12 +87,17 @@ def evaluate(
         preset: the name of the evaluation preset these settings come from,
             recorded in the result (``mtfcdd.evaluation.presets``: pass
             ``**evaluation_settings(name)`` to use one).
+        unknown_samples: test images of defect types the model was trained
+            without (``DataSet.excluded_test``): not in the metrics, only in
+            the decisions' matrix, as its ``"unknown"`` row.
 
     Returns:
         The ``MultiTypeEvaluator`` result (per-type metrics, the Mean row,
         type classification) with a ``settings`` entry recording what
         produced it: the runtime, the model file (when known) and a
-        converted file's quantisation among them.
+        converted file's quantisation among them; with thresholds that
+        apply, ``decisions``: the defective images' decisions at the
+        thresholds (``decision_counts``).
     """
     if not samples:
         raise ValueError("The test split is empty: there is nothing to evaluate.")
@@ -100,14 +111,22 @@ def evaluate(
     evaluator = MultiTypeEvaluator(
         source.type_codes, fpr_limit=fpr_limit, pixel_protocol=pixel_protocol, aupro=aupro
     )
+    all_scores, all_labels = [], []
     for heatmaps, labels, masks in predict_batches(
         source, samples, batch_size, mask_size=pixel_size, verbose=verbose, mask_resizing=mask_resizing,
         label="Evaluating",
     ):
-        evaluator.update(
-            source.postprocessor.scores(heatmaps, reduction), upsample_heatmaps(heatmaps, pixel_size), labels, masks
-        )
+        scores = source.postprocessor.scores(heatmaps, reduction)
+        evaluator.update(scores, upsample_heatmaps(heatmaps, pixel_size), labels, masks)
+        all_scores.append(scores)
+        all_labels.append(labels)
     result = evaluator.result()
+    if source.postprocessor.applied_thresholds(reduction) is not None:
+        unknown_scores = predict_scores(source, unknown_samples, batch_size, reduction)[1] if unknown_samples else None
+        result["decisions"] = decision_counts(
+            source.postprocessor, np.concatenate(all_labels), np.concatenate(all_scores), unknown_scores,
+            reduction,
+        )
     result["settings"] = {
         "preset": preset,
         "runtime": source.runtime,
@@ -126,6 +145,49 @@ def evaluate(
     if curves_dir is not None:
         write_curves(evaluator.curves(), curves_dir, fpr_limit)
     return result
+
+
+def decision_counts(postprocessor, labels, scores, unknown_scores=None, reduction=None):
+    """The defective test images' decisions at the thresholds, by true type.
+
+    Rows: each type of the model, then ``"unknown"`` (the images of types
+    absent from training, when given). Columns: the type decided (of the
+    detected ones, the largest multiple of its threshold), ``"unknown
+    defect"`` (the open-set rule, ``mtfcdd.inference.open_set``) and
+    ``"normal"``.
+
+    Args:
+        postprocessor: the model's ``Postprocessor``, with thresholds.
+        labels, scores: (N, K) of the known types' test images.
+        unknown_scores: (M, K) scores of the images of left-out types, or None.
+        reduction: of the scores; the model's own when None.
+
+    Returns:
+        ``{"rows", "columns", "matrix", "open_set"}`` as JSON values;
+        ``open_set`` is the rule's method and threshold, or None.
+    """
+    codes = postprocessor.type_codes
+    defective = np.asarray(labels).any(axis=1)
+    true_classes = [codes[index] for index in np.asarray(labels)[defective].argmax(axis=1)]
+    scores = np.asarray(scores)[defective]
+    rows = list(codes)
+    if unknown_scores is not None and len(unknown_scores):
+        true_classes += [UNKNOWN_ROW] * len(unknown_scores)
+        scores = np.concatenate([scores, unknown_scores])
+        rows.append(UNKNOWN_ROW)
+    detected, _, unknown = postprocessor.decide(scores, reduction)
+    likely = most_likely_types(scores, postprocessor.applied_thresholds(reduction), codes)
+    decided = [
+        likely[index] if detected[index] else UNKNOWN_DEFECT if unknown is not None and unknown[index]
+        else NORMAL_DECISION
+        for index in range(len(scores))
+    ]
+    columns = [*codes, UNKNOWN_DEFECT, NORMAL_DECISION]
+    return {
+        "rows": rows, "columns": columns,
+        "matrix": decision_matrix(true_classes, decided, rows, columns).tolist(),
+        "open_set": open_set_summary(postprocessor.open_set),
+    }
 
 
 def _thresholds_record(source):

@@ -13,7 +13,7 @@ import csv
 import io
 import os
 
-from mtfcdd.constants import TYPE_NAMES
+from mtfcdd.constants import TYPE_NAMES, UNKNOWN_ROW
 from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
 
 IMAGE_TABLE = ("Table 3: image level", ("I-AUROC", "AP", "F1-max"))
@@ -153,6 +153,8 @@ def markdown(results):
     for key, result in results.items():
         if "type_classification" in result:
             sections.append(_type_classification_markdown(key, result))
+        if "decisions" in result and UNKNOWN_ROW in result["decisions"]["rows"]:
+            sections.append(_decisions_markdown(key, result["decisions"]))
     return "\n\n".join(sections) + "\n"
 
 
@@ -190,4 +192,22 @@ def _type_classification_markdown(key, result):
     ]
     for code, counts in zip(codes, classification["confusion_matrix"]):
         lines.append(f"| {code} | " + " | ".join(str(count) for count in counts) + " |")
+    return "\n".join(lines)
+
+
+def _decisions_markdown(key, decisions):
+    """The decisions' matrix, shown where test images of types absent from training were decided."""
+    rule = decisions["open_set"]
+    lines = [
+        f"### Decisions at the thresholds, types absent from training as unknown ({setting_label(key)})",
+        "",
+        "Rows: true type of the defective test images (unknown: the types the model was trained "
+        "without); columns: the decision. Open-set rule: "
+        + ("off" if rule is None else f"{rule['method']} at {rule['threshold']:.4g}") + ".",
+        "",
+        "| true \\ decided | " + " | ".join(decisions["columns"]) + " |",
+        "|" + "---|" * (len(decisions["columns"]) + 1),
+    ]
+    for name, counts in zip(decisions["rows"], decisions["matrix"]):
+        lines.append(f"| {name} | " + " | ".join(str(count) for count in counts) + " |")
     return "\n".join(lines)

@@ -9,6 +9,9 @@ What every runtime (Keras, LiteRT, ONNX Runtime) shares after the network:
 - ``postprocessing``: each of those steps, once, in NumPy (Eq. 1 and 2 in
   ``keras.ops`` too, for the model's layer and loss).
 - ``decision_thresholds``: per-type F1-optimal thresholds on image scores.
+- ``open_set``: the ``"unknown defect"`` decision where no type fires but
+  the K scores depart from normal (the paper's future work), fitted after
+  the thresholds.
 - ``heatmap_model``: one interface over a Keras model and a converted file,
   read from the same fields (``MODEL_FACTS``).
 - ``scoring``: a model run over a list of samples: heatmaps and scores

@@ -30,7 +30,7 @@ and ``heatmap_model`` reads them from either."""
 def model_facts(config):
     """The ``MODEL_FACTS`` of a model's config or of a sidecar, as JSON values, checked."""
     # Files from before these fields existed get their defaults.
-    optional = ("threshold_source", "preprocessor")
+    optional = ("threshold_source", "preprocessor", "open_set")
     missing = [field for field in MODEL_FACTS if field not in config and field not in optional]
     if missing:
         raise ValueError(

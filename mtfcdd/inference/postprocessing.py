@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mtfcdd.constants import SCORE_REDUCTIONS
+from mtfcdd.inference.open_set import open_set_decisions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +34,25 @@ class Prediction:
         scores: float32 (N, K), the image scores s_k (paper Eq. 2).
         detected_types: a list of N tuples of the type codes whose score
             reaches its threshold; None when the model has no thresholds.
+        open_set_scores: float (N,), the open-set score of each image
+            (``mtfcdd.inference.open_set``), or None without an open-set rule.
+        unknown: bool (N,), the images no known type fires on whose
+            open-set score reaches the rule's threshold, or None.
     """
 
     heatmaps: np.ndarray
     scores: np.ndarray
     detected_types: object
+    open_set_scores: object = None
+    unknown: object = None
+
+    @property
+    def decisions(self):
+        """Each image's decision: its detected types, else
+        ``("unknown defect",)`` or ``()`` (normal); None without thresholds."""
+        if self.detected_types is None:
+            return None
+        return open_set_decisions(self.detected_types, self.unknown)
 
 
 def pseudo_huber(projection, ops=np):

@@ -7,8 +7,10 @@ and applies it with the functions of ``mtfcdd.inference.postprocessing``:
     heatmaps A_k      --image_scores (Eq. 2)-->       scores s_k (N, K)
     heatmaps A_k      --upsample_heatmaps (3.1)-->    maps at the image's size
     scores s_k        --types_over_threshold-->       detected types
+    scores s_k        --OpenSetRule (open_set)-->     unknown defects
 
-Fitting the decision thresholds is its method too (``fit_thresholds``).
+Fitting the decision thresholds and the open-set rule are its methods too
+(``fit_thresholds``, ``fit_open_set``).
 
 Every model owns one: a Keras ``MultiTypeFCDD`` keeps its fields in its
 config (``MultiTypeFCDD.postprocessor``), a converted file in its sidecar
@@ -24,6 +26,7 @@ from typing import Optional
 import numpy as np
 
 from mtfcdd.constants import SCORE_REDUCTIONS
+from mtfcdd.inference.open_set import DEFAULT_OPEN_SET_METHOD, OpenSetRule, fit_open_set
 from mtfcdd.inference.postprocessing import Prediction, image_scores, pseudo_huber, types_over_threshold
 
 
@@ -40,14 +43,19 @@ class Postprocessor:
             (kept as a tuple of floats), or None (then nothing is detected,
             only scored).
         threshold_source: how the thresholds were fitted, in words, or None.
+        open_set: the ``mtfcdd.inference.open_set.OpenSetRule``'s config
+            (method, threshold, parameters) that calls an image no type
+            fires on an unknown defect, or None (off: an older model).
+            Needs thresholds.
     """
 
     type_codes: Sequence[str]
     score_reduction: str = "mean"
     thresholds: Optional[Sequence[float]] = None
     threshold_source: Optional[str] = None
+    open_set: Optional[dict] = None
 
-    FIELDS = ("type_codes", "score_reduction", "thresholds", "threshold_source")
+    FIELDS = ("type_codes", "score_reduction", "thresholds", "threshold_source", "open_set")
     """The fields, as a model's config and a sidecar name them."""
 
     def __post_init__(self):
@@ -75,6 +83,13 @@ class Postprocessor:
                 )
         if self.threshold_source is not None and not isinstance(self.threshold_source, str):
             raise ValueError(f"threshold_source must be a string or None; got {self.threshold_source!r}.")
+        if self.open_set is not None:
+            if thresholds is None:
+                raise ValueError("open_set needs thresholds: it decides on the images no type fires on.")
+            rule = OpenSetRule.from_config(self.open_set)
+            # Its parameters (the means of normal_distance) must fit the K types.
+            rule.scores(np.zeros((1, len(type_codes))), thresholds)
+            object.__setattr__(self, "open_set", rule.get_config())
         object.__setattr__(self, "type_codes", type_codes)
         object.__setattr__(self, "thresholds", thresholds)
 
@@ -90,7 +105,13 @@ class Postprocessor:
             "score_reduction": self.score_reduction,
             "thresholds": None if self.thresholds is None else list(self.thresholds),
             "threshold_source": self.threshold_source,
+            "open_set": self.open_set,
         }
+
+    @property
+    def open_set_rule(self):
+        """The ``OpenSetRule`` of ``open_set``, or None."""
+        return None if self.open_set is None else OpenSetRule.from_config(self.open_set)
 
     def heatmaps(self, projection):
         """The heatmaps A_k (N, u, v, K) of the type projection phi_k, paper Eq. 1."""
@@ -118,13 +139,26 @@ class Postprocessor:
 
         Returns:
             A ``mtfcdd.inference.postprocessing.Prediction``: the heatmaps
-            on the model's grid, the scores s_k (Eq. 2) and the detected
-            types (None without thresholds that apply).
+            on the model's grid, the scores s_k (Eq. 2), the detected
+            types (None without thresholds that apply) and, with an
+            open-set rule, the open-set scores and unknown defects.
         """
         scores = self.scores(heatmaps, reduction)
+        return Prediction(np.asarray(heatmaps, np.float32), scores, *self.decide(scores, reduction))
+
+    def decide(self, scores, reduction=None):
+        """``(detected_types, open_set_scores, unknown)`` of image scores (N, K)
+        of ``reduction`` (see ``Prediction``): each None where it does not apply."""
         thresholds = self.applied_thresholds(reduction)
-        detected_types = None if thresholds is None else types_over_threshold(scores, thresholds, self.type_codes)
-        return Prediction(np.asarray(heatmaps, np.float32), scores, detected_types)
+        if thresholds is None:
+            return None, None, None
+        detected_types = types_over_threshold(scores, thresholds, self.type_codes)
+        rule = self.open_set_rule
+        if rule is None:
+            return detected_types, None, None
+        open_set_scores = rule.scores(scores, thresholds)
+        unknown = np.array([not detected for detected in detected_types]) & (open_set_scores >= rule.threshold)
+        return detected_types, open_set_scores, unknown
 
     def fit_thresholds(self, labels, scores, threshold_source):
         """This postprocessor with F1-optimal thresholds fitted on scored images.
@@ -141,9 +175,29 @@ class Postprocessor:
         # scikit-learn only where thresholds are fitted: a board predicts without it.
         from mtfcdd.inference.decision_thresholds import fit_thresholds
 
+        # Thresholds fitted anew void a rule fitted on the old ones.
         return dataclasses.replace(
-            self, thresholds=fit_thresholds(labels, scores), threshold_source=threshold_source
+            self, thresholds=fit_thresholds(labels, scores), threshold_source=threshold_source,
+            open_set=None,
         )
+
+    def fit_open_set(self, labels, scores, method=DEFAULT_OPEN_SET_METHOD, false_alarm_rate=None):
+        """This postprocessor with an open-set rule fitted on scored images.
+
+        Args:
+            labels: (N, K) 0/1; its normal images fit the rule.
+            scores: (N, K) image scores of this ``score_reduction``: those
+                the thresholds were fitted on.
+            method: one of ``mtfcdd.inference.open_set.OPEN_SET_METHODS``.
+            false_alarm_rate: see ``mtfcdd.inference.open_set.fit_open_set``.
+
+        Returns:
+            A new ``Postprocessor``.
+        """
+        if self.thresholds is None:
+            raise ValueError("Fit the thresholds before the open-set rule: it decides where no type fires.")
+        rule = fit_open_set(labels, scores, self.thresholds, method, false_alarm_rate)
+        return dataclasses.replace(self, open_set=rule.get_config())
 
 
 class HasPostprocessor:
@@ -171,3 +225,8 @@ class HasPostprocessor:
     def threshold_source(self):
         """Where the thresholds come from, when recorded."""
         return self.postprocessor.threshold_source
+
+    @property
+    def open_set(self):
+        """The open-set rule's config, or None."""
+        return self.postprocessor.open_set

@@ -5,6 +5,9 @@ With one score per type, a defective image can also be assigned the type of
 its highest score, ``argmax_k s_k``; the confusion matrix and macro-F1 below
 measure how often that names the right type. Only defective images take
 part: telling normal from defective is what the detection metrics measure.
+``decision_matrix`` counts the decisions at the thresholds instead (a type,
+"unknown defect" or normal; ``mtfcdd.evaluation.model_evaluation``), where
+images of types absent from training have a row of their own.
 """
 
 import numpy as np
@@ -64,3 +67,30 @@ def macro_f1(confusion):
         true_counts[present] + predicted_counts[present]
     )
     return float(f1.mean())
+
+
+def decision_matrix(true_classes, decided_classes, rows, columns):
+    """Counts of images by true class (row) and decision (column).
+
+    Args:
+        true_classes: N names, each one of ``rows``.
+        decided_classes: N names, each one of ``columns``.
+        rows, columns: the names, in the matrix's order.
+
+    Returns:
+        (len(rows), len(columns)) int64 array; entry ``[true, decided]``
+        counts images.
+    """
+    if len(true_classes) != len(decided_classes):
+        raise ValueError(
+            f"true_classes and decided_classes must be as long; got {len(true_classes)} and "
+            f"{len(decided_classes)}."
+        )
+    outside = sorted({name for name in true_classes if name not in rows}
+                     | {name for name in decided_classes if name not in columns})
+    if outside:
+        raise ValueError(f"{outside} are not among the rows {list(rows)} or columns {list(columns)}.")
+    matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
+    for true_class, decided_class in zip(true_classes, decided_classes):
+        matrix[list(rows).index(true_class), list(columns).index(decided_class)] += 1
+    return matrix

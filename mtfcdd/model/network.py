@@ -104,6 +104,10 @@ class MultiTypeFCDD(keras.Model):
             (also what a model saved before this was recorded gets). Saved
             with the model and written into every sidecar, so that training,
             evaluation and every runtime read images alike.
+        open_set: the open-set rule that calls an image no type fires on an
+            ``"unknown defect"`` (``mtfcdd.inference.open_set.OpenSetRule``'s
+            config), or None (off; also what a model saved before it existed
+            gets). Needs ``thresholds``; fitted after them by training.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class MultiTypeFCDD(keras.Model):
         initializer: str = "glorot",
         run_id: str | None = None,
         preprocessor: Preprocessor | dict | None = None,
+        open_set: dict | None = None,
         **kwargs: Any,
     ) -> None:
         if image_shape is not None:
@@ -148,7 +153,7 @@ class MultiTypeFCDD(keras.Model):
             preprocessor = preprocessor.get_config()
         preprocessor = Preprocessor.from_config(preprocessor, image_size)
         # Checks the fields that turn heatmaps into answers.
-        postprocessor = Postprocessor(type_codes, score_reduction, thresholds, threshold_source)
+        postprocessor = Postprocessor(type_codes, score_reduction, thresholds, threshold_source, open_set)
         _check_choice("input_scaling", input_scaling, tuple(INPUT_SCALINGS))
         _check_choice("backbone_batchnorm", backbone_batchnorm, BACKBONE_BATCHNORM_MODES)
         _check_choice("head_batchnorm", head_batchnorm, tuple(HEAD_BATCHNORMS))
@@ -204,6 +209,7 @@ class MultiTypeFCDD(keras.Model):
         self.score_reduction = postprocessor.score_reduction
         self.thresholds = postprocessor.thresholds
         self.threshold_source = postprocessor.threshold_source
+        self.open_set = postprocessor.open_set
         self.train_backbone = train_backbone
         self.input_scaling = input_scaling
         self.backbone_batchnorm = backbone_batchnorm
@@ -235,13 +241,14 @@ class MultiTypeFCDD(keras.Model):
             "initializer": self.initializer,
             "run_id": self.run_id,
             "preprocessor": self.preprocessor.get_config(),
+            "open_set": self.open_set,
         }
 
     @property
     def postprocessor(self) -> Postprocessor:
         """The model's answers out: a ``mtfcdd.inference.postprocessor.Postprocessor``
-        of its config's ``type_codes``, ``score_reduction``, ``thresholds`` and
-        ``threshold_source`` (the fields every sidecar copies)."""
+        of its config's ``type_codes``, ``score_reduction``, ``thresholds``,
+        ``threshold_source`` and ``open_set`` (the fields every sidecar copies)."""
         return Postprocessor.from_config(self.get_config())
 
     @classmethod

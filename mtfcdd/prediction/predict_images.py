@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from mtfcdd.inference.heatmap_model import channel_of, heatmap_model
+from mtfcdd.inference.open_set import open_set_summary
 from mtfcdd.inference.postprocessing import upsample_heatmaps
 from mtfcdd.utils.atomic_files import make_output_folder, write_json, write_text
 from mtfcdd.utils.image_files import (
@@ -60,12 +61,19 @@ class ImagePrediction:
         detected_types: the codes whose score reaches its threshold (empty
             for a normal image); None without thresholds.
         panel_path: the panel PNG, or None when no output folder was given.
+        open_set_score: the image's open-set score
+            (``mtfcdd.inference.open_set``), or None without an open-set rule.
+        decision: the detected types, else ``("unknown defect",)`` when the
+            open-set rule flags the image, else ``()`` (normal); None
+            without thresholds.
     """
 
     path: str
     scores: Dict[str, float]
     detected_types: Optional[Tuple[str, ...]]
     panel_path: Optional[str]
+    open_set_score: Optional[float] = None
+    decision: Optional[Tuple[str, ...]] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +88,8 @@ class PredictionResults:
         score_reduction: the reduction that produced the scores.
         thresholds: the thresholds applied, or None (none in the model, or
             a reduction other than the one they were fitted with).
+        open_set: the open-set rule applied (its method and threshold), or
+            None (none in the model, or no thresholds applied).
         masks_left_out: Real-IAD masks found in the input folders and
             patterns and left out (``mtfcdd.utils.image_files.select_images``).
     """
@@ -92,6 +102,7 @@ class PredictionResults:
     score_reduction: str
     thresholds: Optional[Tuple[float, ...]]
     masks_left_out: Tuple[str, ...] = ()
+    open_set: Optional[Dict[str, object]] = None
 
     def to_dict(self):
         """The content of ``predictions.json``."""
@@ -103,11 +114,14 @@ class PredictionResults:
             },
             "score_reduction": self.score_reduction,
             "thresholds": None if self.thresholds is None else list(self.thresholds),
+            "open_set": self.open_set,
             "images": [
                 {
                     "path": prediction.path,
                     "scores": prediction.scores,
                     "detected_types": _optional_list(prediction.detected_types),
+                    "decision": _optional_list(prediction.decision),
+                    "open_set_score": prediction.open_set_score,
                     "panel": prediction.panel_path,
                 }
                 for prediction in self.predictions
@@ -117,19 +131,21 @@ class PredictionResults:
         }
 
     def to_csv(self):
-        """One row per image: path, detected types, a score per type, panel.
+        """One row per image: path, decision, a score per type, open-set score, panel.
 
-        ``detected_types`` is "normal", codes joined by ";", or empty when
-        no thresholds were applied.
+        ``detected_types`` is the decision: "normal", codes joined by ";",
+        "unknown defect", or empty when no thresholds were applied.
+        ``open_set_score`` is empty without an open-set rule.
         """
         output = io.StringIO()
         writer = csv.writer(output, lineterminator="\n")
-        writer.writerow(["path", "detected_types", *self.type_codes, "panel"])
+        writer.writerow(["path", "detected_types", *self.type_codes, "open_set_score", "panel"])
         for prediction in self.predictions:
             writer.writerow([
                 prediction.path,
-                describe_detection(prediction.detected_types, none=""),
+                describe_detection(prediction.decision, none=""),
                 *(f"{prediction.scores[code]:.9g}" for code in self.type_codes),
+                "" if prediction.open_set_score is None else f"{prediction.open_set_score:.9g}",
                 prediction.panel_path or "",
             ])
         return output.getvalue()
@@ -216,6 +232,7 @@ def predict(
         score_reduction=reduction,
         thresholds=thresholds,
         masks_left_out=selection.masks_left_out,
+        open_set=None if thresholds is None else open_set_summary(source.open_set),
     )
     if output_dir is not None:
         write_json(os.path.join(output_dir, PREDICTIONS_JSON), results.to_dict())
@@ -246,7 +263,8 @@ def predict_arrays(model, images, reduction=None):
 
 
 def describe_detection(detected_types, separator=";", none="no thresholds"):
-    """"normal", the detected codes joined by ``separator``, or ``none`` for None."""
+    """"normal", the detected codes (or "unknown defect") joined by
+    ``separator``, or ``none`` for None: of a ``Prediction``'s ``decisions``."""
     if detected_types is None:
         return none
     return separator.join(detected_types) or "normal"
@@ -257,6 +275,8 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
     results = []
     for index, (path, image) in enumerate(images.items()):
         detected = None if prediction.detected_types is None else prediction.detected_types[index]
+        decision = None if detected is None else prediction.decisions[index]
+        open_set_score = None if prediction.open_set_scores is None else float(prediction.open_set_scores[index])
         if panel_paths[path] is not None:
             mask_path, mask_type = mask_lookup.get(os.path.abspath(path), (None, None))
             # Heatmaps at a panel tile's scale, not the file's: at 25
@@ -268,6 +288,8 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
                 prediction.scores[index],
                 source.type_codes,
                 thresholds=thresholds,
+                decision=decision,
+                open_set_score=open_set_score,
                 mask=None if mask_path is None else read_mask(mask_path),
                 mask_type=mask_type,
                 title=os.path.basename(path),
@@ -279,6 +301,8 @@ def _predict_batch(source, images, reduction, thresholds, panel_paths, mask_look
             scores=dict(zip(source.type_codes, prediction.scores[index].tolist())),
             detected_types=detected,
             panel_path=panel_paths[path],
+            open_set_score=open_set_score,
+            decision=decision,
         ))
     return results
 

@@ -11,8 +11,10 @@
 - ``POST /predict``: one image, as the ``file`` field of a
   ``multipart/form-data`` form or as the request body (``Content-Type:
   image/jpeg``, ``image/png`` or ``image/bmp``), or ``?image=NAME`` for a
-  file of the server's folder; returns the scores, detected types and
-  thresholds as JSON, and the heatmaps with ``?heatmaps=png`` or ``array``.
+  file of the server's folder; returns the scores, detected types,
+  thresholds and decision (with the open-set rule, ``"unknown defect"``
+  where no type fires but the scores depart from normal,
+  ``mtfcdd.inference.open_set``) as JSON, and the heatmaps with ``?heatmaps=png`` or ``array``.
 - ``GET /model``, ``GET /health``, ``GET /images``: the model's facts, a
   liveness check with counters, the folder's images.
 
@@ -52,6 +54,7 @@ import werkzeug.utils
 
 from mtfcdd.constants import DEFECT_NAMES, MAX_PIXELS, MAX_UPLOAD_BYTES
 from mtfcdd.inference.heatmap_model import heatmap_model
+from mtfcdd.inference.open_set import open_set_summary
 from mtfcdd.inference.postprocessing import most_likely_types, upsample_heatmaps
 from mtfcdd.prediction.predict_images import describe_detection
 from mtfcdd.serve.uploads import MEDIA_TYPES, UploadError, decode_upload
@@ -305,6 +308,7 @@ class _Service:
             "weights_source": source.weights_source,
             "score_reduction": source.score_reduction,
             "thresholds": _by_type(source, source.thresholds),
+            "open_set": open_set_summary(source.open_set),
             "limits": {"max_upload_bytes": self.max_upload_bytes, "max_pixels": self.max_pixels},
             "folder_images": len(self.images),
             "saves_uploads": self.save_dir is not None,
@@ -400,6 +404,7 @@ class _Service:
         source = self.source
         scores = prediction.scores[0]
         detected = None if prediction.detected_types is None else prediction.detected_types[0]
+        decision = None if detected is None else prediction.decisions[0]
         height, width = decoded.size
         notes = []
         if decoded.reduction > 1:
@@ -418,7 +423,9 @@ class _Service:
             "scores": dict(zip(source.type_codes, scores.tolist())),
             "thresholds": _by_type(source, source.thresholds),
             "detected_types": None if detected is None else list(detected),
-            "verdict": describe_detection(detected, separator=" "),
+            "decision": None if decision is None else list(decision),
+            "open_set_score": None if prediction.open_set_scores is None else float(prediction.open_set_scores[0]),
+            "verdict": describe_detection(decision, separator=" "),
             "most_likely_type": most_likely_types(
                 scores[np.newaxis], source.thresholds, source.type_codes
             )[0],

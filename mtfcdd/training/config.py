@@ -34,6 +34,7 @@ from mtfcdd.constants import (
     SUPERVISIONS,
 )
 from mtfcdd.data.augmentation import AUGMENTATION_PRESETS, AugmentationConfig
+from mtfcdd.inference.open_set import DEFAULT_OPEN_SET_METHOD, OPEN_SET_METHODS
 
 TRAINING_PRESETS = {
     "paper": {},
@@ -135,6 +136,13 @@ class TrainingConfig:
             normal, emulating FUIAD's noise on your own data (None: none).
         defect_train_fraction: the MVTec layout's fraction of each type's
             test images moved into training (None: 0.5).
+        exclude_types: defect types left out of training (their images
+            and channels, ``mtfcdd.data.dataset.without_types``), e.g. to
+            see them flagged as unknown defects (None: none).
+        open_set_method: the open-set rule fitted after the thresholds
+            (``mtfcdd.inference.open_set.OPEN_SET_METHODS``), which calls an
+            image no type fires on an unknown defect; None turns it off.
+            Either way the known types' answers are the same.
 
     The data fields from ``layout`` on (and ``alpha`` when None) appear in
     ``to_dict`` only when set, so a Real-IAD run's ``config.json`` and
@@ -174,6 +182,8 @@ class TrainingConfig:
     normal_name: str | None = None
     label_noise: float | None = None
     defect_train_fraction: float | None = None
+    exclude_types: tuple[str, ...] | None = None
+    open_set_method: str | None = DEFAULT_OPEN_SET_METHOD
 
     @classmethod
     def from_preset(cls, name: str, **fields: Any) -> TrainingConfig:
@@ -190,6 +200,7 @@ class TrainingConfig:
             ("preset", tuple(TRAINING_PRESETS)), ("input_scaling", tuple(INPUT_SCALINGS)),
             ("backbone_batchnorm", BACKBONE_BATCHNORM_MODES), ("head_batchnorm", tuple(HEAD_BATCHNORMS)),
             ("initializer", INITIALIZERS), ("score_reduction", SCORE_REDUCTIONS),
+            ("open_set_method", (*OPEN_SET_METHODS, None)),
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}; got {getattr(self, name)!r}.")
@@ -231,7 +242,7 @@ class TrainingConfig:
             "layout": self.layout or DATA_LAYOUTS[0], "multi_class": self.multi_class, "alpha": self.alpha,
             "resolution": self.resolution, "objects": self.objects, "types": self.types,
             "normal_name": self.normal_name, "label_noise": self.label_noise, "seed": self.seed,
-            "defect_train_fraction": self.defect_train_fraction,
+            "defect_train_fraction": self.defect_train_fraction, "exclude_types": self.exclude_types,
         }
 
     @property
@@ -250,8 +261,9 @@ class TrainingConfig:
         for name in _DATA_FIELDS:
             if values[name] is None:
                 del values[name]
-        if self.types is not None:
-            values["types"] = list(self.types)
+        for name in ("types", "exclude_types"):
+            if values.get(name) is not None:
+                values[name] = list(values[name])
         values["threshold_source"] = self.threshold_source
         return values
 
@@ -275,7 +287,7 @@ class TrainingConfig:
                 name: tuple(value) if isinstance(value, list) else value
                 for name, value in values["augmentation"].items()
             })
-        for name in ("objects", "types"):
+        for name in ("objects", "types", "exclude_types"):
             if values.get(name) is not None:
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -283,7 +295,9 @@ class TrainingConfig:
 
 # Written into config.json only when set (see TrainingConfig).
 # alpha too: a run on another layout than Real-IAD's has none.
-_DATA_FIELDS = ("alpha", "layout", "types", "normal_name", "label_noise", "defect_train_fraction")
+_DATA_FIELDS = (
+    "alpha", "layout", "types", "normal_name", "label_noise", "defect_train_fraction", "exclude_types",
+)
 
 
 def _check_integer(name, value, minimum, alternative=""):

@@ -281,7 +281,11 @@ def _train(data_root, output_dir, config, epochs_done, resumes, verbose, callbac
         trained, held_out or fit_samples, config.batch_size, verbose=verbose, label="Fitting thresholds"
     )
     fitted = trained.postprocessor.fit_thresholds(labels, scores, config.threshold_source)
+    if config.open_set_method is not None:
+        # On the same images: its default threshold is their known types' false-alarm rate.
+        fitted = fitted.fit_open_set(labels, scores, config.open_set_method)
     trained.thresholds, trained.threshold_source = fitted.thresholds, fitted.threshold_source
+    trained.open_set = fitted.open_set
     model_path = os.path.join(output_dir, MODEL_FILE)
     save_model_atomically(trained, model_path)
     return TrainingResult(

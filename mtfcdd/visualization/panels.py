@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from mtfcdd.constants import DEFECT_NAMES
+from mtfcdd.inference.open_set import UNKNOWN_DEFECT
 from mtfcdd.inference.postprocessing import types_over_threshold, upsample_heatmaps
 from mtfcdd.visualization.text import put_text, text_size
 
@@ -143,11 +144,15 @@ def prediction_panel(
     tile_size=224,
     alpha=0.5,
     value_range=None,
+    decision=None,
+    open_set_score=None,
 ):
     """One picture of a prediction: the input, then one tile per type.
 
     Each tile has a header: the input's shows ``title``, the verdict
-    (detected types, "normal", or "no thresholds") and the colour scale;
+    (detected types, "normal", "unknown defect" or "no thresholds") and the
+    colour scale; an unknown defect's input tile, header in red, shows where:
+    the largest of the K maps at each pixel;
     type ``k``'s shows its code and name, score and threshold, in red with
     a red frame when the score reaches the threshold.
 
@@ -165,6 +170,11 @@ def prediction_panel(
             between a quarter of and four times the width.
         alpha: see ``overlay_heatmap``.
         value_range: the colour scale; ``(0, max over the K maps)`` if None.
+        decision: the image's decision (``Prediction.decisions``): the
+            detected types, ``("unknown defect",)`` or ``()``; None reads
+            the detected types from ``thresholds``.
+        open_set_score: the image's open-set score, shown with an unknown
+            defect, or None.
 
     Returns:
         uint8 RGB array of width ``(1 + K) * tile_size``.
@@ -193,12 +203,23 @@ def prediction_panel(
     detected = None if thresholds is None else types_over_threshold(
         scores[np.newaxis], thresholds, type_codes
     )[0]
+    unknown = decision == (UNKNOWN_DEFECT,)
     verdict = "no thresholds" if detected is None else (
         f"detected: {' '.join(detected)}" if detected else "normal"
     )
+    input_tile = image_tile
+    if unknown:
+        verdict = UNKNOWN_DEFECT + ("" if open_set_score is None else f" (open-set {open_set_score:.3g})")
+        # Where: no type's channel claims the defect, so all of them together.
+        input_tile = overlay_heatmap(
+            image_tile, _resize(heatmaps.max(axis=-1), tile_size, tile_height), value_range, alpha
+        )
     # Every header is three lines high (the input's third is the colour
     # scale), so that the tiles line up.
-    columns = [_with_header(image_tile, [title, verdict], colour_scale=value_range)]
+    columns = [_with_header(
+        input_tile, [title, verdict], colour_scale=value_range,
+        background=DETECTED_COLOUR if unknown else HEADER_COLOUR,
+    )]
     for index, code in enumerate(type_codes):
         columns.append(_type_tile(
             image_tile,

@@ -31,6 +31,8 @@ function showFacts(facts) {
     ["backbone weights", facts.weights_source],
     ["score reduction", facts.score_reduction + (facts.score_reduction === "mean" ? " (paper Eq. 2)" : "")],
     ["thresholds", thresholds],
+    ["unknown defects", facts.open_set === null ? "off (no open-set rule)"
+      : `flagged by ${facts.open_set.method} at open-set score ${formatNumber(facts.open_set.threshold)}`],
     ["limits", `${formatBytes(facts.limits.max_upload_bytes)} per upload, `
       + `${facts.limits.max_pixels / 1e6} megapixels decoded`],
   ];
@@ -93,6 +95,10 @@ function showResult(result) {
   if (result.detected_types === null) {
     verdict.textContent = "no thresholds: scores only";
     verdict.classList.add("unknown");
+  } else if (result.decision.length === 1 && result.decision[0] === "unknown defect") {
+    verdict.textContent = "unknown defect: no type reaches its threshold, but the scores depart from normal"
+      + ` (open-set score ${result.open_set_score.toPrecision(3)})`;
+    verdict.classList.add("detected");
   } else if (result.detected_types.length === 0) {
     verdict.textContent = "normal: no type reaches its threshold";
     verdict.classList.add("normal");
