@@ -3,17 +3,19 @@
     python experiments/runtime_comparison.py MODEL.keras --data ROOT --alpha A
         [--out DIR] [--num-calibration 100] [--repeats 10] [--threads N] [--json FILE]
 
-Converts MODEL to LiteRT, ONNX and OpenVINO, each float32 and int8 (int8
-calibrated on ``--num-calibration`` of the split's training images, evenly
-spaced, as ``mtfcdd export --calibration-images`` does), times every runtime
-at batch 1 and 8 in turns, each run followed by TensorFlow's float32 matmul
-peak (``mtfcdd.deploy.benchmark.timing.interleaved_timings``, as ``mtfcdd
-benchmark`` does: runtimes and peak share the machine's load), and evaluates
+Runs MODEL in Keras in float32 and in mixed bfloat16 (``--precision
+mixed_bfloat16``), and converts it to LiteRT, ONNX and OpenVINO, each float32
+and int8 (int8 calibrated on ``--num-calibration`` of the split's training
+images, evenly spaced, as ``mtfcdd export --calibration-images`` does), times
+every runtime at batch 1 and 8 in turns, each run followed by the matmul peak
+of the number format it computes in (``mtfcdd.deploy.benchmark.timing``, as
+``mtfcdd benchmark`` does: runtimes and peaks share the machine's load; no
+bfloat16 peak where the CPU lacks AVX512-BF16 and AMX-BF16), and evaluates
 each on the split's test images with ``mtfcdd.evaluate``, the evaluator of
-the Keras model. Prints a Markdown table (ms per image, efficiency against
-the float32 peak, file size, mean I-AUROC / P-AUROC in %) and the CPU's
-features, and writes them to
-``--json`` when given. The converted files stay in ``--out``.
+the Keras model. Prints the CPU's features and a Markdown table (ms per
+image, efficiency against its format's peak, file size, mean I-AUROC /
+P-AUROC in %), and writes them to ``--json`` when given. The converted files
+stay in ``--out``.
 """
 
 import argparse
@@ -27,6 +29,10 @@ from mtfcdd.deploy import export  # noqa: E402
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features  # noqa: E402
 from mtfcdd.deploy.benchmark.flops import count_flops  # noqa: E402
 from mtfcdd.deploy.benchmark.timing import (  # noqa: E402
+    efficiency,
+    efficiency_text,
+    format_peaks,
+    format_references,
     interleaved_timings,
     keras_run,
     matmul_run,
@@ -38,6 +44,7 @@ from mtfcdd.deploy.onnx_runner import OnnxModel  # noqa: E402
 from mtfcdd.deploy.openvino_runner import OpenVinoModel  # noqa: E402
 from mtfcdd.deploy.runner import LiteRTModel  # noqa: E402
 from mtfcdd.deploy.sidecar import model_files  # noqa: E402
+from mtfcdd.training.precision import model_in_precision  # noqa: E402
 from mtfcdd.utils.atomic_files import write_json  # noqa: E402
 
 BATCH_SIZES = (1, 8)
@@ -71,7 +78,7 @@ def main(argv=None):
     model = mtfcdd.load_trained_model(arguments.model)
     split = mtfcdd.load_realiad(arguments.data, alpha=arguments.alpha)
     calibration = [sample.image_path for sample in split.train]
-    runners = {"Keras float32": model}
+    runners = {"Keras float32": model, "Keras bfloat16": model_in_precision(model, "mixed_bfloat16")}
     for name, (exporter, file_name, runner_class) in CONVERSIONS.items():
         path = os.path.join(arguments.out, file_name)
         exporter(
@@ -81,48 +88,54 @@ def main(argv=None):
         runners[name] = runner_class(path, num_threads=arguments.threads)
     rows = {name: {} for name in runners}
     for name, runner in runners.items():
-        file_path = arguments.model if runner is model else runner.model_path
+        file_path = getattr(runner, "model_path", arguments.model)
         rows[name]["file_mb"] = sum(os.path.getsize(path) for path in model_files(file_path)) / 1e6
         metrics = mtfcdd.evaluate(runner, split.test, verbose=0)["metrics"]["Mean"]
         rows[name]["mean_i_auroc"], rows[name]["mean_p_auroc"] = metrics["I-AUROC"], metrics["P-AUROC"]
+    flops = count_flops(model)
+    size = matmul_size_for(flops)
+    features = cpu_features()
+    # Every row's name ends with the number format it computes in.
+    formats = {name: name.split()[-1] for name in runners}
+    references, sources = format_references(
+        features, set(formats.values()) - {"float32"}, size, arguments.threads
+    )
+    references["float32"] = matmul_run("cpu", size)
     runs = {}
     for name, runner in runners.items():
-        for size in BATCH_SIZES:
-            if runner is model:
-                function = keras_run(model, size)
+        reference = sources.get(formats[name]) if sources.get(formats[name]) in references else "float32"
+        for batch_size in BATCH_SIZES:
+            if name.startswith("Keras"):
+                function = keras_run(runner, batch_size)
             else:
-                images = smooth_random_images(size, runner.image_size)
+                images = smooth_random_images(batch_size, runner.image_size)
                 function = lambda runner=runner, images=images: runner.heatmaps(images)  # noqa: E731
-            runs[name, size] = (function, size, "float32")
-    flops = count_flops(model)
-    milliseconds, peaks = interleaved_timings(
-        runs, {"float32": matmul_run("cpu", matmul_size_for(flops))}, arguments.repeats
-    )
-    for (name, size), value in milliseconds.items():
-        rows[name][f"ms_per_image_batch_{size}"] = value
-        # Against the float32 peak, whatever the format: int8 may exceed 1.
-        rows[name][f"efficiency_batch_{size}"] = flops / (value / 1e3) / (peaks["float32"] * 1e9)
-    features = cpu_features()
+            runs[name, batch_size] = (function, batch_size, reference)
+    milliseconds, gflops_by_reference = interleaved_timings(runs, references, arguments.repeats)
+    peaks = format_peaks(gflops_by_reference["float32"], sources, gflops_by_reference)
+    for (name, batch_size), value in milliseconds.items():
+        rows[name][f"ms_per_image_batch_{batch_size}"] = value
+        rows[name][f"efficiency_batch_{batch_size}"] = efficiency(flops / 1e9, value, peaks[formats[name]])
     print(format_cpu_features(features))
     print(markdown_table(rows))
     if arguments.json:
         write_json(arguments.json, {
             "cpu_features": features, "threads": arguments.threads, "gflops_per_image": flops / 1e9,
-            "float32_matmul_gflops": peaks["float32"], "rows": rows,
+            "matmul_gflops_by_format": peaks, "rows": rows,
         })
     return rows
 
 
 def markdown_table(rows):
     lines = [
-        "| runtime | ms/image, batch 1 | ms/image, batch 8 | vs float32 peak, batch 8 | file (MB) "
+        "| runtime | ms/image, batch 1 | ms/image, batch 8 | vs its format's peak, batch 8 | file (MB) "
         "| mean I-AUROC / P-AUROC (%) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
         lines.append(
             f"| {name} | {row['ms_per_image_batch_1']:.1f} | {row['ms_per_image_batch_8']:.1f} | "
-            f"{row['efficiency_batch_8']:.2f} | {row['file_mb']:.1f} | {100 * row['mean_i_auroc']:.2f} / {100 * row['mean_p_auroc']:.2f} |"
+            f"{efficiency_text(row['efficiency_batch_8'])} | {row['file_mb']:.1f} | {100 * row['mean_i_auroc']:.2f} / {100 * row['mean_p_auroc']:.2f} |"
         )
     return "\n".join(lines)
 

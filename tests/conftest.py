@@ -61,3 +61,22 @@ def tiny_litert_file(path, side):
         "num_calibration_images": None, "weights_source": "test",
     })
     return str(path)
+
+
+def unit_scale_model(images, side):
+    """A random K = 8 model whose type projection is scaled so that its maps
+    on ``images`` are O(1), thresholds 1.0 (tests/test_onnx.py,
+    tests/test_precision.py)."""
+    import keras
+    import numpy as np
+
+    import mtfcdd
+    from mtfcdd.deploy.export import type_projection_model
+
+    keras.utils.set_random_seed(0)
+    model = mtfcdd.build_model(8, side, backbone_weights=None)
+    projection = np.asarray(type_projection_model(model).predict_on_batch(images.astype(np.float32)))
+    layer = model.get_layer("type_projection")
+    layer.kernel.assign(layer.kernel / projection.std())
+    model.thresholds = (1.0,) * 8
+    return model

@@ -208,19 +208,25 @@ def test_benchmark_json_is_json_alone_without_tensorflow_logs(tmp_path):
     (imported, converting and running) leaves no line of its own on standard error.
 
     The command is docs/deployment.md's, scaled down as tests/test_docs.py
-    would (which leaves it to this test), with --json.
+    would (which leaves it to this test), with --json and --precision mixed_bfloat16.
     """
     footprint = tmp_path / "footprint.json"
     completed = subprocess.run(
         [sys.executable, "-m", "mtfcdd", "benchmark", "--image-size", "75", "--threads", "2", "--repeats", "1",
-         "--out", str(footprint), "--json"],
+         "--precision", "mixed_bfloat16", "--out", str(footprint), "--json"],
         capture_output=True, text=True, timeout=900,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout)
     assert json.loads(footprint.read_text()) == result
     assert result["image_size"] == [75, 75]
-    assert set(result["ms_per_image"]) >= {"keras_cpu", "tflite_float32", "tflite_int8"}
+    assert set(result["ms_per_image"]) >= {"keras_cpu", "keras_bfloat16_cpu", "tflite_float32", "tflite_int8"}
+    # --precision mixed_bfloat16: the Keras model in bfloat16 too, measured
+    # against the bfloat16 peak, or saying why this CPU has none.
+    assert result["number_formats"]["keras_bfloat16_cpu"] == "bfloat16"
+    peak = result["matmul_gflops_by_format"]["bfloat16"]
+    for efficiency in result["efficiency"]["keras_bfloat16_cpu"].values():
+        assert efficiency == peak if isinstance(peak, str) else 0 < efficiency <= 1.05
     # Under --json the line saying where the file went is on standard error.
     assert completed.stderr.splitlines() == [
         "Converting to LiteRT: float32, float16, int8 ...",

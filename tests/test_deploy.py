@@ -18,7 +18,7 @@ from mtfcdd.data.synthetic.render import render_sample
 from mtfcdd.deploy import export
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.benchmark.flops import count_flops
-from mtfcdd.deploy.benchmark.timing import format_peaks
+from mtfcdd.deploy.benchmark.timing import efficiency, format_peaks, format_references
 from mtfcdd.deploy.benchmark.footprint import measure_footprint
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
@@ -464,7 +464,9 @@ def test_count_flops_by_hand():
 
 def test_measure_footprint(model, converted):
     files = {"tflite_float32": converted["none"], "tflite_int8": converted["int8"]}
-    result = measure_footprint(model, files, repeats=5, batch_sizes=(1, 2), warmup=1)
+    result = measure_footprint(
+        model, files, repeats=5, batch_sizes=(1, 2), warmup=1, precision="mixed_bfloat16"
+    )
     assert result["params"] == model.count_params()
     assert result["gflops_per_image"] == count_flops(model) / 1e9
     # About the work of one image: 2 * 768^3 = 0.91 GFLOP, the multiple of
@@ -475,33 +477,43 @@ def test_measure_footprint(model, converted):
         result["gflops_per_image"], rel=0.01
     )
     assert result["size_mb"] == {name: os.path.getsize(path) / 1e6 for name, path in files.items()}
-    assert set(result["ms_per_image"]) == {"keras_cpu", "tflite_float32", "tflite_int8"}
-    for runtime, by_size in result["ms_per_image"].items():
-        assert set(by_size) == {"1", "2"}
-        for size, milliseconds in by_size.items():
-            assert milliseconds > 0
-            model_gflops_per_second = result["gflops_per_image"] / (milliseconds / 1e3)
-            assert result["efficiency"][runtime][size] == pytest.approx(
-                model_gflops_per_second / result["matmul_gflops"]["cpu"]
-            )
-    # The matmul peak is timed between the model's runs, on the same
-    # machine, by each runtime: a float32 model cannot beat it.
-    assert set(result["matmul_gflops_by_runtime"]) == {"tensorflow_cpu", "litert_cpu"}
-    assert result["matmul_gflops"]["cpu"] == max(result["matmul_gflops_by_runtime"].values())
-    for runtime in ("keras_cpu", "tflite_float32"):
-        assert max(result["efficiency"][runtime].values()) <= 1.05, result
-    assert result["cpu_features"] == cpu_features()
-    peaks = result["matmul_gflops_by_format"]
-    assert peaks["float32"] == result["matmul_gflops"]["cpu"]
-    # A format this CPU lacks says so; one it has is a number (test_format_peaks_...).
-    expected = format_peaks(result["cpu_features"], peaks["float32"], result["matmul_size"], repeats=1)
-    assert {name: value for name, value in peaks.items() if isinstance(value, str)} == {
-        name: value for name, value in expected.items() if isinstance(value, str)
+    assert result["number_formats"] == {
+        "keras_cpu": "float32", "keras_bfloat16_cpu": "bfloat16",
+        "tflite_float32": "float32", "tflite_int8": "int8",
     }
-    assert peaks.keys() == expected.keys() == {"float32", "bfloat16", "int8"}
+    assert set(result["ms_per_image"]) == set(result["number_formats"])
     assert set(result["cpu_features"]) == {
         "avx2", "fma", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
     }
+    assert result["cpu_features"] == cpu_features()
+    peaks = result["matmul_gflops_by_format"]
+    assert peaks.keys() == {"float32", "bfloat16", "int8"}
+    # The float32 peak is timed between the model's runs by each runtime;
+    # int8 by LiteRT's int8 product on any CPU; bfloat16 only where the CPU
+    # computes it (elsewhere it is emulated: no roofline, and the row says why).
+    assert result["matmul_gflops"]["cpu"] == peaks["float32"] == max(
+        result["matmul_gflops_by_runtime"][name] for name in ("tensorflow_cpu", "litert_cpu")
+    )
+    assert peaks["int8"] == result["matmul_gflops_by_runtime"]["litert_int8_cpu"]
+    has_bfloat16 = result["cpu_features"]["avx512_bf16"] or result["cpu_features"]["amx_bf16"]
+    if has_bfloat16:
+        assert peaks["bfloat16"] == result["matmul_gflops_by_runtime"]["tensorflow_bfloat16_cpu"]
+    else:
+        assert peaks["bfloat16"].startswith("not available on this CPU (no avx512_bf16 or amx_bf16)")
+        assert "tensorflow_bfloat16_cpu" not in result["matmul_gflops_by_runtime"]
+    for runtime, by_size in result["ms_per_image"].items():
+        assert set(by_size) == {"1", "2"}
+        peak = peaks[result["number_formats"][runtime]]
+        for size, milliseconds in by_size.items():
+            assert milliseconds > 0
+            if isinstance(peak, str):
+                assert result["efficiency"][runtime][size] == peak
+                continue
+            model_gflops_per_second = result["gflops_per_image"] / (milliseconds / 1e3)
+            assert result["efficiency"][runtime][size] == pytest.approx(model_gflops_per_second / peak)
+            # Timed between the model's runs, on the same machine, the
+            # peak of a row's format is one: no row beats it.
+            assert result["efficiency"][runtime][size] <= 1.05, result
     json.dumps(result)
 
 
@@ -524,20 +536,34 @@ def test_cpu_features_from_cpuinfo(tmp_path):
     assert format_cpu_features(unknown) == "CPU features: unknown (no /proc/cpuinfo on this system)"
 
 
-def test_format_peaks_say_which_formats_the_cpu_lacks():
+def test_format_references_say_which_formats_the_cpu_lacks():
     avx2_only = dict.fromkeys(cpu_features(os.devnull), False) | {"avx2": True, "fma": True}
-    assert format_peaks(avx2_only, 100.0, 256) == {
-        "float32": 100.0,
-        "bfloat16": "not available on this CPU (no avx512_bf16 or amx_bf16)",
-        "int8": "not available on this CPU (no avx_vnni, avx512_vnni or amx_int8)",
+    references, sources = format_references(avx2_only, {"bfloat16", "int8"}, 256)
+    # int8 multiply-adds exist on every CPU (AVX2's here): its peak is timed.
+    assert set(references) == {"litert_int8_cpu"}
+    assert sources == {
+        "bfloat16": "not available on this CPU (no avx512_bf16 or amx_bf16): emulated, no roofline",
+        "int8": "litert_int8_cpu",
+    }
+    run, flops = references["litert_int8_cpu"]
+    run()
+    assert flops == 2 * 256**3
+    assert format_peaks(100.0, sources, {"litert_int8_cpu": 150.0}) == {
+        "float32": 100.0, "bfloat16": sources["bfloat16"], "int8": 150.0,
     }
     # With bfloat16 dot products the bfloat16 product is timed (TensorFlow runs it anywhere).
     sapphire_rapids = dict.fromkeys(avx2_only, True)
-    peaks = format_peaks(sapphire_rapids, 100.0, 256, repeats=2)
-    assert isinstance(peaks["bfloat16"], float) and peaks["bfloat16"] > 0
-    assert peaks["int8"] == "not measured (no int8 matmul reference yet)"
+    references, sources = format_references(sapphire_rapids, {"bfloat16"}, 256)
+    assert sources == {"bfloat16": "tensorflow_bfloat16_cpu"} and set(references) == set(sources.values())
+    references["tensorflow_bfloat16_cpu"][0]()
+    # A format no row ran in is "not measured".
+    assert format_peaks(100.0, sources, {"tensorflow_bfloat16_cpu": 400.0}) == {
+        "float32": 100.0, "bfloat16": 400.0, "int8": "not measured (no model ran in it)",
+    }
     unknown = cpu_features(os.devnull)
-    assert format_peaks(unknown, 100.0, 256)["bfloat16"] == "unknown CPU features"
+    assert format_references(unknown, {"bfloat16"}, 256) == ({}, {"bfloat16": "unknown CPU features"})
+    assert efficiency(2.0, 10.0, 400.0) == pytest.approx(2.0 / 0.01 / 400.0)
+    assert efficiency(2.0, 10.0, "unknown CPU features") == "unknown CPU features"
 
 
 # --- Command line -------------------------------------------------------------

@@ -57,9 +57,11 @@ NOT_RUN = (
     ("docs/deployment.md", "mtfcdd export results/model.keras --format onnx --out deploy/model.onnx",
      "ONNX exports cost ~10 s each: tests/test_onnx.py runs these exports (float32 and int8), predict --onnx "
      "and evaluate --onnx through the same CLI"),
-    ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo --epochs 2 --steps-per-epoch 25",
-     "trains the demo's model, then converts it six times and evaluates seven runtimes, many minutes: "
-     "tests/test_onnx.py::test_runtime_comparison_script runs the script on the tiny set"),
+    ("docs/deployment.md", "mtfcdd demo --out mtfcdd_demo",
+     "trains the demo's model (minutes), then evaluates it in float32 and bfloat16, or converts it "
+     "six times and evaluates eight runtimes: tests/test_precision.py::"
+     "test_predict_evaluate_and_serve_take_precision and tests/test_onnx.py::"
+     "test_runtime_comparison_script run them on the tiny set"),
     ("docs/deployment.md", "import mtfcdd",
      "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
      "converted files against the Keras model"),

@@ -1,17 +1,25 @@
-"""Mixed precision and XLA in training: dtypes, loss scaling, resume, config."""
+"""Mixed precision and XLA in training (dtypes, loss scaling, resume, config), and
+mixed-precision inference (``--precision`` of predict, evaluate, serve, benchmark)."""
 
 import json
+import os
 
 import keras
 import numpy as np
 import pytest
+from conftest import unit_scale_model
 
-from mtfcdd.cli import build_parser
-from mtfcdd.cli.options import training_config
+import mtfcdd
+from mtfcdd.cli import build_parser, main
+from mtfcdd.cli.options import CONVERTED_MODEL_OPTIONS, training_config
+from mtfcdd.cli.serve import build_server
+from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.model.multi_type_loss import MultiTypeFCDDLoss
 from mtfcdd.model.saving import load_trained_model
 from mtfcdd.training import trainer
 from mtfcdd.training.config import TrainingConfig
+from mtfcdd.training.precision import model_in_precision
+from mtfcdd.utils.image_files import image_batch, read_rgb_image
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("precision")]
 
@@ -116,3 +124,102 @@ def test_options_and_errors():
     legacy = TrainingConfig().to_dict()
     del legacy["precision"], legacy["jit_compile"]
     assert TrainingConfig.from_dict(legacy) == TrainingConfig()
+
+
+# --- Inference ----------------------------------------------------------------
+
+# bfloat16 keeps 8 significant bits: each rounding is within 2^-9 (0.2 %) of
+# its value. Through the backbone's ~250 layers the roundings add up to a few
+# per mille on average, ~2 % at worst for an image score on these random
+# models (the mean of a map); 5 % leaves room, and a float32 model (1e-6) or
+# a broken cast (a map of zeros, float16's overflow) is far outside it.
+BFLOAT16_SCORE_RTOL = 5e-2
+
+
+@pytest.fixture(scope="module")
+def split(tiny_dataset):
+    return mtfcdd.load_realiad(tiny_dataset, alpha=0.1)
+
+
+@pytest.fixture(scope="module")
+def test_images(split):
+    return image_batch([read_rgb_image(sample.image_path) for sample in split.test[:8]], (75, 75))
+
+
+@pytest.fixture(scope="module")
+def inference_model(test_images):
+    return unit_scale_model(test_images, 75)
+
+
+@pytest.fixture(scope="module")
+def keras_path(inference_model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("keras") / "model.keras")
+    inference_model.save(path)
+    return path
+
+
+def test_bfloat16_inference_tracks_float32_and_answers_in_float32(inference_model, test_images):
+    bfloat16_model = model_in_precision(inference_model, "mixed_bfloat16")
+    assert compute_dtypes(bfloat16_model) == {
+        "preprocessing": "bfloat16", "backbone": "bfloat16", "head_conv1": "bfloat16",
+        "head_bn1": "bfloat16", "type_projection": "float32", "heatmaps": "float32",
+    }
+    assert keras.config.dtype_policy().name == "float32"
+    assert bfloat16_model.thresholds == inference_model.thresholds
+    float32 = heatmap_model(inference_model).predict(test_images)
+    bfloat16 = heatmap_model(bfloat16_model).predict(test_images)
+    assert heatmap_model(bfloat16_model).quantization == "mixed_bfloat16"
+    assert heatmap_model(inference_model).quantization is None
+    assert bfloat16.heatmaps.dtype == bfloat16.scores.dtype == np.float32
+    np.testing.assert_allclose(bfloat16.scores, float32.scores, rtol=BFLOAT16_SCORE_RTOL)
+    assert np.corrcoef(bfloat16.heatmaps.ravel(), float32.heatmaps.ravel())[0, 1] >= 0.999
+    # Not merely equal: the copy did compute in bfloat16.
+    assert not np.array_equal(bfloat16.heatmaps, float32.heatmaps)
+    # The same copy in float32 is the model itself.
+    same = heatmap_model(model_in_precision(inference_model, "float32")).predict(test_images)
+    np.testing.assert_allclose(same.heatmaps, float32.heatmaps, rtol=1e-5, atol=1e-7)
+
+
+def _predicted_scores(output_dir):
+    with open(os.path.join(output_dir, "predictions.json")) as file:
+        return np.array([list(answer["scores"].values()) for answer in json.load(file)["images"]])
+
+
+def test_predict_evaluate_and_serve_take_precision(keras_path, split, tiny_dataset, tmp_path, capsys):
+    paths = [sample.image_path for sample in split.test[:3]]
+    scores = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        output_dir = str(tmp_path / precision)
+        assert main(["predict", keras_path, *paths, "--out", output_dir, "--precision", precision]) == 0
+        scores[precision] = _predicted_scores(output_dir)
+    np.testing.assert_allclose(scores["mixed_bfloat16"], scores["float32"], rtol=BFLOAT16_SCORE_RTOL)
+    assert not np.array_equal(scores["mixed_bfloat16"], scores["float32"])
+    capsys.readouterr()
+    assert main(["evaluate", keras_path, "--data", str(tiny_dataset), "--alpha", "0.1",
+                 "--precision", "mixed_bfloat16", "--json"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert (evaluation["settings"]["runtime"], evaluation["settings"]["quantization"]) == ("Keras", "mixed_bfloat16")
+    float32_metrics = mtfcdd.evaluate(mtfcdd.load_trained_model(keras_path), split.test, verbose=0)["metrics"]
+    for name in ("I-AUROC", "P-AUROC"):
+        assert evaluation["metrics"]["Mean"][name] == pytest.approx(float32_metrics["Mean"][name], abs=0.05)
+    arguments = build_parser().parse_args(["serve", keras_path, "--port", "0", "--precision", "mixed_bfloat16"])
+    http_server, model, facts = build_server(arguments)
+    http_server.server_close()
+    assert facts["quantization"] == "mixed_bfloat16" and model.runtime == "Keras"
+    with open(paths[0], "rb") as file:
+        answer = http_server.app.test_client().post("/predict", data=file.read(), content_type="image/jpeg").json
+    np.testing.assert_allclose(list(answer["scores"].values()), scores["mixed_bfloat16"][0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("verb", ["predict", "evaluate", "serve"])
+@pytest.mark.parametrize("file_format", list(CONVERTED_MODEL_OPTIONS))
+def test_precision_of_a_converted_file_is_refused(verb, file_format, tmp_path, capsys):
+    path = str(tmp_path / f"model.{file_format}")
+    tail = {"predict": [str(tmp_path / "image.png"), "--out", str(tmp_path / "out")], "evaluate": ["--data", str(tmp_path)], "serve": []}[verb]
+    assert main([verb, f"--{file_format}", path, *tail, "--precision", "mixed_bfloat16"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(
+        f"--precision mixed_bfloat16 applies to a .keras model; --{file_format} {path} computes in "
+        "the format it was converted to: leave out --precision."
+    ), error
+    assert len(error.splitlines()) == 1

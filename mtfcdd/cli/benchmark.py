@@ -1,9 +1,12 @@
 """`mtfcdd benchmark`: parameters, GFLOPs, file sizes and speed (paper 5.3).
 
-    mtfcdd benchmark [--model MODEL.keras] [--image-size 299]
+    mtfcdd benchmark [--model MODEL.keras] [--image-size 299] [--precision mixed_bfloat16]
                      [--threads N] [--repeats R] [--out FILE.json] [--json]
 
 Without --model it measures the default model (K = 8) with random weights.
+``--precision mixed_bfloat16`` also times the Keras model in bfloat16 (the
+row ``keras_bfloat16_cpu``). Every row's efficiency is against the matmul
+peak of the number format it computes in.
 The accuracy of a converted file is measured by ``mtfcdd evaluate --tflite
 FILE`` on a test split, like the Keras model's.
 """
@@ -52,7 +55,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     result = run_benchmark(
         model_path=arguments.model, image_size=arguments.image_size,
-        threads=arguments.threads, repeats=arguments.repeats,
+        threads=arguments.threads, repeats=arguments.repeats, precision=arguments.precision,
     )
     print_result(arguments, result, format_footprint(result))
     if arguments.out is not None:

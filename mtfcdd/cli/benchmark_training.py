@@ -20,10 +20,12 @@ from mtfcdd.training.config import TrainingConfig
 
 
 def add_training_benchmark_options(parser):
-    """The options that only ``--training`` reads."""
+    """The options that ``--training`` reads; of them, the footprint reads
+    ``--precision`` too (a Keras row in that precision)."""
     group = parser.add_argument_group(
         "training throughput (--training; --image-size, --threads, --repeats, --data, --alpha, "
-        "--resolution, --out and --json apply too)"
+        "--resolution, --out and --json apply too; without --training, --precision "
+        "mixed_bfloat16 adds the Keras model in bfloat16 to the footprint)"
     )
     group.add_argument(
         "--training", action="store_true",

@@ -452,7 +452,7 @@ CONVERTED_MODEL_OPTIONS = {
 
 def add_model_options(parser):
     """``--tflite``, ``--onnx``, ``--openvino`` and ``--delegate``: a converted
-    model instead of MODEL.
+    model instead of MODEL; ``--precision``: a Keras model's dtype policy.
 
     The verb declares MODEL itself (its place among the positionals differs);
     ``load_model`` reads all of them.
@@ -464,6 +464,13 @@ def add_model_options(parser):
             help=f"{description}, with its .json sidecar beside it, instead of a .keras model: "
             "runs without Keras or TensorFlow",
         )
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="float32",
+        help="what a .keras model computes in: float32, or mixed precision with bfloat16 (CPUs "
+        "with AVX512-BF16 or AMX, GPUs from Ampere on) or float16 (GPUs); the heatmaps, "
+        "scores and thresholds stay float32. A converted file computes in the format it was "
+        "converted to (default: %(default)s)",
+    )
     parser.add_argument(
         "--delegate", action="append", metavar="PATH",
         help="with --tflite: a LiteRT delegate library to run the model on, e.g. libedgetpu.so.1 "
@@ -500,10 +507,20 @@ def load_model(arguments, model_path=None):
         raise ValueError("--delegate applies to a LiteRT model: give it with --tflite FILE.")
     if converted:
         ((name, path),) = converted.items()
+        if arguments.precision != "float32":
+            raise UsageError(
+                f"--precision {arguments.precision} applies to a .keras model; --{name} {path} "
+                "computes in the format it was converted to: leave out --precision."
+            )
         _, _, module, class_name = CONVERTED_MODEL_OPTIONS[name]
         runner = getattr(importlib.import_module(module), class_name)
         options = {"delegates": arguments.delegate} if name == "tflite" else {}
         return heatmap_model(runner(path, **options))
     from mtfcdd.model.saving import load_trained_model
 
-    return dataclasses.replace(heatmap_model(load_trained_model(model_path)), model_file=model_path)
+    model = load_trained_model(model_path)
+    if arguments.precision != "float32":
+        from mtfcdd.training.precision import model_in_precision
+
+        model = model_in_precision(model, arguments.precision)
+    return dataclasses.replace(heatmap_model(model), model_file=model_path)

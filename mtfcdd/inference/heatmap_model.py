@@ -61,8 +61,10 @@ class HeatmapModel(HasPostprocessor):
         weights_source: the weights the backbone started from.
         runtime: ``"Keras"``, ``"LiteRT"`` or ``"ONNX Runtime"``.
         model_file: the file the model was loaded from, when known.
-        quantization: a converted file's (``"none"``, ``"int8"``, ...);
-            None for a Keras model.
+        quantization: a converted file's (``"none"``, ``"int8"``, ...); a
+            Keras model's mixed-precision policy (``"mixed_bfloat16"``,
+            ``mtfcdd.training.precision.model_in_precision``), or None for
+            a float32 one.
         preprocessor: the model's ``mtfcdd.data.preprocessor.Preprocessor``,
             which reads files for it and resizes arrays in ``heatmaps``;
             None gives the default one at ``image_size``.
@@ -113,6 +115,7 @@ def heatmap_model(model):
             postprocessor=Postprocessor.from_config(facts),
             image_size=preprocessor.image_size,
             weights_source=facts["weights_source"],
+            quantization=None if model.dtype_policy.name == "float32" else model.dtype_policy.name,
             preprocessor=preprocessor,
         )
     if callable(getattr(model, "heatmaps", None)) and hasattr(model, "metadata"):

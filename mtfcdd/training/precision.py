@@ -1,4 +1,4 @@
-"""Mixed-precision training (``TrainingConfig.precision``).
+"""Mixed precision in training (``TrainingConfig.precision``) and inference.
 
 Under ``"mixed_bfloat16"`` or ``"mixed_float16"`` the backbone and the head
 compute in bfloat16 or float16 and keep float32 variables (Keras' mixed
@@ -14,6 +14,14 @@ A layer takes Keras' global dtype policy when it is built, and a saved
 model is rebuilt from its config, so the policy is set around building the
 training model and around loading its checkpoint (``dtype_policy``): a
 float16 checkpoint loaded under float32 would silently drop Adam's state.
+
+A trained model is saved in float32. ``model_in_precision`` rebuilds it
+under another policy with the same weights, which is how ``predict``,
+``evaluate``, ``serve`` and ``benchmark`` run it in bfloat16 with
+``--precision mixed_bfloat16`` (CPUs with AVX512-BF16 or AMX, GPUs from
+Ampere on): the heatmaps come out float32, so the scores and thresholds,
+computed from them in NumPy (``mtfcdd.inference.postprocessor``), are
+float32 too.
 """
 
 import contextlib
@@ -31,6 +39,16 @@ def dtype_policy(precision):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def model_in_precision(model, precision):
+    """A copy of ``model`` (a ``MultiTypeFCDD``) that computes under the
+    dtype policy ``precision``, with the same (float32) weights; no
+    optimizer, outside any distribution strategy."""
+    with dtype_policy(precision):
+        copy = type(model).from_config({**model.get_config(), "dtype": precision})
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def training_optimizer(precision, learning_rate, epsilon=1e-7):

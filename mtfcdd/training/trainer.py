@@ -52,7 +52,7 @@ from mtfcdd.training.config import TrainingConfig
 from mtfcdd.training.distribution import (
     distributed_training_data, make_strategy, prepare_model, strategy_scope, writes_outputs,
 )
-from mtfcdd.training.precision import dtype_policy, training_optimizer
+from mtfcdd.training.precision import dtype_policy, model_in_precision, training_optimizer
 from mtfcdd.training.progress_callback import EpochProgress
 from mtfcdd.training.run_folder import (
     CHECKPOINT_FILE,
@@ -420,9 +420,7 @@ def _inference_copy(model):
     head's size for Adam); a deployed model needs only the weights, which
     mixed precision keeps in float32 too.
     """
-    copy = MultiTypeFCDD.from_config({**model.get_config(), "dtype": "float32"})
-    copy.set_weights(model.get_weights())
-    return copy
+    return model_in_precision(model, "float32")
 
 
 def _callbacks(output_dir, config, checkpoint, resume, held_out):

@@ -2,7 +2,7 @@
 
 The paper reports 5.5 M parameters, 19.7 MB and 69.9 ms per image on a
 6-core CPU (1.7 ms on a GPU). ``run_benchmark`` measures the same on this
-machine, for Keras/TensorFlow and for the LiteRT files of
+machine, for Keras/TensorFlow (float32, and mixed bfloat16 on request) and for the LiteRT files of
 ``mtfcdd.deploy.export``, and relates the speed to what the machine can do:
 
 - ``gflops_per_image``: counted from the layers
@@ -16,10 +16,16 @@ machine, for Keras/TensorFlow and for the LiteRT files of
   taken (``mtfcdd.deploy.benchmark.timing``): what the machine reaches on
   the most favourable dense kernel, at the moments the model ran. Each
   runtime's own best is ``matmul_gflops_by_runtime``.
+- ``matmul_gflops_by_format``: the CPU's peak in each number format:
+  float32 (``matmul_gflops``), bfloat16 (TensorFlow's bfloat16 product,
+  where the CPU has AVX512-BF16 or AMX-BF16) and int8 (LiteRT's int8
+  product), or why there is none.
 - ``efficiency``: the model's GFLOP/s (``gflops_per_image`` /
-  ``ms_per_image``) divided by its device's ``matmul_gflops``; at most
-  about 1 for float32. For int8 files it is "float32-equivalent" and can
-  exceed 1.
+  ``ms_per_image``) divided by the peak of the number format it computes
+  in (``number_formats``: float32 against its device's ``matmul_gflops``,
+  the int8 file against the int8 peak, the Keras model under
+  ``precision="mixed_bfloat16"`` against the bfloat16 one); at most about
+  1, or the reason its format has no peak on this CPU.
 - ``size_mb``: file sizes in MB (10^6 bytes).
 - ``ms_per_image``: median over ``repeats`` runs, after warm-up runs, of a
   batch's time divided by its size; keys are runtime, then batch size.
@@ -42,7 +48,10 @@ from mtfcdd.constants import DEFAULT_IMAGE_SIZE
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.benchmark.flops import count_flops, profiler_flops
 from mtfcdd.deploy.benchmark.timing import (
+    efficiency,
+    efficiency_text,
     format_peaks,
+    format_references,
     interleaved_timings,
     keras_run,
     litert_matmul_run,
@@ -55,6 +64,7 @@ from mtfcdd.deploy.benchmark.timing import (
 from mtfcdd.deploy.export import export_tflite_variants
 from mtfcdd.model.network import build_model
 from mtfcdd.model.saving import load_trained_model
+from mtfcdd.training.precision import model_in_precision
 
 # File formats whose size is reported, and the quantisation each one is.
 TFLITE_FORMATS = {
@@ -81,6 +91,7 @@ def run_benchmark(
     batch_sizes=(1, 8),
     warmup=2,
     verbose=1,
+    precision="float32",
 ):
     """Measures the footprint of a saved model, or of the default one.
 
@@ -98,6 +109,8 @@ def run_benchmark(
         warmup: untimed runs before them.
         verbose: 1 prints what is being done (on standard error), 0
             nothing.
+        precision: also time the Keras model under this mixed-precision
+            policy (``measure_footprint``); ``"float32"`` times float32 alone.
 
     Returns:
         A dict, see ``measure_footprint``, plus ``model``: the file, or a
@@ -121,13 +134,14 @@ def run_benchmark(
         _say(verbose, "Timing, with the matmul peak between the runs ...")
         result = measure_footprint(
             model, files, threads=threads, repeats=repeats,
-            batch_sizes=batch_sizes, warmup=warmup,
+            batch_sizes=batch_sizes, warmup=warmup, precision=precision,
         )
     return {"model": description, **result}
 
 
 def measure_footprint(
-    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=None
+    model, files, threads=None, repeats=10, batch_sizes=(1, 8), warmup=2, matmul_size=None,
+    precision="float32",
 ):
     """Parameters, FLOPs, file sizes, speed and efficiency of ``model``.
 
@@ -141,41 +155,68 @@ def measure_footprint(
             before it starts, by ``run_benchmark``).
         matmul_size: side of the matrices of the reference product; by
             default about the FLOPs of one image (``matmul_size_for``).
+        precision: ``"mixed_bfloat16"`` (or ``"mixed_float16"``) also
+            times the Keras model under that policy on the CPU, as the row
+            ``keras_bfloat16_cpu`` (``keras_float16_cpu``).
 
     Returns:
         A dict with ``params``, ``gflops_per_image``,
         ``gflops_per_image_tf_profiler``, ``size_mb`` (per format),
-        ``ms_per_image`` and ``efficiency`` (per runtime, then batch size),
-        ``matmul_gflops`` (per device), ``matmul_gflops_by_runtime``,
-        ``matmul_size``, ``image_size``, ``num_types``,
-        ``threads``, ``repeats``, ``machine`` and ``cpu_features``
-        (``mtfcdd.deploy.benchmark.cpu_features``) and
-        ``matmul_gflops_by_format`` (``timing.format_peaks``).
+        ``ms_per_image`` and ``efficiency`` (per runtime, then batch size;
+        an efficiency is against the peak of the runtime's number format,
+        ``number_formats``, or says why that format has none),
+        ``matmul_gflops`` (float32, per device), ``matmul_gflops_by_runtime``
+        (every reference product), ``matmul_size``, ``image_size``,
+        ``num_types``, ``threads``, ``repeats``, ``machine`` and
+        ``cpu_features`` (``mtfcdd.deploy.benchmark.cpu_features``) and
+        ``matmul_gflops_by_format`` (the CPU's, ``timing.format_peaks``).
     """
     gflops = count_flops(model) / 1e9
     matmul_size = matmul_size or matmul_size_for(gflops * 1e9)
     devices = ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
     references = {f"tensorflow_{device}": matmul_run(device, matmul_size) for device in devices}
-    runs = {
-        (f"keras_{device}", size): (keras_run(model, size, device), size, f"tensorflow_{device}")
-        for device in devices for size in batch_sizes
-    }
     litert_threads = threads or os.cpu_count()
+    # Runtime: (its number format, batch size -> its run, its float32 reference).
+    rows = {
+        f"keras_{device}": ("float32", lambda size, device=device: keras_run(model, size, device), f"tensorflow_{device}")
+        for device in devices
+    }
+    if precision != "float32":
+        mixed_model = model_in_precision(model, precision)
+        number_format = precision.removeprefix("mixed_")
+        rows[f"keras_{number_format}_cpu"] = (number_format, lambda size: keras_run(mixed_model, size), "tensorflow_cpu")
     timed_files = [name for name in TIMED_TFLITE_FORMATS if name in files]
     if timed_files:
         references["litert_cpu"] = litert_matmul_run(matmul_size, litert_threads)
     for name in timed_files:
-        for size in batch_sizes:
-            runs[name, size] = (litert_run(files[name], size, litert_threads), size, "litert_cpu")
+        number_format = "float32" if TFLITE_FORMATS[name] == "none" else TFLITE_FORMATS[name]
+        rows[name] = (
+            number_format, lambda size, path=files[name]: litert_run(path, size, litert_threads), "litert_cpu"
+        )
+    features = cpu_features()
+    format_runs, sources = format_references(
+        features, {row[0] for row in rows.values()} - {"float32"}, matmul_size, litert_threads
+    )
+    references.update(format_runs)
+    # A row with no peak of its own still runs beside a float32 product,
+    # so that every round loads the machine alike.
+    runs = {
+        (runtime, size): (make_run(size), size, sources[number_format] if sources.get(number_format) in format_runs else float32_reference)
+        for runtime, (number_format, make_run, float32_reference) in rows.items() for size in batch_sizes
+    }
     milliseconds, matmul_by_runtime = interleaved_timings(runs, references, repeats, warmup)
     timings = {}
     for (runtime, size), value in milliseconds.items():
         timings.setdefault(runtime, {})[str(size)] = value
     matmul = {
-        device: max(value for name, value in matmul_by_runtime.items() if _device_of(name) == device)
+        device: max(
+            value for name, value in matmul_by_runtime.items()
+            if name not in format_runs and _device_of(name) == device
+        )
         for device in devices
     }
-    features = cpu_features()
+    peaks = format_peaks(matmul["cpu"], sources, matmul_by_runtime)
+    number_formats = {runtime: row[0] for runtime, row in rows.items()}
     return {
         "image_size": list(model.image_size),
         "num_types": model.num_types,
@@ -187,13 +228,19 @@ def measure_footprint(
         "matmul_gflops": matmul,
         "matmul_gflops_by_runtime": matmul_by_runtime,
         "matmul_size": matmul_size,
+        "number_formats": number_formats,
         "efficiency": {
             runtime: {
-                size: gflops / (milliseconds / 1e3) / matmul[_device_of(runtime)]
-                for size, milliseconds in by_size.items()
+                size: efficiency(
+                    gflops, value,
+                    matmul[_device_of(runtime)] if number_formats[runtime] == "float32"
+                    else peaks[number_formats[runtime]],
+                )
+                for size, value in by_size.items()
             }
             for runtime, by_size in timings.items()
         },
+        "precision": precision,
         "threads": threads,
         "repeats": repeats,
         "machine": {
@@ -205,7 +252,7 @@ def measure_footprint(
             "ai_edge_litert": importlib.metadata.version("ai-edge-litert"),
         },
         "cpu_features": features,
-        "matmul_gflops_by_format": format_peaks(features, matmul["cpu"], matmul_size, repeats),
+        "matmul_gflops_by_format": peaks,
     }
 
 
@@ -230,12 +277,12 @@ def format_footprint(result):
         "size (MB): " + ", ".join(
             f"{name} {value:.2f}" for name, value in result["size_mb"].items()
         ),
-        "ms per image (efficiency):",
+        "ms per image (efficiency against the peak of its format; n/a: none, see above):",
     ]
     for runtime, by_size in result["ms_per_image"].items():
         lines.append(
-            f"  {runtime:16s}" + "  ".join(
-                f"batch {size}: {milliseconds:8.1f} ({result['efficiency'][runtime][size]:.2f})"
+            f"  {runtime:20s}" + "  ".join(
+                f"batch {size}: {milliseconds:8.1f} ({efficiency_text(result['efficiency'][runtime][size])})"
                 for size, milliseconds in by_size.items()
             )
         )

@@ -17,11 +17,18 @@ image (``matmul_size_for``: 2048x2048 for the paper's 299x299 model), so
 that it lasts about as long as a model run: a short run slips between
 another job's bursts more often than a long one.
 
+A model is measured against the peak of the number format it computes in
+(``format_references``): float32 against the float32 products above, a
+mixed-bfloat16 Keras model against TensorFlow's bfloat16 product, an int8
+file against LiteRT's int8 product, each interleaved the same way. Where the
+CPU lacks a format's instructions there is no peak, and the row says why.
+
 Model times are medians over repeated runs after warm-up runs.
 """
 
 import statistics
 import time
+import warnings
 
 import cv2
 import numpy as np
@@ -50,12 +57,14 @@ def matmul_run(device="cpu", size=2048, dtype="float32"):
     return run, 2 * size**3
 
 
-def litert_matmul_run(size=2048, threads=None):
-    """(a function that runs a ``size`` x ``size`` float32 product in LiteRT, its FLOPs).
+def litert_matmul_run(size=2048, threads=None, quantize="none"):
+    """(a function that runs a ``size`` x ``size`` product in LiteRT, its FLOPs).
 
     A one-op file, converted here: a fully connected layer of ``size``
     outputs, with constant weights, on ``size`` rows, which LiteRT runs
-    with XNNPACK's GEMM.
+    with XNNPACK's GEMM: float32, or with ``quantize="int8"`` int8 inputs,
+    weights and product, summed in int32 (XNNPACK's int8 GEMM, which the
+    int8 model's convolutions run on).
     """
     # Here, not at the top: the TensorFlow timings (`mtfcdd benchmark
     # --training`) must not need the optional ai-edge-litert.
@@ -63,17 +72,33 @@ def litert_matmul_run(size=2048, threads=None):
 
     generator = np.random.default_rng(0)
     weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+    inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
 
     @tf.function(input_signature=[tf.TensorSpec((size, size), tf.float32)])
-    def product(inputs):
-        return tf.linalg.matmul(inputs, weights)
+    def product(values):
+        return tf.linalg.matmul(values, weights)
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([product.get_concrete_function()], product)
-    interpreter = litert.Interpreter(model_content=converter.convert(), num_threads=threads)
+    if quantize == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: iter([[inputs]])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+    elif quantize != "none":
+        raise ValueError(f"quantize must be 'none' or 'int8'; got {quantize!r}.")
+    with warnings.catch_warnings():
+        # A concrete function's int8 input makes the converter ask for input
+        # statistics that the representative data set has already given.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs", category=UserWarning)
+        content = converter.convert()
+    interpreter = litert.Interpreter(model_content=content, num_threads=threads)
     interpreter.allocate_tensors()
-    input_index = interpreter.get_input_details()[0]["index"]
+    input_details = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
-    inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+    if quantize == "int8":
+        scale, zero_point = input_details["quantization"]
+        inputs = np.clip(np.round(inputs / scale + zero_point), -128, 127).astype(np.int8)
+    input_index = input_details["index"]
 
     def run():
         interpreter.set_tensor(input_index, inputs)
@@ -83,36 +108,87 @@ def litert_matmul_run(size=2048, threads=None):
     return run, 2 * size**3
 
 
-def format_peaks(features, float32_gflops, size, repeats=10):
-    """The CPU's matmul peak in each number format, GFLOP/s, or why there is none.
+# The reference product of each number format but float32, the CPU features
+# that compute it natively (any of them), and the function that makes it.
+# Without them TensorFlow emulates bfloat16 in float32, so its product is no
+# roofline; int8 has no such feature list: every CPU LiteRT runs on has
+# integer multiply-adds (AVX2's, or NEON's), VNNI and AMX only speed them up.
+FORMAT_REFERENCES = {
+    "bfloat16": ("tensorflow_bfloat16_cpu", ("avx512_bf16", "amx_bf16")),
+    "int8": ("litert_int8_cpu", ()),
+}
+
+
+def reference_run(reference, size, threads=None):
+    """The product that ``reference`` (a name of ``FORMAT_REFERENCES``)
+    times: (a function, its FLOPs)."""
+    if reference == "tensorflow_bfloat16_cpu":
+        return matmul_run("cpu", size, dtype="bfloat16")
+    return litert_matmul_run(size, threads, quantize="int8")
+
+
+def format_references(features, formats, size, threads=None):
+    """The matmul peaks to time beside models computing in ``formats``.
 
     Args:
         features: ``mtfcdd.deploy.benchmark.cpu_features.cpu_features()``.
-        float32_gflops: the float32 peak, measured between the model's runs.
-        size: the matrices' side, as for the float32 peak.
-        repeats: timed bfloat16 products; the best counts.
+        formats: number formats other than float32 (``FORMAT_REFERENCES``).
+        size, threads: the products' side and LiteRT's threads.
 
     Returns:
-        ``{"float32": GFLOP/s, "bfloat16": GFLOP/s or a reason, "int8": a
-        reason}``. bfloat16 is timed (TensorFlow, after the model's runs)
-        only where the CPU has bfloat16 dot products (AVX512-BF16, AMX-BF16):
-        elsewhere TensorFlow emulates it, and the number would be no
-        roofline. No runtime here offers an int8 matmul to time yet.
+        (``{reference name: (function, FLOPs)}`` for ``interleaved_timings``,
+        ``{format: its reference's name, or why the CPU has no peak in it}``).
+    """
+    references, sources = {}, {}
+    for number_format in formats:
+        if number_format not in FORMAT_REFERENCES:
+            sources[number_format] = f"no {number_format} matmul peak is measured"
+            continue
+        reference, needed = FORMAT_REFERENCES[number_format]
+        if needed and all(features[name] is None for name in needed):
+            sources[number_format] = "unknown CPU features"
+        elif needed and not any(features[name] for name in needed):
+            sources[number_format] = (
+                f"not available on this CPU (no {' or '.join(needed)}): emulated, no roofline"
+            )
+        else:
+            references[reference] = reference_run(reference, size, threads)
+            sources[number_format] = reference
+    return references, sources
+
+
+def format_peaks(float32_gflops, sources, gflops_by_reference):
+    """The CPU's matmul peak in each number format, GFLOP/s, or why there is none.
+
+    Args:
+        float32_gflops: the float32 peak, measured between the model's runs.
+        sources: ``format_references``' second result.
+        gflops_by_reference: ``interleaved_timings``' second result.
+
+    Returns:
+        ``{"float32": GFLOP/s, "bfloat16": GFLOP/s or why none, "int8": ...}``:
+        every format of ``FORMAT_REFERENCES``, those no model ran in
+        "not measured".
     """
     peaks = {"float32": float32_gflops}
-    if all(value is None for value in features.values()):
-        return {**peaks, "bfloat16": "unknown CPU features", "int8": "unknown CPU features"}
-    if features["avx512_bf16"] or features["amx_bf16"]:
-        run, flops = matmul_run("cpu", size, dtype="bfloat16")
-        run()
-        peaks["bfloat16"] = flops / min(seconds_of(run) for _ in range(repeats)) / 1e9
-    else:
-        peaks["bfloat16"] = "not available on this CPU (no avx512_bf16 or amx_bf16)"
-    if features["avx_vnni"] or features["avx512_vnni"] or features["amx_int8"]:
-        peaks["int8"] = "not measured (no int8 matmul reference yet)"
-    else:
-        peaks["int8"] = "not available on this CPU (no avx_vnni, avx512_vnni or amx_int8)"
+    for number_format in list(FORMAT_REFERENCES) + list(sources):
+        source = sources.get(number_format, "not measured (no model ran in it)")
+        peaks[number_format] = gflops_by_reference.get(source, source)
     return peaks
+
+
+def efficiency(gflops_per_image, milliseconds_per_image, peak):
+    """The model's GFLOP/s over ``peak`` (GFLOP/s), or ``peak`` itself
+    when it is the reason there is none."""
+    if isinstance(peak, str):
+        return peak
+    return gflops_per_image / (milliseconds_per_image / 1e3) / peak
+
+
+def efficiency_text(value):
+    """An ``efficiency`` in a table: two decimals, or "n/a" where it is
+    the reason its format has no peak (which the JSON keeps)."""
+    return "n/a" if isinstance(value, str) else f"{value:.2f}"
 
 
 def matmul_size_for(flops):
