@@ -33,6 +33,11 @@ def test_fitted_threshold_fires_on_the_known_types_false_alarm_rate():
     assert (normal_open_scores >= rule.threshold).mean() == pytest.approx(0.2)
     # A rate of zero: just above every normal image.
     assert fit_open_set(LABELS, SCORES, THRESHOLDS, "max_ratio", false_alarm_rate=0).threshold == np.nextafter(1.2, np.inf)
+    # Thresholds that every normal image reaches (a model trained a few
+    # steps): the rule still leaves the lowest normal image normal.
+    # Max ratios 1.6, 6.4, 4.8, 12.8 and 19.2 over thresholds of 0.125.
+    everywhere = fit_open_set(LABELS, SCORES, [0.125, 0.125], method="max_ratio")
+    assert everywhere.threshold == np.nextafter(1.6, np.inf)
 
 
 def test_normal_distance_of_one_type_is_the_standardised_log_ratio():

@@ -164,7 +164,9 @@ def fit_open_set(labels, type_scores, type_thresholds, method=DEFAULT_OPEN_SET_M
         method: one of ``OPEN_SET_METHODS``.
         false_alarm_rate: the largest share of the normal images on which the
             rule may fire; None takes the known types' own (the share of
-            normal images on which any type reaches its threshold).
+            normal images on which any type reaches its threshold), but
+            below 1: where the known types fire on every normal image (a
+            model trained a few steps), the rule still leaves one normal.
 
     Returns:
         An ``OpenSetRule``.
@@ -180,9 +182,8 @@ def fit_open_set(labels, type_scores, type_thresholds, method=DEFAULT_OPEN_SET_M
     if len(normal_scores) == 0:
         raise ValueError("No normal image to fit the open-set rule on: it measures departures from normal.")
     if false_alarm_rate is None:
-        false_alarm_rate = float(
-            (normal_scores >= np.asarray(type_thresholds, np.float32)).any(axis=1).mean()
-        )
+        known_rate = float((normal_scores >= np.asarray(type_thresholds, np.float32)).any(axis=1).mean())
+        false_alarm_rate = min(known_rate, (len(normal_scores) - 1) / len(normal_scores))
     if not _is_number(false_alarm_rate) or not 0 <= false_alarm_rate < 1:
         raise ValueError(f"false_alarm_rate must be a number in [0, 1) or None; got {false_alarm_rate!r}.")
     if method not in OPEN_SET_METHODS:
