@@ -140,7 +140,12 @@ def test_the_adapter_is_applied_once_per_call(model, made_models, tiny_dataset, 
 def test_keras_and_litert_float32_scores_agree_on_normal_images(model, tiny_dataset, tmp_path):
     # An untrained head gives every image heatmaps of ~1e-3, where normal
     # images' maps live and where Eq. 1 written as sqrt(phi^2 + 1) - 1 would
-    # lose its digits: both runtimes share one Eq. 1 and one Eq. 2.
+    # lose its digits (4.6 % at phi = 1e-3): both runtimes share one Eq. 1
+    # and one Eq. 2. What is left is the network's float32 arithmetic:
+    # TensorFlow's and XNNPACK's convolutions add in different orders, and
+    # the projection's absolute difference (up to ~3e-5 on the demo model)
+    # is a larger share of small projections: 1.4e-5 relative here, 2.1e-5
+    # on the demo's normal test images (docs/deployment.md).
     from mtfcdd.data.realiad.reader import load_realiad
     from mtfcdd.deploy.export import export_tflite
     from mtfcdd.deploy.runner import LiteRTModel
@@ -153,5 +158,5 @@ def test_keras_and_litert_float32_scores_agree_on_normal_images(model, tiny_data
     _, litert_scores = predict_scores(LiteRTModel(path), samples)
     normal = labels.sum(axis=1) == 0
     assert normal.sum() > 0 and keras_scores.max() < 0.1
-    np.testing.assert_allclose(litert_scores[normal], keras_scores[normal], rtol=1e-5, atol=0)
-    np.testing.assert_allclose(litert_scores, keras_scores, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(litert_scores[normal], keras_scores[normal], rtol=5e-5, atol=0)
+    np.testing.assert_allclose(litert_scores, keras_scores, rtol=5e-5, atol=0)

@@ -68,7 +68,7 @@ def build_backbone(image_size=DEFAULT_IMAGE_SIZE, weights="imagenet"):
 # data format): built from it, the backbone creates only its own 261 layers
 # instead of the full network's 780 (a quarter of the time; the full network
 # exists only to be cut).
-_CUT_CONFIGS = {}
+_CUT_CONFIGS: dict[tuple[int, int, str, str], dict] = {}
 
 
 def _cut_config(height, width):
