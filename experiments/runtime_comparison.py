@@ -1,7 +1,7 @@
 """Keras, LiteRT, ONNX Runtime and OpenVINO side by side: speed and accuracy of one model.
 
     python experiments/runtime_comparison.py MODEL.keras --data ROOT --alpha A
-        [--out DIR] [--num-calibration 100] [--repeats 10] [--threads N] [--json FILE]
+        [--image-size N] [--out DIR] [--num-calibration 100] [--repeats 10] [--threads N] [--json FILE]
 
 Runs MODEL in Keras in float32 and in mixed bfloat16 (``--precision
 mixed_bfloat16``), and converts it to LiteRT, ONNX and OpenVINO, each float32
@@ -15,7 +15,9 @@ each on the split's test images with ``mtfcdd.evaluate``, the evaluator of
 the Keras model. Prints the CPU's features and a Markdown table (ms per
 image, efficiency against its format's peak, file size, mean I-AUROC /
 P-AUROC in %), and writes them to ``--json`` when given. The converted files
-stay in ``--out``.
+stay in ``--out``. ``--image-size N`` runs MODEL's weights at NxN
+(``mtfcdd.model.network.model_at_image_size``): the speed of an NxN model,
+with the accuracy of a model trained at another size.
 """
 
 import argparse
@@ -44,6 +46,7 @@ from mtfcdd.deploy.onnx_runner import OnnxModel  # noqa: E402
 from mtfcdd.deploy.openvino_runner import OpenVinoModel  # noqa: E402
 from mtfcdd.deploy.runner import LiteRTModel  # noqa: E402
 from mtfcdd.deploy.sidecar import model_files  # noqa: E402
+from mtfcdd.model.network import model_at_image_size  # noqa: E402
 from mtfcdd.training.precision import model_in_precision  # noqa: E402
 from mtfcdd.utils.atomic_files import write_json  # noqa: E402
 
@@ -64,6 +67,9 @@ def parse_arguments(argv=None):
     parser.add_argument("model", help="a trained model, a .keras file")
     parser.add_argument("--data", required=True, help="the data set's root (Real-IAD layout)")
     parser.add_argument("--alpha", type=float, required=True, help="the split's alpha")
+    parser.add_argument(
+        "--image-size", type=int, help="run the model's weights at this input side (default: its own)"
+    )
     parser.add_argument("--out", default="runtime_comparison", help="folder of the converted files")
     parser.add_argument("--num-calibration", type=int, default=100, help="int8 calibration images")
     parser.add_argument("--repeats", type=int, default=10, help="timed rounds (default: 10)")
@@ -76,6 +82,8 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     set_tensorflow_threads(arguments.threads)
     model = mtfcdd.load_trained_model(arguments.model)
+    if arguments.image_size is not None:
+        model = model_at_image_size(model, arguments.image_size)
     split = mtfcdd.load_realiad(arguments.data, alpha=arguments.alpha)
     calibration = [sample.image_path for sample in split.train]
     runners = {"Keras float32": model, "Keras bfloat16": model_in_precision(model, "mixed_bfloat16")}
@@ -120,7 +128,8 @@ def main(argv=None):
     print(markdown_table(rows))
     if arguments.json:
         write_json(arguments.json, {
-            "cpu_features": features, "threads": arguments.threads, "gflops_per_image": flops / 1e9,
+            "cpu_features": features, "threads": arguments.threads, "image_size": list(model.image_size),
+            "gflops_per_image": flops / 1e9,
             "matmul_gflops_by_format": peaks, "rows": rows,
         })
     return rows

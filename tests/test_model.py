@@ -12,6 +12,7 @@ import mtfcdd
 from mtfcdd.data.preprocessor import Preprocessor
 from mtfcdd.model import backbone as backbone_module
 from mtfcdd.model.backbone import CUT_LAYER, build_backbone, feature_map_size
+from mtfcdd.model.network import model_at_image_size
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +125,23 @@ def test_keras_file_round_trip(small_model, tmp_path):
     assert restored.get_config()["dtype"] == model.get_config()["dtype"]
     assert restored.preprocessor == model.preprocessor == Preprocessor((75, 75))
     assert not restored.backbone.trainable
+
+
+def test_model_at_image_size_runs_the_same_weights_at_another_size(small_model):
+    larger = model_at_image_size(small_model, (128, 112))
+    assert larger.image_size == (128, 112) and larger.preprocessor == Preprocessor((128, 112))
+    for mine, theirs in zip(larger.get_weights(), small_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    heatmaps = larger.predict(random_images(1, 128, 112), verbose=0)
+    assert heatmaps.shape == (1, feature_map_size(128), feature_map_size(112), 8)
+    assert larger.get_config() == {
+        **small_model.get_config(), "image_size": (128, 112), "preprocessor": Preprocessor((128, 112)).get_config()
+    }
+    # Back at its own size it is the same model, to the bit.
+    images = random_images(2, 96, 96, seed=5)
+    np.testing.assert_array_equal(
+        model_at_image_size(larger, 96).predict(images, verbose=0), small_model.predict(images, verbose=0)
+    )
 
 
 def test_model_refuses_a_preprocessor_of_another_size_or_rule():

@@ -258,6 +258,30 @@ class MultiTypeFCDD(keras.Model):
         return cls(**{**config, "backbone_weights": None})
 
 
+def rebuilt_model(model: MultiTypeFCDD, **config_changes: Any) -> MultiTypeFCDD:
+    """A copy of ``model`` built from its config with ``config_changes``,
+    holding the same weights (no optimizer). Every weight's shape must be
+    unchanged: a dtype policy or an input size, not K."""
+    copy = type(model).from_config({**model.get_config(), **config_changes})
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def model_at_image_size(model: MultiTypeFCDD, image_size: int | Sequence[int]) -> MultiTypeFCDD:
+    """``model``'s weights reading ``image_size`` inputs.
+
+    The network is fully convolutional (paper 3.1), so the same weights run at
+    any input size, with a heatmap of that size's feature map: a model trained
+    at 96x96 timed at 299x299 costs what a 299x299 model costs. Its scores are
+    not those of a model trained at the new size (each receptive field sees a
+    smaller part of the object), and its thresholds are still the trained
+    size's; for a deployment, train at the size you run at.
+    """
+    side = image_size_pair(image_size)
+    preprocessor = {**model.preprocessor.get_config(), "image_size": list(side)}
+    return rebuilt_model(model, image_size=side, preprocessor=preprocessor)
+
+
 def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}; got {value!r}.")

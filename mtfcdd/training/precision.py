@@ -28,6 +28,8 @@ import contextlib
 
 import keras
 
+from mtfcdd.model.network import rebuilt_model
+
 
 @contextlib.contextmanager
 def dtype_policy(precision):
@@ -46,9 +48,7 @@ def model_in_precision(model, precision):
     dtype policy ``precision``, with the same (float32) weights; no
     optimizer, outside any distribution strategy."""
     with dtype_policy(precision):
-        copy = type(model).from_config({**model.get_config(), "dtype": precision})
-    copy.set_weights(model.get_weights())
-    return copy
+        return rebuilt_model(model, dtype=precision)
 
 
 def training_optimizer(precision, learning_rate, epsilon=1e-7):
