@@ -18,13 +18,16 @@ The first method, ``max_ratio`` (the largest type score over its
 threshold), is the baseline.
 
     python experiments/open_set.py --out results/open_set
-    python experiments/open_set.py --out results/open_set --batch-size 16 --epochs 2 --steps 15
+    mtfcdd data synth --layout folder --types crack,dent,stain,scratch --preset tiny --out parts
+    python experiments/open_set.py --out results/open_set_parts --data parts
 
 The defaults train as ``mtfcdd demo`` trains, on the ``demo`` synthetic
 set (96x96, the shipped synthetic backbone, Adam 1e-3, 8 epochs of 60
-steps of 32 images, alpha 0.4), every type held out in turn; the second,
-1/32 of the images drawn per fold, is what docs/open_set.md reports (it
-fits in an hour of a shared 2-core machine).
+steps of 32 images, alpha 0.4), every type held out in turn: the run
+docs/open_set.md reports. ``--data ROOT`` runs the protocol on a data set of
+your own instead, in any layout (``--layout``, found by default), with your
+type names: the second and third commands, on a synthetic set in the folder
+layout.
 
 Each fold keeps its model and its scores in ``OUT/folds/<type>/``: an
 interrupted script, started again with the same options, reuses what is
@@ -43,8 +46,8 @@ import time
 
 import numpy as np
 
-from mtfcdd.constants import DEFECT_CODES, NORMAL_CLASS
-from mtfcdd.data.layouts import load_dataset
+from mtfcdd.constants import DATA_LAYOUTS, DEFECT_CODES, NORMAL_CLASS
+from mtfcdd.data.layouts import detect_layout, load_dataset
 from mtfcdd.data.synthetic.presets import PRESETS as SYNTHETIC_PRESETS
 from mtfcdd.inference.heatmap_model import heatmap_model
 from mtfcdd.inference.open_set import UNKNOWN_DEFECT, open_set_decisions
@@ -277,15 +280,26 @@ def _short(decision):
     return {UNKNOWN_DEFECT: "unknown", KNOWN_DECISION: "known", NORMAL_DECISION: "normal"}[decision]
 
 
+def check_folds(parser, folds, defect_types, source):
+    """Exits with a usage error (2) where a fold is not one of ``defect_types``."""
+    unknown = [fold for fold in folds or () if fold not in defect_types]
+    if unknown:
+        parser.error(f"--folds {' '.join(unknown)}: not a defect type of {source} "
+                     f"(its types: {', '.join(defect_types)}).")
+
+
 def main(argv=None):
     demo = DemoSettings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join("results", "open_set"), metavar="DIR")
+    parser.add_argument("--data", metavar="ROOT",
+                        help="a data set of your own, in any layout (default: the --data-preset synthetic set)")
+    parser.add_argument("--layout", choices=DATA_LAYOUTS, default="auto",
+                        help="--data's layout (default: %(default)s, found from its folders)")
     parser.add_argument("--data-preset", choices=tuple(SYNTHETIC_PRESETS), default=demo.preset,
-                        help="synthetic data set, generated in OUT/data (default: %(default)s)")
-    parser.add_argument("--folds", nargs="+", choices=DEFECT_CODES, metavar="TYPE",
-                        help="the types to hold out, one fold each, of %(choices)s (default: every type "
-                        "with test images)")
+                        help="without --data: the synthetic set generated in OUT/data (default: %(default)s)")
+    parser.add_argument("--folds", nargs="+", metavar="TYPE",
+                        help="the types to hold out, one fold each (default: every type with test images)")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                         help="open-set methods; the first is the baseline (default: %(default)s)")
     parser.add_argument("--image-size", type=int, default=demo.image_size,
@@ -295,23 +309,32 @@ def main(argv=None):
                         help="steps per epoch (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=demo.batch_size, help="(default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=demo.learning_rate, help="(default: %(default)s)")
-    parser.add_argument("--alpha", type=float, default=demo.alpha,
-                        help="the FUIAD split trained on (default: %(default)s, the demo's)")
+    parser.add_argument("--alpha", type=float,
+                        help=f"Real-IAD's FUIAD split trained on (default: {demo.alpha}, the demo's; "
+                        "other layouts have none)")
     parser.add_argument("--backbone-weights", default="synthetic",
                         help="imagenet, synthetic (default: shipped, trained on synthetic images) or a file")
     parser.add_argument("--seed", type=int, default=demo.seed, help="(default: %(default)s)")
     parser.add_argument("--verbose", type=int, choices=(0, 1), default=1)
     arguments = parser.parse_args(argv)
     started = time.monotonic()
-    data_root = synthetic_data(os.path.join(arguments.out, "data"), preset=arguments.data_preset,
-                               seed=arguments.seed, verbose=arguments.verbose)
-    data = load_dataset(data_root, alpha=arguments.alpha)
+    if arguments.data is None:
+        # Refused before generating the set, whose types are Real-IAD's codes.
+        check_folds(parser, arguments.folds, DEFECT_CODES, f"the synthetic {arguments.data_preset} set")
+    data_root = arguments.data or synthetic_data(
+        os.path.join(arguments.out, "data"), preset=arguments.data_preset, seed=arguments.seed,
+        verbose=arguments.verbose,
+    )
+    layout = detect_layout(data_root) if arguments.layout == "auto" else arguments.layout
+    alpha = demo.alpha if arguments.alpha is None and layout == "realiad" else arguments.alpha
+    data = load_dataset(data_root, layout=layout, alpha=alpha)
+    check_folds(parser, arguments.folds, data.defect_types, data_root)
     folds = arguments.folds or [code for code in data.defect_types
                                 if any(sample.anomaly_class == code for sample in data.test)]
     config = TrainingConfig(
         image_size=arguments.image_size, backbone_weights=arguments.backbone_weights,
         batch_size=arguments.batch_size, learning_rate=arguments.learning_rate, epochs=arguments.epochs,
-        steps_per_epoch=arguments.steps, seed=arguments.seed, alpha=arguments.alpha,
+        steps_per_epoch=arguments.steps, seed=arguments.seed, alpha=alpha, layout=layout,
     )
     progress = ProgressBar(len(folds), "Folds", unit_name="fold", verbose=arguments.verbose)
     results, per_image, figure_folds = {}, [], []
@@ -328,7 +351,7 @@ def main(argv=None):
                        for method in arguments.methods}
     held_out_figure(data.test, figure_folds, os.path.join(arguments.out, FIGURE_FILE))
     minutes = (time.monotonic() - started) / 60
-    settings = {**vars(arguments), "folds": folds, "minutes": round(minutes, 1)}
+    settings = {**vars(arguments), "layout": layout, "alpha": alpha, "folds": folds, "minutes": round(minutes, 1)}
     document = (
         f"{markdown_table(results)}\n\n(a), (b), (d): I-AUROC in %; (c) and the normal images called "
         "unknown: shares of the images at the fitted thresholds. Settings: "

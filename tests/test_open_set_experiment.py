@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from mtfcdd.constants import DEFECT_CODES, NORMAL_CLASS
+from mtfcdd.data.synthetic.layouts import make_synthetic_dataset
 from mtfcdd.inference.open_set import UNKNOWN_DEFECT
 
 SCRIPT = runpy.run_path(
@@ -118,8 +119,35 @@ def test_unknown_fold_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
         SCRIPT["main"](["--out", str(tmp_path), "--data-preset", "tiny", "--folds", "XX", "--verbose", "0"])
     assert raised.value.code == 2
-    assert "argument --folds: invalid choice: 'XX'" in capsys.readouterr().err
+    assert "--folds XX: not a defect type of the synthetic tiny set (its types: AK, BX," in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before generating any data
+
+
+@pytest.fixture(scope="module")
+def parts_set(tmp_path_factory):
+    """A synthetic set in the folder layout with the user's type names."""
+    return make_synthetic_dataset(tmp_path_factory.mktemp("parts") / "data", layout="folder",
+                                  types=("crack", "dent", "stain"), preset="tiny", progress=False)
+
+
+def test_a_fold_of_another_data_set_is_refused(parts_set, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        SCRIPT["main"](["--out", str(tmp_path), "--data", parts_set, "--folds", "AK", "--verbose", "0"])
+    assert raised.value.code == 2
+    assert f"--folds AK: not a defect type of {parts_set} (its types: crack, dent, stain)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_protocol_runs_on_your_own_types(parts_set, tmp_path):
+    """--data: a folder-layout set with the user's type names, one fold."""
+    results = SCRIPT["main"](["--out", str(tmp_path), "--data", parts_set, "--folds", "dent",
+                              *ARGUMENTS[ARGUMENTS.index("--image-size"):]])
+    config = json.loads((tmp_path / "folds" / "dent" / "run" / "config.json").read_text())
+    assert config["exclude_types"] == ["dent"] and config["layout"] == "folder" and "alpha" not in config
+    scores = fold_scores(tmp_path, "dent")
+    assert scores["type_codes"] == ["crack", "stain"]
+    assert {"crack", "dent", "stain", NORMAL_CLASS} == set(scores["test_classes"])
+    assert set(results) == {"dent", "mean"} and not (tmp_path / "data").exists()
 
 
 def test_docs_table_is_the_recorded_run():
