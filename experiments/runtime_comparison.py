@@ -7,12 +7,14 @@ Runs MODEL in Keras in float32 and in mixed bfloat16 (``--precision
 mixed_bfloat16``), and converts it to LiteRT, ONNX and OpenVINO, each float32
 and int8 (int8 calibrated on ``--num-calibration`` of the split's training
 images, evenly spaced, as ``mtfcdd export --calibration-images`` does), times
-every runtime at batch 1 and 8 in turns, each run followed by the matmul peak
-of the number format it computes in (``mtfcdd.deploy.benchmark.timing``, as
-``mtfcdd benchmark`` does: runtimes and peaks share the machine's load; no
-bfloat16 peak where the CPU lacks AVX512-BF16 and AMX-BF16), and evaluates
-each on the split's test images with ``mtfcdd.evaluate``, the evaluator of
-the Keras model. Prints the CPU's features and a Markdown table (ms per
+every runtime at batch 1 and 8 in turns, each run followed by a large matrix
+product in the same runtime and number format (``mtfcdd.deploy.benchmark.timing``:
+runtimes and products share the machine's load), and evaluates each on the
+split's test images with ``mtfcdd.evaluate``, the evaluator of the Keras
+model. A format's peak is the best product any runtime reached in it (a
+runtime's GEMM can be twice another's in int8), and every row is measured
+against its format's peak; bfloat16 has none where the CPU lacks
+AVX512-BF16 and AMX-BF16. Prints the CPU's features and a Markdown table (ms per
 image, efficiency against its format's peak, file size, mean I-AUROC /
 P-AUROC in %), and writes them to ``--json`` when given. The converted files
 stay in ``--out``. ``--image-size N`` runs MODEL's weights at NxN
@@ -33,12 +35,14 @@ from mtfcdd.deploy.benchmark.flops import count_flops  # noqa: E402
 from mtfcdd.deploy.benchmark.timing import (  # noqa: E402
     efficiency,
     efficiency_text,
-    format_peaks,
     format_references,
     interleaved_timings,
     keras_run,
+    litert_matmul_run,
     matmul_run,
     matmul_size_for,
+    onnx_matmul_run,
+    openvino_matmul_run,
     set_tensorflow_threads,
     smooth_random_images,
 )
@@ -101,26 +105,25 @@ def main(argv=None):
         metrics = mtfcdd.evaluate(runner, split.test, verbose=0)["metrics"]["Mean"]
         rows[name]["mean_i_auroc"], rows[name]["mean_p_auroc"] = metrics["I-AUROC"], metrics["P-AUROC"]
     flops = count_flops(model)
-    size = matmul_size_for(flops)
     features = cpu_features()
+    products, no_bfloat16 = runtime_products(features, matmul_size_for(flops), arguments.threads)
     # Every row's name ends with the number format it computes in.
     formats = {name: name.split()[-1] for name in runners}
-    references, sources = format_references(
-        features, set(formats.values()) - {"float32"}, size, arguments.threads
-    )
-    references["float32"] = matmul_run("cpu", size)
     runs = {}
     for name, runner in runners.items():
-        reference = sources.get(formats[name]) if sources.get(formats[name]) in references else "float32"
+        # Keras runs in TensorFlow. A row with no product in its format
+        # runs beside a float32 one, so that every round loads the machine alike.
+        product = name.replace("Keras", "TensorFlow")
+        product = product if product in products else "TensorFlow float32"
         for batch_size in BATCH_SIZES:
             if name.startswith("Keras"):
                 function = keras_run(runner, batch_size)
             else:
                 images = smooth_random_images(batch_size, runner.image_size)
                 function = lambda runner=runner, images=images: runner.heatmaps(images)  # noqa: E731
-            runs[name, batch_size] = (function, batch_size, reference)
-    milliseconds, gflops_by_reference = interleaved_timings(runs, references, arguments.repeats)
-    peaks = format_peaks(gflops_by_reference["float32"], sources, gflops_by_reference)
+            runs[name, batch_size] = (function, batch_size, product)
+    milliseconds, gflops_by_product = interleaved_timings(runs, products, arguments.repeats)
+    peaks = peaks_by_format(gflops_by_product, no_bfloat16)
     for (name, batch_size), value in milliseconds.items():
         rows[name][f"ms_per_image_batch_{batch_size}"] = value
         rows[name][f"efficiency_batch_{batch_size}"] = efficiency(flops / 1e9, value, peaks[formats[name]])
@@ -129,10 +132,39 @@ def main(argv=None):
     if arguments.json:
         write_json(arguments.json, {
             "cpu_features": features, "threads": arguments.threads, "image_size": list(model.image_size),
-            "gflops_per_image": flops / 1e9,
+            "gflops_per_image": flops / 1e9, "matmul_gflops_by_product": gflops_by_product,
             "matmul_gflops_by_format": peaks, "rows": rows,
         })
     return rows
+
+
+def runtime_products(features, size, threads):
+    """Each runtime's ``size`` x ``size`` product in each number format it
+    runs a row in, named as the row ("LiteRT int8"; "TensorFlow float32" and
+    "TensorFlow bfloat16" for Keras): ``{name: (function, FLOPs)}``, and
+    where the CPU has no bfloat16 product, why (else None)."""
+    products = {"TensorFlow float32": matmul_run("cpu", size)}
+    for runtime, make_product in (
+        ("LiteRT", litert_matmul_run), ("ONNX Runtime", onnx_matmul_run), ("OpenVINO", openvino_matmul_run),
+    ):
+        for number_format, quantize in (("float32", "none"), ("int8", "int8")):
+            products[f"{runtime} {number_format}"] = make_product(size, threads, quantize)
+    bfloat16, sources = format_references(features, {"bfloat16"}, size, threads)
+    if not bfloat16:
+        return products, sources["bfloat16"]
+    products["TensorFlow bfloat16"] = bfloat16[sources["bfloat16"]]
+    return products, None
+
+
+def peaks_by_format(gflops_by_product, no_bfloat16):
+    """``{format: the best product in it (GFLOP/s)}``, bfloat16's or
+    ``no_bfloat16``, why it has none."""
+    peaks = {
+        number_format: max(value for name, value in gflops_by_product.items() if name.endswith(number_format))
+        for number_format in ("float32", "int8")
+    }
+    peaks["bfloat16"] = gflops_by_product.get("TensorFlow bfloat16", no_bfloat16)
+    return peaks
 
 
 def markdown_table(rows):

@@ -271,7 +271,12 @@ def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_p
     keras_mean = evaluate(model, split.test, verbose=0)["metrics"]["Mean"]
     with open(json_path) as file:
         written = json.load(file)
-    peaks = written["matmul_gflops_by_format"]
+    peaks, products = written["matmul_gflops_by_format"], written["matmul_gflops_by_product"]
+    # Every runtime's own product in each format it runs in; a format's peak is the best of them.
+    assert sorted(products) == sorted(["TensorFlow float32", *list(rows)[2:]] + (
+        ["TensorFlow bfloat16"] if not isinstance(peaks["bfloat16"], str) else []))
+    for number_format in ("float32", "int8"):
+        assert peaks[number_format] == max(value for name, value in products.items() if name.endswith(number_format))
     for name, row in rows.items():
         assert row["ms_per_image_batch_1"] > 0 and row["ms_per_image_batch_8"] > 0
         # Against the peak of the row's own format, or why there is none.

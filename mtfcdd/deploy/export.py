@@ -74,6 +74,9 @@ if TYPE_CHECKING:
 RepresentativeImages = Sequence[str | os.PathLike[str]] | np.ndarray | Sequence[np.ndarray]
 """Calibration images: file paths, an array (N, H, W, 3), or (H, W, 3) arrays."""
 
+ONNX_INPUT = "images"
+"""The input name of the ONNX file (and of the OpenVINO file made from it)."""
+
 
 def export_tflite(
     model: MultiTypeFCDD,
@@ -196,23 +199,13 @@ def export_onnx(
         with atomic_path(output_path, suffix=".onnx") as temporary_path:
             _write_float_onnx(model, temporary_path)
     else:
-        quantization = import_optional(
-            "onnxruntime.quantization", "onnxruntime", "ONNX int8 quantisation", extra="onnx"
-        )
         with temporary_folder_beside(output_path) as work_dir, atomic_path(
             output_path, suffix=".onnx"
         ) as temporary_path:
             float_path = os.path.join(work_dir, "float32.onnx")
             _write_float_onnx(model, float_path)
-            # Int8 activations and weights (S8S8), onnxruntime's advice for
-            # QDQ on x86: U8S8 can saturate on AVX2 without VNNI.
-            quantization.quantize_static(
-                float_path, temporary_path,
-                _OnnxCalibrationReader(calibration_images, model.preprocessor),
-                quant_format=quantization.QuantFormat.QDQ, per_channel=True,
-                activation_type=quantization.QuantType.QInt8,
-                weight_type=quantization.QuantType.QInt8,
-            )
+            batches = (batch for [batch] in _representative_dataset(calibration_images, model.preprocessor))
+            quantize_onnx_int8(float_path, temporary_path, ONNX_INPUT, batches)
     _write_converted_sidecar(output_path, metadata, "onnx", quantize, calibration_images)
     return output_path
 
@@ -257,15 +250,8 @@ def export_openvino(
         _write_float_onnx(model, float_path)
         converted = openvino.convert_model(float_path)
         if quantize == "int8":
-            nncf = import_optional("nncf", "nncf", "OpenVINO int8 quantisation", extra="openvino")
-            batches = _representative_dataset(calibration_images, model.preprocessor)
-            # NNCF draws progress bars on standard output, which belongs to
-            # the result (`mtfcdd export --json`).
-            with contextlib.redirect_stdout(sys.stderr):
-                converted = nncf.quantize(
-                    converted, nncf.Dataset(list(batches), lambda inputs: inputs[0]),
-                    subset_size=len(calibration_images),
-                )
+            batches = [batch for [batch] in _representative_dataset(calibration_images, model.preprocessor)]
+            converted = quantize_openvino_int8(converted, batches)
         written = os.path.join(work_dir, "model.xml")
         openvino.save_model(converted, written, compress_to_fp16=False)
         # The weights first: the .xml is what a reader looks for.
@@ -281,7 +267,7 @@ def _write_float_onnx(model, path):
     height, width = model.image_size
     # Keras traces a model that was never called (one just loaded from a
     # file) only with an explicit signature; the batch stays dynamic.
-    signature = [keras.InputSpec(shape=(None, height, width, 3), dtype="float32", name="images")]
+    signature = [keras.InputSpec(shape=(None, height, width, 3), dtype="float32", name=ONNX_INPUT)]
     with warnings.catch_warnings():
         # Keras' tf2onnx glue sets np.object for tf2onnx, which NumPy warns about.
         warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
@@ -325,16 +311,43 @@ def _write_converted_sidecar(output_path, metadata, file_format, quantize, calib
     )
 
 
-class _OnnxCalibrationReader:
-    """onnxruntime's ``CalibrationDataReader``: the calibration images one
-    by one, as ``{"images": batch}``."""
+def quantize_onnx_int8(float_path, output_path, input_name, batches):
+    """onnxruntime's static quantisation of the ONNX file ``float_path`` to
+    ``output_path`` (not atomic), calibrated on ``batches`` (arrays for its
+    input ``input_name``): QDQ form, int8 activations, int8 weights per
+    channel.
 
-    def __init__(self, images, preprocessor):
-        self._batches = _representative_dataset(images, preprocessor)
+    Int8 activations and weights (S8S8) are onnxruntime's advice for QDQ on
+    x86: U8S8 can saturate on AVX2 without VNNI.
+    """
+    quantization = import_optional("onnxruntime.quantization", "onnxruntime", "ONNX int8 quantisation", extra="onnx")
+    quantization.quantize_static(
+        float_path, output_path, _OnnxCalibrationReader(input_name, batches),
+        quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+        activation_type=quantization.QuantType.QInt8, weight_type=quantization.QuantType.QInt8,
+    )
+
+
+def quantize_openvino_int8(model, batches):
+    """NNCF's post-training int8 quantisation of the OpenVINO ``model``,
+    calibrated on ``batches`` (a list of arrays for its one input)."""
+    nncf = import_optional("nncf", "nncf", "OpenVINO int8 quantisation", extra="openvino")
+    # NNCF draws progress bars on standard output, which belongs to the
+    # result (`mtfcdd export --json`).
+    with contextlib.redirect_stdout(sys.stderr):
+        return nncf.quantize(model, nncf.Dataset(batches), subset_size=len(batches))
+
+
+class _OnnxCalibrationReader:
+    """onnxruntime's ``CalibrationDataReader``: ``batches`` one by one, as
+    ``{input_name: batch}``."""
+
+    def __init__(self, input_name, batches):
+        self._input_name, self._batches = input_name, iter(batches)
 
     def get_next(self):
         batch = next(self._batches, None)
-        return None if batch is None else {"images": batch[0]}
+        return None if batch is None else {self._input_name: batch}
 
 
 def type_projection_model(model):

@@ -61,13 +61,8 @@ class OnnxModel(ConvertedModel):
         providers: Sequence[str] = DEFAULT_PROVIDERS,
     ) -> None:
         super().__init__(model_path)
-        options = onnxruntime.SessionOptions()
-        if num_threads is not None:
-            options.intra_op_num_threads = num_threads
         try:
-            self.session = onnxruntime.InferenceSession(
-                self.model_path, options, providers=list(providers)
-            )
+            self.session = onnx_session(self.model_path, num_threads, providers)
         except _LOAD_ERRORS as error:
             raise ValueError(f"{self.model_path}: onnxruntime cannot load this file ({error}).") from error
         (model_input,), (model_output,) = self.session.get_inputs(), self.session.get_outputs()
@@ -83,3 +78,13 @@ class OnnxModel(ConvertedModel):
             [self._output_name], {self._input_name: batch.astype(np.float32, copy=False)}
         )
         return projection
+
+
+def onnx_session(model_path, num_threads=None, providers=DEFAULT_PROVIDERS):
+    """An ``onnxruntime.InferenceSession`` of the file ``model_path`` on
+    ``num_threads`` threads (None: onnxruntime's choice), as the runner and
+    the benchmark's ONNX Runtime products run."""
+    options = onnxruntime.SessionOptions()
+    if num_threads is not None:
+        options.intra_op_num_threads = num_threads
+    return onnxruntime.InferenceSession(os.fspath(model_path), options, providers=list(providers))

@@ -65,18 +65,9 @@ class OpenVinoModel(ConvertedModel):
         inference_precision: str = "f32",
         device: str = "CPU",
     ) -> None:
-        if inference_precision not in INFERENCE_PRECISIONS:
-            raise ValueError(
-                f"inference_precision must be one of {INFERENCE_PRECISIONS}; got {inference_precision!r}."
-            )
         super().__init__(model_path)
-        config: dict[str, str | int] = {"INFERENCE_PRECISION_HINT": inference_precision}
-        if num_threads is not None:
-            config["INFERENCE_NUM_THREADS"] = num_threads
         try:
-            core = openvino.Core()
-            network = core.read_model(self.model_path)
-            self.compiled_model = core.compile_model(network, device, config)
+            self.compiled_model = compile_openvino(self.model_path, num_threads, inference_precision, device)
         except RuntimeError as error:
             raise ValueError(
                 f"{self.model_path}: OpenVINO cannot load this file ({' '.join(str(error).split())})."
@@ -90,3 +81,20 @@ class OpenVinoModel(ConvertedModel):
     def _type_projection(self, batch):
         # image_batch keeps uint8 images uint8; the file reads float32.
         return self.compiled_model(batch.astype(np.float32, copy=False))[self._output]
+
+
+def compile_openvino(model, num_threads=None, inference_precision="f32", device="CPU"):
+    """OpenVINO's compiled ``model`` (an ``.xml`` file or an ``openvino.Model``)
+    on ``num_threads`` threads (None: OpenVINO's choice), computing in
+    ``inference_precision`` (one of ``INFERENCE_PRECISIONS``; OpenVINO's own
+    default is bf16 on CPUs with AMX or AVX512-BF16), as the runner and the
+    benchmark's OpenVINO products run."""
+    if inference_precision not in INFERENCE_PRECISIONS:
+        raise ValueError(f"inference_precision must be one of {INFERENCE_PRECISIONS}; got {inference_precision!r}.")
+    config: dict[str, str | int] = {"INFERENCE_PRECISION_HINT": inference_precision}
+    if num_threads is not None:
+        config["INFERENCE_NUM_THREADS"] = num_threads
+    core = openvino.Core()
+    network = core.read_model(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
+    return core.compile_model(network, device, config)
+

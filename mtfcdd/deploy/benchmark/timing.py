@@ -22,17 +22,27 @@ A model is measured against the peak of the number format it computes in
 mixed-bfloat16 Keras model against TensorFlow's bfloat16 product, an int8
 file against LiteRT's int8 product, each interleaved the same way. Where the
 CPU lacks a format's instructions there is no peak, and the row says why.
+ONNX Runtime's and OpenVINO's products (``onnx_matmul_run``,
+``openvino_matmul_run``, float32 and int8) are there for the runtimes
+compared side by side (experiments/runtime_comparison.py): in int8 one
+runtime's GEMM can be twice another's on the same CPU, so a format's peak is
+the best product of every runtime that computes in it.
 
 Model times are medians over repeated runs after warm-up runs.
 """
 
+import os
 import statistics
+import tempfile
 import time
 import warnings
 
 import cv2
 import numpy as np
 import tensorflow as tf
+
+from mtfcdd.deploy.export import quantize_onnx_int8, quantize_openvino_int8
+from mtfcdd.utils.optional_packages import import_optional
 
 
 def matmul_run(device="cpu", size=2048, dtype="float32"):
@@ -70,9 +80,8 @@ def litert_matmul_run(size=2048, threads=None, quantize="none"):
     # --training`) must not need the optional ai-edge-litert.
     from mtfcdd.deploy.runner import litert
 
-    generator = np.random.default_rng(0)
-    weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
-    inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+    _check_product_quantize(quantize)
+    inputs, weights = _product_operands(size)
 
     @tf.function(input_signature=[tf.TensorSpec((size, size), tf.float32)])
     def product(values):
@@ -84,8 +93,6 @@ def litert_matmul_run(size=2048, threads=None, quantize="none"):
         converter.representative_dataset = lambda: iter([[inputs]])
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = converter.inference_output_type = tf.int8
-    elif quantize != "none":
-        raise ValueError(f"quantize must be 'none' or 'int8'; got {quantize!r}.")
     with warnings.catch_warnings():
         # A concrete function's int8 input makes the converter ask for input
         # statistics that the representative data set has already given.
@@ -107,6 +114,81 @@ def litert_matmul_run(size=2048, threads=None, quantize="none"):
 
     return run, 2 * size**3
 
+
+
+def onnx_matmul_run(size=2048, threads=None, quantize="none"):
+    """(a function that runs a ``size`` x ``size`` product in ONNX Runtime, its FLOPs).
+
+    A one-op file (``MatMul`` by constant weights), float32, or with
+    ``quantize="int8"`` quantised as ``export_onnx`` quantises a model
+    (``mtfcdd.deploy.export.quantize_onnx_int8``), which ONNX Runtime runs
+    with its int8 GEMM; in a session made as its runner makes one.
+    """
+    from mtfcdd.deploy.onnx_runner import onnx_session  # optional, as in litert_matmul_run
+
+    with tempfile.TemporaryDirectory() as folder:
+        session = onnx_session(_matmul_onnx_file(size, folder, quantize), threads)
+    inputs, _ = _product_operands(size)
+    return lambda: session.run(None, {_PRODUCT_INPUT: inputs}), 2 * size**3
+
+
+def openvino_matmul_run(size=2048, threads=None, quantize="none"):
+    """(a function that runs a ``size`` x ``size`` product in OpenVINO, its FLOPs).
+
+    ``onnx_matmul_run``'s float32 file converted by ``openvino.convert_model``
+    as ``export_openvino`` converts a model, with ``quantize="int8"``
+    quantised by NNCF (``mtfcdd.deploy.export.quantize_openvino_int8``), and
+    compiled as its runner compiles one (float parts in f32).
+    """
+    from mtfcdd.deploy.openvino_runner import compile_openvino, openvino  # optional
+
+    _check_product_quantize(quantize)
+    inputs, _ = _product_operands(size)
+    with tempfile.TemporaryDirectory() as folder:
+        network = openvino.convert_model(_matmul_onnx_file(size, folder, "none"))
+    if quantize == "int8":
+        network = quantize_openvino_int8(network, [inputs])
+    compiled = compile_openvino(network, threads)
+    return lambda: compiled(inputs), 2 * size**3
+
+
+_PRODUCT_INPUT = "inputs"
+
+
+def _matmul_onnx_file(size, folder, quantize):
+    """A one-op ONNX file in ``folder``, ``inputs`` (size x size) times
+    constant weights; its path."""
+    onnx = import_optional("onnx", "onnx", "the ONNX Runtime matmul peak", extra="onnx")
+    _check_product_quantize(quantize)
+    inputs, weights = _product_operands(size)
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", [_PRODUCT_INPUT, "weights"], ["product"])], "matmul",
+        [onnx.helper.make_tensor_value_info(_PRODUCT_INPUT, onnx.TensorProto.FLOAT, [size, size])],
+        [onnx.helper.make_tensor_value_info("product", onnx.TensorProto.FLOAT, [size, size])],
+        [onnx.numpy_helper.from_array(weights, "weights")],
+    )
+    # Opset 13 and IR 8 load in every onnxruntime the onnx extra allows.
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8)
+    path = os.path.join(folder, "matmul.onnx")
+    onnx.save(model, path)
+    if quantize == "none":
+        return path
+    quantized_path = os.path.join(folder, "matmul_int8.onnx")
+    quantize_onnx_int8(path, quantized_path, _PRODUCT_INPUT, [inputs])
+    return quantized_path
+
+
+def _product_operands(size):
+    """(inputs, weights) of a product: uniform in [-1, 1], float32, seeded."""
+    generator = np.random.default_rng(0)
+    weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+    inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
+    return inputs, weights
+
+
+def _check_product_quantize(quantize):
+    if quantize not in ("none", "int8"):
+        raise ValueError(f"quantize must be 'none' or 'int8'; got {quantize!r}.")
 
 # The reference product of each number format but float32, the CPU features
 # that compute it natively (any of them), and the function that makes it.
