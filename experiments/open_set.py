@@ -18,7 +18,7 @@ The first method, ``max_ratio`` (the largest type score over its
 threshold), is the baseline.
 
     python experiments/open_set.py --out results/open_set
-    mtfcdd data synth --layout folder --types crack,dent,stain,scratch --preset tiny --out parts
+    mtfcdd data synth parts --layout folder --types crack,dent,stain
     python experiments/open_set.py --out results/open_set_parts --data parts
 
 The defaults train as ``mtfcdd demo`` trains, on the ``demo`` synthetic

@@ -62,6 +62,10 @@ NOT_RUN = (
      "six times and evaluates eight runtimes: tests/test_precision.py::"
      "test_predict_evaluate_and_serve_take_precision and tests/test_onnx.py::"
      "test_runtime_comparison_script run them on the tiny set"),
+    ("docs/deployment.md", "python experiments/runtime_comparison.py mtfcdd_demo/run/model.keras --data mtfcdd_demo/data "
+     "--alpha 0.4 \\",
+     "the demo's model converted six times and eight runtimes evaluated and timed, minutes: tests/test_onnx.py::"
+     "test_runtime_comparison_script runs the script on the tiny set"),
     ("docs/deployment.md", "import mtfcdd",
      "the demo's model and four conversions, minutes: tests/test_deploy.py and tests/test_onnx.py evaluate "
      "converted files against the Keras model"),
