@@ -97,4 +97,3 @@ def compile_openvino(model, num_threads=None, inference_precision="f32", device=
     core = openvino.Core()
     network = core.read_model(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
     return core.compile_model(network, device, config)
-

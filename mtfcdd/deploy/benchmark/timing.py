@@ -115,7 +115,6 @@ def litert_matmul_run(size=2048, threads=None, quantize="none"):
     return run, 2 * size**3
 
 
-
 def onnx_matmul_run(size=2048, threads=None, quantize="none"):
     """(a function that runs a ``size`` x ``size`` product in ONNX Runtime, its FLOPs).
 
@@ -126,9 +125,10 @@ def onnx_matmul_run(size=2048, threads=None, quantize="none"):
     """
     from mtfcdd.deploy.onnx_runner import onnx_session  # optional, as in litert_matmul_run
 
+    _check_product_quantize(quantize)
+    inputs, weights = _product_operands(size)
     with tempfile.TemporaryDirectory() as folder:
-        session = onnx_session(_matmul_onnx_file(size, folder, quantize), threads)
-    inputs, _ = _product_operands(size)
+        session = onnx_session(_matmul_onnx_file(inputs, weights, folder, quantize), threads)
     return lambda: session.run(None, {_PRODUCT_INPUT: inputs}), 2 * size**3
 
 
@@ -143,9 +143,9 @@ def openvino_matmul_run(size=2048, threads=None, quantize="none"):
     from mtfcdd.deploy.openvino_runner import compile_openvino, openvino  # optional
 
     _check_product_quantize(quantize)
-    inputs, _ = _product_operands(size)
+    inputs, weights = _product_operands(size)
     with tempfile.TemporaryDirectory() as folder:
-        network = openvino.convert_model(_matmul_onnx_file(size, folder, "none"))
+        network = openvino.convert_model(_matmul_onnx_file(inputs, weights, folder, "none"))
     if quantize == "int8":
         network = quantize_openvino_int8(network, [inputs])
     compiled = compile_openvino(network, threads)
@@ -155,16 +155,14 @@ def openvino_matmul_run(size=2048, threads=None, quantize="none"):
 _PRODUCT_INPUT = "inputs"
 
 
-def _matmul_onnx_file(size, folder, quantize):
-    """A one-op ONNX file in ``folder``, ``inputs`` (size x size) times
-    constant weights; its path."""
+def _matmul_onnx_file(inputs, weights, folder, quantize):
+    """A one-op ONNX file in ``folder``: its input (shaped as ``inputs``,
+    which calibrate it for int8) times the constant ``weights``; its path."""
     onnx = import_optional("onnx", "onnx", "the ONNX Runtime matmul peak", extra="onnx")
-    _check_product_quantize(quantize)
-    inputs, weights = _product_operands(size)
     graph = onnx.helper.make_graph(
         [onnx.helper.make_node("MatMul", [_PRODUCT_INPUT, "weights"], ["product"])], "matmul",
-        [onnx.helper.make_tensor_value_info(_PRODUCT_INPUT, onnx.TensorProto.FLOAT, [size, size])],
-        [onnx.helper.make_tensor_value_info("product", onnx.TensorProto.FLOAT, [size, size])],
+        [onnx.helper.make_tensor_value_info(_PRODUCT_INPUT, onnx.TensorProto.FLOAT, list(inputs.shape))],
+        [onnx.helper.make_tensor_value_info("product", onnx.TensorProto.FLOAT, [len(inputs), weights.shape[1]])],
         [onnx.numpy_helper.from_array(weights, "weights")],
     )
     # Opset 13 and IR 8 load in every onnxruntime the onnx extra allows.
@@ -189,6 +187,7 @@ def _product_operands(size):
 def _check_product_quantize(quantize):
     if quantize not in ("none", "int8"):
         raise ValueError(f"quantize must be 'none' or 'int8'; got {quantize!r}.")
+
 
 # The reference product of each number format but float32, the CPU features
 # that compute it natively (any of them), and the function that makes it.
