@@ -18,9 +18,10 @@ from conftest import blocking_imports, unit_scale_model
 import mtfcdd
 from mtfcdd.cli import build_parser, main
 from mtfcdd.cli.serve import build_server
+from mtfcdd.deploy.benchmark import timing
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.export import export_openvino
-from mtfcdd.deploy.onnx_runner import OnnxModel
+from mtfcdd.deploy.onnx_runner import OnnxModel, onnx_session
 from mtfcdd.deploy.openvino_runner import OpenVinoModel
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import model_files, read_sidecar, sidecar_path
@@ -255,6 +256,26 @@ def test_serve_converted_file(conversion, split):
     expected = mtfcdd.predict(runner_class(path), [split.test[0].image_path]).predictions[0]
     assert answer["scores"] == expected.scores
     assert model.runtime == runtime
+
+
+@pytest.mark.parametrize("as_image", [False, True], ids=["matmul", "1x1 convolution"])
+def test_product_file_multiplies_its_input_by_its_weights(as_image, tmp_path):
+    """The runtimes' products (``timing._product_onnx_file``): a MatMul, or for the int8
+    products the same matrix product as a 1x1 convolution over the rows laid out as pixels."""
+    inputs, weights = timing._product_operands(64, as_image=as_image)
+    matrix_inputs, matrix_weights = timing._product_operands(64)
+    session = onnx_session(timing._product_onnx_file(inputs, weights, str(tmp_path), "none"))
+    product = session.run(None, {"inputs": inputs})[0]
+    expected = matrix_inputs.astype(np.float64) @ matrix_weights
+    if as_image:
+        # (1, outputs, 2, 32) -> one row per pixel, as the matrix product has them.
+        product = product.reshape(64, 64).T
+    np.testing.assert_allclose(product, expected, atol=1e-4)
+
+
+def test_image_product_size_must_fill_its_rows():
+    with pytest.raises(ValueError, match="divisible by 32; got 80"):
+        timing._product_operands(80, as_image=True)
 
 
 def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_path, capsys):

@@ -23,7 +23,8 @@ mixed-bfloat16 Keras model against TensorFlow's bfloat16 product, an int8
 file against LiteRT's int8 product, each interleaved the same way. Where the
 CPU lacks a format's instructions there is no peak, and the row says why.
 ONNX Runtime's and OpenVINO's products (``onnx_matmul_run``,
-``openvino_matmul_run``, float32 and int8) are there for the runtimes
+``openvino_matmul_run``, float32 and int8; the int8 ones as a 1x1
+convolution, the kernel the int8 model runs on) are there for the runtimes
 compared side by side (experiments/runtime_comparison.py): in int8 one
 runtime's GEMM can be twice another's on the same CPU, so a format's peak is
 the best product of every runtime that computes in it.
@@ -118,34 +119,36 @@ def litert_matmul_run(size=2048, threads=None, quantize="none"):
 def onnx_matmul_run(size=2048, threads=None, quantize="none"):
     """(a function that runs a ``size`` x ``size`` product in ONNX Runtime, its FLOPs).
 
-    A one-op file (``MatMul`` by constant weights), float32, or with
-    ``quantize="int8"`` quantised as ``export_onnx`` quantises a model
-    (``mtfcdd.deploy.export.quantize_onnx_int8``), which ONNX Runtime runs
-    with its int8 GEMM; in a session made as its runner makes one.
+    A one-op file (``_product_onnx_file``): a ``MatMul`` in float32; with
+    ``quantize="int8"`` the same product as a 1x1 convolution, quantised as
+    ``export_onnx`` quantises a model
+    (``mtfcdd.deploy.export.quantize_onnx_int8``); in a session made as its
+    runner makes one.
     """
     from mtfcdd.deploy.onnx_runner import onnx_session  # optional, as in litert_matmul_run
 
     _check_product_quantize(quantize)
-    inputs, weights = _product_operands(size)
+    inputs, weights = _product_operands(size, as_image=quantize == "int8")
     with tempfile.TemporaryDirectory() as folder:
-        session = onnx_session(_matmul_onnx_file(inputs, weights, folder, quantize), threads)
+        session = onnx_session(_product_onnx_file(inputs, weights, folder, quantize), threads)
     return lambda: session.run(None, {_PRODUCT_INPUT: inputs}), 2 * size**3
 
 
 def openvino_matmul_run(size=2048, threads=None, quantize="none"):
     """(a function that runs a ``size`` x ``size`` product in OpenVINO, its FLOPs).
 
-    ``onnx_matmul_run``'s float32 file converted by ``openvino.convert_model``
-    as ``export_openvino`` converts a model, with ``quantize="int8"``
-    quantised by NNCF (``mtfcdd.deploy.export.quantize_openvino_int8``), and
+    ``onnx_matmul_run``'s float32 file (with ``quantize="int8"`` its 1x1
+    convolution) converted by ``openvino.convert_model`` as
+    ``export_openvino`` converts a model, with ``quantize="int8"`` quantised
+    by NNCF (``mtfcdd.deploy.export.quantize_openvino_int8``), and
     compiled as its runner compiles one (float parts in f32).
     """
     from mtfcdd.deploy.openvino_runner import compile_openvino, openvino  # optional
 
     _check_product_quantize(quantize)
-    inputs, weights = _product_operands(size)
+    inputs, weights = _product_operands(size, as_image=quantize == "int8")
     with tempfile.TemporaryDirectory() as folder:
-        network = openvino.convert_model(_matmul_onnx_file(inputs, weights, folder, "none"))
+        network = openvino.convert_model(_product_onnx_file(inputs, weights, folder, "none"))
     if quantize == "int8":
         network = quantize_openvino_int8(network, [inputs])
     compiled = compile_openvino(network, threads)
@@ -155,33 +158,58 @@ def openvino_matmul_run(size=2048, threads=None, quantize="none"):
 _PRODUCT_INPUT = "inputs"
 
 
-def _matmul_onnx_file(inputs, weights, folder, quantize):
-    """A one-op ONNX file in ``folder``: its input (shaped as ``inputs``,
-    which calibrate it for int8) times the constant ``weights``; its path."""
+def _product_onnx_file(inputs, weights, folder, quantize):
+    """A one-op ONNX file in ``folder`` that multiplies its input (shaped as
+    ``inputs``, which calibrate it for int8) by the constant ``weights``;
+    its path.
+
+    Matrix operands: ``MatMul``. Image operands (``_product_operands``,
+    which the int8 products use): a 1x1 ``Conv``, the same product:
+    ONNX Runtime and OpenVINO run an int8 ``MatMul`` on a slower kernel than
+    their int8 convolutions, which are what a model runs on (on an AVX2
+    machine, 234 against 345 GOP/s in ONNX Runtime, 175 against 322 in
+    OpenVINO), so an int8 ``MatMul`` is no peak.
+    """
     onnx = import_optional("onnx", "onnx", "the ONNX Runtime matmul peak", extra="onnx")
+    if inputs.ndim == 4:
+        node = onnx.helper.make_node("Conv", [_PRODUCT_INPUT, "weights"], ["product"], kernel_shape=[1, 1])
+        output_shape = [1, weights.shape[0], *inputs.shape[2:]]
+    else:
+        node = onnx.helper.make_node("MatMul", [_PRODUCT_INPUT, "weights"], ["product"])
+        output_shape = [len(inputs), weights.shape[1]]
     graph = onnx.helper.make_graph(
-        [onnx.helper.make_node("MatMul", [_PRODUCT_INPUT, "weights"], ["product"])], "matmul",
+        [node], "product",
         [onnx.helper.make_tensor_value_info(_PRODUCT_INPUT, onnx.TensorProto.FLOAT, list(inputs.shape))],
-        [onnx.helper.make_tensor_value_info("product", onnx.TensorProto.FLOAT, [len(inputs), weights.shape[1]])],
+        [onnx.helper.make_tensor_value_info("product", onnx.TensorProto.FLOAT, output_shape)],
         [onnx.numpy_helper.from_array(weights, "weights")],
     )
     # Opset 13 and IR 8 load in every onnxruntime the onnx extra allows.
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8)
-    path = os.path.join(folder, "matmul.onnx")
+    path = os.path.join(folder, "product.onnx")
     onnx.save(model, path)
     if quantize == "none":
         return path
-    quantized_path = os.path.join(folder, "matmul_int8.onnx")
+    quantized_path = os.path.join(folder, "product_int8.onnx")
     quantize_onnx_int8(path, quantized_path, _PRODUCT_INPUT, [inputs])
     return quantized_path
 
 
-def _product_operands(size):
-    """(inputs, weights) of a product: uniform in [-1, 1], float32, seeded."""
+def _product_operands(size, as_image=False):
+    """(inputs, weights) of a ``size`` x ``size`` product: uniform in
+    [-1, 1], float32, seeded.
+
+    ``as_image``: laid out for a 1x1 convolution (``_product_onnx_file``),
+    the inputs' rows as the pixels of a (1, size, size / 32, 32) image of
+    ``size`` channels, the weights (size, size, 1, 1).
+    """
+    if as_image and size % 32:
+        raise ValueError(f"an image-shaped product needs a size divisible by 32; got {size}.")
     generator = np.random.default_rng(0)
     weights = generator.uniform(-1, 1, (size, size)).astype(np.float32)
     inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
-    return inputs, weights
+    if not as_image:
+        return inputs, weights
+    return inputs.T.reshape(1, size, size // 32, 32), weights.T.reshape(size, size, 1, 1)
 
 
 def _check_product_quantize(quantize):
