@@ -24,6 +24,11 @@ ARGUMENTS = ("--data-preset", "tiny", "--folds", *FOLDS, "--image-size", "75", "
              "--batch-size", "8", "--verbose", "0")
 
 
+# The tests of the one protocol run share a worker, so that it is run once,
+# not once per xdist worker.
+SHARES_THE_RUN = pytest.mark.xdist_group("open_set_run")
+
+
 @pytest.fixture(scope="module")
 def open_set_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("open_set")
@@ -39,6 +44,7 @@ def fold_scores(out, fold):
 
 
 @pytest.mark.slow
+@SHARES_THE_RUN
 def test_each_fold_trains_without_its_type(open_set_run):
     out, _, _ = open_set_run
     for fold in FOLDS:
@@ -51,6 +57,7 @@ def test_each_fold_trains_without_its_type(open_set_run):
 
 
 @pytest.mark.slow
+@SHARES_THE_RUN
 def test_table_agrees_with_the_per_image_scores(open_set_run):
     out, results, rows = open_set_run
     for fold in FOLDS:
@@ -94,6 +101,7 @@ def test_table_agrees_with_the_per_image_scores(open_set_run):
 
 
 @pytest.mark.slow
+@SHARES_THE_RUN
 def test_table_and_figure_are_written(open_set_run):
     out, results, _ = open_set_run
     table = (out / SCRIPT["TABLE_FILE"]).read_text()
@@ -107,6 +115,7 @@ def test_table_and_figure_are_written(open_set_run):
 
 
 @pytest.mark.slow
+@SHARES_THE_RUN
 def test_a_second_call_reuses_the_folds(open_set_run):
     out, results, _ = open_set_run
     scores = [out / "folds" / fold / SCRIPT["SCORES_FILE"] for fold in FOLDS]
