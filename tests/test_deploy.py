@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import cv2
 import keras
@@ -18,7 +19,7 @@ from mtfcdd.data.synthetic.render import render_sample
 from mtfcdd.deploy import export
 from mtfcdd.deploy.benchmark.cpu_features import cpu_features, format_cpu_features
 from mtfcdd.deploy.benchmark.flops import count_flops
-from mtfcdd.deploy.benchmark.timing import efficiency, format_peaks, format_references
+from mtfcdd.deploy.benchmark.timing import efficiency, format_peaks, format_references, interleaved_timings
 from mtfcdd.deploy.benchmark.footprint import measure_footprint
 from mtfcdd.deploy.runner import LiteRTModel
 from mtfcdd.deploy.sidecar import read_sidecar, sidecar_path
@@ -564,6 +565,28 @@ def test_format_references_say_which_formats_the_cpu_lacks():
     assert format_references(unknown, {"bfloat16"}, 256) == ({}, {"bfloat16": "unknown CPU features"})
     assert efficiency(2.0, 10.0, 400.0) == pytest.approx(2.0 / 0.01 / 400.0)
     assert efficiency(2.0, 10.0, "unknown CPU features") == "unknown CPU features"
+
+
+def test_interleaved_timings_time_each_function_after_a_run_of_its_own():
+    """A run that follows another runtime's shares the cores with its still-spinning threads:
+    here it takes 40 ms longer. Only runs that follow a run of the same function are timed."""
+    calls = []
+
+    def function_named(name, seconds):
+        def run():
+            time.sleep(seconds + (0.04 if calls and calls[-1] != name else 0.0))
+            calls.append(name)
+        return run
+
+    runs = {"model": (function_named("model", 0.004), 2, "product")}
+    references = {"product": (function_named("product", 0.002), 2e9)}
+    milliseconds, gflops = interleaved_timings(runs, references, repeats=3, warmup=1)
+    # One warm-up run each, then per round two runs of the model and two of the product.
+    assert calls == ["model", "product"] + ["model", "model", "product", "product"] * 3
+    # 4 ms per run of 2 images: 2 ms per image; had the first run of each pair been timed,
+    # (4 + 40) / 2 = 22 ms, and the product 21 ms, not 2.
+    assert 2.0 <= milliseconds["model"] < 10.0
+    assert 2e9 / (gflops["product"] * 1e9) < 0.01
 
 
 # --- Command line -------------------------------------------------------------

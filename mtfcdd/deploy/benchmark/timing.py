@@ -342,7 +342,11 @@ def interleaved_timings(runs, references, repeats=10, warmup=2):
     """Times model runs and reference products in turn, on the same machine.
 
     Each round runs every model once, each followed by its reference
-    product.
+    product. Each function runs twice in a row and the second run is timed:
+    a runtime's threads keep spinning for a while after its run (ONNX
+    Runtime's, OpenVINO's), and a run that starts among another runtime's
+    spinning threads shares the cores with them (an int8 product timed so
+    ran at 60 % of its speed alone); the untimed run waits them out.
 
     Args:
         runs: a dict from name to ``(function, batch size, reference
@@ -363,8 +367,8 @@ def interleaved_timings(runs, references, repeats=10, warmup=2):
     reference_seconds = {name: [] for name in references}
     for _ in range(repeats):
         for name, (function, _, reference) in runs.items():
-            model_seconds[name].append(seconds_of(function))
-            reference_seconds[reference].append(seconds_of(references[reference][0]))
+            model_seconds[name].append(_settled_seconds_of(function))
+            reference_seconds[reference].append(_settled_seconds_of(references[reference][0]))
     milliseconds = {
         name: statistics.median(seconds) * 1e3 / runs[name][1]
         for name, seconds in model_seconds.items()
@@ -374,6 +378,12 @@ def interleaved_timings(runs, references, repeats=10, warmup=2):
         for name, seconds in reference_seconds.items() if seconds
     }
     return milliseconds, gflops
+
+
+def _settled_seconds_of(run):
+    """Seconds of ``run()`` run again right after itself (``interleaved_timings``)."""
+    run()
+    return seconds_of(run)
 
 
 def smooth_random_images(count, size, seed=0):
