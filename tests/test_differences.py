@@ -1,5 +1,6 @@
 """experiments/differences.py: one difference per run, and the effect table."""
 
+import json
 import os
 import runpy
 
@@ -8,9 +9,8 @@ import pytest
 from mtfcdd.evaluation.presets import evaluation_settings
 from mtfcdd.metrics.evaluator import METRIC_NAMES
 
-SCRIPT = runpy.run_path(
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments", "differences.py")
-)
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = runpy.run_path(os.path.join(REPOSITORY, "experiments", "differences.py"))
 
 
 def test_each_run_switches_one_difference_to_the_authors_value():
@@ -45,3 +45,15 @@ def test_effects_are_changes_from_the_paper_run_of_the_same_seed():
     # paper's seed spread (std of 80 and 70) stands for the change's.
     table = SCRIPT["effects"]({0: means({paper: 0.80, authors: 0.80, other: 0.83}), 1: means({paper: 0.70})})
     assert table[other]["AP"] == pytest.approx((3.0, 50 ** 0.5))
+
+
+@pytest.mark.parametrize("record_name", ["differences_demo.json", "differences_tiny.json"])
+def test_docs_table_is_the_recorded_run(record_name):
+    """docs/realiad.md shows the tables of the runs it keeps the records of."""
+    with open(os.path.join(REPOSITORY, "docs", "images", record_name), encoding="utf-8") as file:
+        record = json.load(file)
+    with open(os.path.join(REPOSITORY, "docs", "realiad.md"), encoding="utf-8") as file:
+        page = file.read()
+    table = {name: {metric: tuple(value) for metric, value in row.items()} for name, row in record["effects"].items()}
+    assert SCRIPT["markdown_table"](table) in page
+    assert record["settings"]["data_preset"] == record_name[len("differences_"):-len(".json")]

@@ -263,6 +263,8 @@ def test_product_file_multiplies_its_input_by_its_weights(as_image, tmp_path):
     """The runtimes' products (``timing._product_onnx_file``): a MatMul, or for the int8
     products the same matrix product as a 1x1 convolution over the rows laid out as pixels."""
     inputs, weights = timing._product_operands(64, as_image=as_image)
+    # A runtime copies an input that is not contiguous on every run, inside the timing.
+    assert inputs.flags["C_CONTIGUOUS"]
     matrix_inputs, matrix_weights = timing._product_operands(64)
     session = onnx_session(timing._product_onnx_file(inputs, weights, str(tmp_path), "none"))
     product = session.run(None, {"inputs": inputs})[0]

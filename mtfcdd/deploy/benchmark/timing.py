@@ -209,7 +209,9 @@ def _product_operands(size, as_image=False):
     inputs = generator.uniform(-1, 1, (size, size)).astype(np.float32)
     if not as_image:
         return inputs, weights
-    return inputs.T.reshape(1, size, size // 32, 32), weights.T.reshape(size, size, 1, 1)
+    # Contiguous: a transposed view would be copied by the runtime on every run.
+    image = np.ascontiguousarray(inputs.T.reshape(1, size, size // 32, 32))
+    return image, np.ascontiguousarray(weights.T.reshape(size, size, 1, 1))
 
 
 def _check_product_quantize(quantize):
