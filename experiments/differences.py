@@ -7,14 +7,16 @@ and writes one table: difference -> change in the mean I-AUROC, AP, F1-max,
 P-AUROC and AUPRO, in percentage points, the mean over the seeds and their
 spread (docs/realiad.md, "Differences from the paper").
 
-    python experiments/differences.py --out results/differences
+    python experiments/differences.py --out results/differences --data-preset demo
+    python experiments/differences.py --out results/differences_tiny
     python experiments/differences.py --out results/differences --data-preset demo --image-size 128 \\
         --epochs 10 --seeds 0 1 2 --spread-seeds
 
-The first, with its defaults, is what docs/realiad.md reports (the ``tiny``
-set at 96x96, the shipped synthetic backbone, one balanced epoch, every run
-on seed 0 and the paper preset on seeds 1 and 2 too, for the seed spread);
-the second is the full size, every run on three seeds. Every run keeps its
+The first two are what docs/realiad.md reports (the ``demo`` set, and the
+``tiny`` set of the defaults; both at 96x96 with the shipped synthetic
+backbone, one balanced epoch, every run on seed 0 and the paper preset on
+seeds 1 and 2 too, for the seed spread); the third is the full size, every
+run on three seeds. Every run keeps its
 evaluation in ``OUT/runs/<run>/evaluation.json``: an interrupted script,
 started again with the same options, reuses what is done.
 """
