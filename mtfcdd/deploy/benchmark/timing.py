@@ -347,8 +347,9 @@ def interleaved_timings(runs, references, repeats=10, warmup=2):
     product. Each function runs twice in a row and the second run is timed:
     a runtime's threads keep spinning for a while after its run (ONNX
     Runtime's, OpenVINO's), and a run that starts among another runtime's
-    spinning threads shares the cores with them (an int8 product timed so
-    ran at 60 % of its speed alone); the untimed run waits them out.
+    spinning threads shares the cores with them (ONNX Runtime's int8
+    product, timed right after another session's run, at 74 % of its speed
+    after a run of its own); the untimed run waits them out.
 
     Args:
         runs: a dict from name to ``(function, batch size, reference
