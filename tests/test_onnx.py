@@ -288,15 +288,16 @@ def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_p
         keras_path, "--data", str(tiny_dataset), "--alpha", "0.1", "--out", str(tmp_path / "files"),
         "--num-calibration", "4", "--repeats", "1", "--json", json_path,
     ])
-    assert list(rows) == ["Keras float32", "Keras bfloat16"] + [
+    files = [
         f"{runtime} {precision}" for runtime in ("LiteRT", "ONNX Runtime", "OpenVINO") for precision in ("float32", "int8")
     ]
+    assert list(rows) == ["Keras float32", "Keras bfloat16", *files, "OpenVINO bfloat16"]
     keras_mean = evaluate(model, split.test, verbose=0)["metrics"]["Mean"]
     with open(json_path) as file:
         written = json.load(file)
     peaks, products = written["matmul_gflops_by_format"], written["matmul_gflops_by_product"]
     # Every runtime's own product in each format it runs in; a format's peak is the best of them.
-    assert sorted(products) == sorted(["TensorFlow float32", *list(rows)[2:]] + (
+    assert sorted(products) == sorted(["TensorFlow float32", *files] + (
         ["TensorFlow bfloat16"] if not isinstance(peaks["bfloat16"], str) else []))
     for number_format in ("float32", "int8"):
         assert peaks[number_format] == max(value for name, value in products.items() if name.endswith(number_format))
@@ -316,6 +317,11 @@ def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_p
             # bfloat16's rounding moves a few scores (BFLOAT16_SCORE_RTOL, tests/test_precision.py).
             assert row["mean_i_auroc"] == pytest.approx(keras_mean["I-AUROC"], abs=0.05)
             assert row["file_mb"] == rows["Keras float32"]["file_mb"]
+        elif name == "OpenVINO bfloat16":
+            # The float32 file, computed in bfloat16 where the CPU has bfloat16 dot products, else in float32.
+            assert row["file_mb"] == rows["OpenVINO float32"]["file_mb"]
+            assert row["inference_precision"] == ("bf16" if isinstance(peaks["bfloat16"], float) else "f32")
+            assert row["mean_i_auroc"] == pytest.approx(keras_mean["I-AUROC"], abs=0.05)
         elif name.endswith("float32"):
             assert row["mean_i_auroc"] == pytest.approx(keras_mean["I-AUROC"], abs=1e-3), name
             assert row["mean_p_auroc"] == pytest.approx(keras_mean["P-AUROC"], abs=1e-3), name
@@ -326,3 +332,5 @@ def test_runtime_comparison_script(keras_path, model, split, tiny_dataset, tmp_p
     assert printed[0] == format_cpu_features(cpu_features())
     assert len([line for line in printed if line.startswith("| ")]) == 1 + len(rows)
     assert (written["cpu_features"], written["rows"]) == (cpu_features(), rows)
+    assert {name for name, row in rows.items() if "inference_precision" in row} == {
+        name for name in rows if name.startswith("OpenVINO")}
