@@ -5,8 +5,9 @@
 
 Runs MODEL in Keras in float32 and in mixed bfloat16 (``--precision
 mixed_bfloat16``), and converts it to LiteRT, ONNX and OpenVINO, each float32
-and int8, the OpenVINO float32 file also run in bfloat16 (int8 calibrated on ``--num-calibration`` of the split's training
-images, evenly spaced, as ``mtfcdd export --calibration-images`` does), times
+and int8, the OpenVINO float32 file also run in bfloat16 (int8 calibrated on
+``--num-calibration`` of the split's training images, evenly spaced, as
+``mtfcdd export --calibration-images`` does), times
 every runtime at batch 1 and 8 in turns, each run followed by a large matrix
 product in the same runtime and number format (``mtfcdd.deploy.benchmark.timing``:
 runtimes and products share the machine's load), and evaluates each on the
@@ -103,7 +104,8 @@ def main(argv=None):
         )
         runners[name] = runner_class(path, num_threads=arguments.threads)
     for name, (file_row, options) in PRECISIONS.items():
-        runners[name] = type(runners[file_row])(runners[file_row].model_path, num_threads=arguments.threads, **options)
+        file_runner = runners[file_row]
+        runners[name] = type(file_runner)(file_runner.model_path, num_threads=arguments.threads, **options)
     rows = {name: {} for name in runners}
     # What OpenVINO computes the float parts in: the precision asked for, or float32 where the CPU lacks it.
     for name, runner in runners.items():
