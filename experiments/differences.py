@@ -16,9 +16,9 @@ The first two are what docs/realiad.md reports (the ``demo`` set, and the
 ``tiny`` set of the defaults; both at 96x96 with the shipped synthetic
 backbone, one balanced epoch, every run on seed 0 and the paper preset on
 seeds 1 and 2 too, for the seed spread); the third is the full size, every
-run on three seeds. Every run keeps its
-evaluation in ``OUT/runs/<run>/evaluation.json``: an interrupted script,
-started again with the same options, reuses what is done.
+run on three seeds. Every run keeps its evaluation in
+``OUT/runs/<run>/evaluation.json``: an interrupted script, started again
+with the same options, reuses what is done.
 """
 
 import argparse

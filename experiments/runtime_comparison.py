@@ -107,11 +107,10 @@ def main(argv=None):
         file_runner = runners[file_row]
         runners[name] = type(file_runner)(file_runner.model_path, num_threads=arguments.threads, **options)
     rows = {name: {} for name in runners}
-    # What OpenVINO computes the float parts in: the precision asked for, or float32 where the CPU lacks it.
     for name, runner in runners.items():
+        # What OpenVINO computes the float parts in: the precision asked for, or float32 where the CPU lacks it.
         if isinstance(runner, OpenVinoModel):
             rows[name]["inference_precision"] = runner.compiled_model.get_property("INFERENCE_PRECISION_HINT").to_string()
-    for name, runner in runners.items():
         file_path = getattr(runner, "model_path", arguments.model)
         rows[name]["file_mb"] = sum(os.path.getsize(path) for path in model_files(file_path)) / 1e6
         metrics = mtfcdd.evaluate(runner, split.test, verbose=0)["metrics"]["Mean"]
